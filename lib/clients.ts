@@ -1,0 +1,47 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config, Role } from './config';
+
+// The pinned SDK supports Node 20 (the project's runtime); its notice that later
+// releases will need Node 22 would otherwise open every script's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** The S3 client a component uses, with that component's credentials. */
+export function createS3Client(config: Config, role: Role): S3Client {
+  return new S3Client({
+    region: config.aws.region,
+    endpoint: config.aws.s3Endpoint,
+    // S3-compatible servers address buckets by path; AWS by virtual host.
+    forcePathStyle: config.aws.s3Endpoint !== undefined,
+    credentials: config.aws.credentials[role],
+  });
+}
+
+const PINO_LEVEL: Record<logLevel, 'error' | 'warn' | 'info' | 'debug' | 'silent'> = {
+  [logLevel.NOTHING]: 'silent',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs's own log lines into the process's structured log. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+      const pinoLevel = PINO_LEVEL[level];
+      if (pinoLevel !== 'silent') logger[pinoLevel]({ kafkajs: namespace, ...fields }, message);
+    };
+}
+
+export function createKafka(config: Config, logger: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+    ...overrides,
+  });
+}

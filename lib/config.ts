@@ -1,0 +1,251 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every TickSync setting, read from the environment once and validated here.
+ * Defaults point at the local stack (`npm run stack -- up`); docs/OPERATIONS.md
+ * (and the README's table) list the variables.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const LOCAL_ADMIN_ACCESS_KEY_ID = 'ticksync-admin';
+const LOCAL_ADMIN_SECRET_ACCESS_KEY = 'ticksync-admin-secret-key';
+
+const port = z.coerce
+  .number({ error: 'expected a TCP port number (1-65535)' })
+  .int('expected a TCP port number (1-65535)')
+  .min(1, 'expected a TCP port number (1-65535)')
+  .max(65535, 'expected a TCP port number (1-65535)');
+
+const hostPort = (example: string) =>
+  z.string().refine(
+    (value) => {
+      const match = /^[A-Za-z0-9.-]+:(\d{1,5})$/.exec(value);
+      return match !== null && Number(match[1]) >= 1 && Number(match[1]) <= 65535;
+    },
+    { error: `expected host:port with a port from 1 to 65535, such as ${example}` },
+  );
+
+const httpUrl = (example: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { error: `expected an http(s) URL, such as ${example}` },
+  );
+
+const name = (what: string, pattern: RegExp, example: string) =>
+  z.string().regex(pattern, `expected ${what}, such as ${example}`);
+
+const prefix = (example: string) =>
+  z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)+$/, `expected an S3 key prefix ending in '/', such as ${example}`);
+
+// AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
+const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
+
+const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
+export type Role = (typeof ROLES)[number];
+
+type CredentialVariable = `TICKSYNC_${Uppercase<Role>}_${'ACCESS_KEY_ID' | 'SECRET_ACCESS_KEY'}`;
+const credentialShape = Object.fromEntries(
+  ROLES.flatMap((role) => [
+    [`TICKSYNC_${role.toUpperCase()}_ACCESS_KEY_ID`, z.string().min(3, 'expected an access key id').optional()],
+    [`TICKSYNC_${role.toUpperCase()}_SECRET_ACCESS_KEY`, z.string().min(8, 'expected a secret access key').optional()],
+  ]),
+) as Record<CredentialVariable, z.ZodOptional<z.ZodString>>;
+
+const envSchema = z.object({
+  TICKSYNC_TARGET: z.enum(['local', 'aws'], { error: "expected 'local' or 'aws'" }).default('local'),
+  TICKSYNC_LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+      error: 'expected one of trace, debug, info, warn, error, fatal, silent',
+    })
+    .default('info'),
+
+  TICKSYNC_KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((value) => value.split(',').map((broker) => broker.trim()))
+    .pipe(z.array(hostPort('127.0.0.1:9092')).min(1)),
+  TICKSYNC_KAFKA_CLIENT_ID: name('a Kafka client id', /^[A-Za-z0-9._-]+$/, 'ticksync').default(
+    'ticksync',
+  ),
+  TICKSYNC_TOPIC: name('a Kafka topic name', /^[A-Za-z0-9._-]{1,200}$/, 'ticks').default('ticks'),
+
+  TICKSYNC_AWS_REGION: region.default('us-east-1'),
+  TICKSYNC_S3_ENDPOINT: httpUrl('http://127.0.0.1:7070').optional(),
+  TICKSYNC_S3_BUCKET: name(
+    'an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'ticksync-lake',
+  ).default('ticksync-lake'),
+  TICKSYNC_S3_RAW_PREFIX: prefix('raw/').default('raw/'),
+  TICKSYNC_S3_DLQ_PREFIX: prefix('dlq/').default('dlq/'),
+  TICKSYNC_S3_INPUT_PREFIX: prefix('input/').default('input/'),
+  TICKSYNC_AWS_ENDPOINT: httpUrl('http://127.0.0.1:4599').optional(),
+
+  TICKSYNC_GLUE_DATABASE: name(
+    'a Glue database name (lowercase letters, digits, underscores)',
+    /^[a-z0-9_]{1,255}$/,
+    'ticksync',
+  ).default('ticksync'),
+  TICKSYNC_GLUE_CRAWLER: name('a Glue crawler name', /^[A-Za-z0-9_.-]{1,255}$/, 'ticksync-raw').default(
+    'ticksync-raw',
+  ),
+  TICKSYNC_ATHENA_WORKGROUP: name('an Athena workgroup name', /^[A-Za-z0-9._-]{1,128}$/, 'ticksync').default(
+    'ticksync',
+  ),
+  TICKSYNC_ATHENA_OUTPUT_LOCATION: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(.+\/)?$/, {
+      error: "expected an s3:// URL ending in '/', such as s3://ticksync-lake/athena-results/",
+    })
+    .optional(),
+
+  TICKSYNC_TEMPORAL_ADDRESS: hostPort('127.0.0.1:7233').default('127.0.0.1:7233'),
+  TICKSYNC_TEMPORAL_NAMESPACE: name('a Temporal namespace', /^[A-Za-z0-9._-]{2,255}$/, 'default').default(
+    'default',
+  ),
+  TICKSYNC_TEMPORAL_UI_URL: httpUrl('http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
+  TICKSYNC_INGEST_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-ingest').default(
+    'ticksync-ingest',
+  ),
+  TICKSYNC_CATALOG_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-catalog').default(
+    'ticksync-catalog',
+  ),
+
+  TICKSYNC_STACK_DIR: z.string().min(1).optional(),
+  TICKSYNC_CACHE_DIR: z.string().min(1).optional(),
+  TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
+
+  ...credentialShape,
+});
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface Config {
+  target: 'local' | 'aws';
+  logLevel: string;
+  kafka: { brokers: string[]; clientId: string; topic: string };
+  aws: {
+    region: string;
+    /** S3 API endpoint; undefined means AWS itself. */
+    s3Endpoint: string | undefined;
+    /** Glue and Athena endpoint (TickSync's local service); undefined means AWS itself. */
+    endpoint: string | undefined;
+    /** Static keys per component; undefined means the SDK's default chain (instance profile on EC2). */
+    credentials: Record<Role, Credentials | undefined>;
+  };
+  s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string };
+  glue: { database: string; crawler: string };
+  athena: { workgroup: string; outputLocation: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiUrl: string;
+    ingestTaskQueue: string;
+    catalogTaskQueue: string;
+  };
+  stack: { dir: string; cacheDir: string; kafkaControllerPort: number };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in most shells' ${VAR:-default}.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('TICKSYNC_') && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0]);
+        return `${variable}=${JSON.stringify(present[variable])}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const local = e.TICKSYNC_TARGET === 'local';
+
+  const credentials = {} as Record<Role, Credentials | undefined>;
+  for (const role of ROLES) {
+    const variable = `TICKSYNC_${role.toUpperCase() as Uppercase<Role>}` as const;
+    const accessKeyId = e[`${variable}_ACCESS_KEY_ID`];
+    const secretAccessKey = e[`${variable}_SECRET_ACCESS_KEY`];
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      throw new ConfigError([
+        `${variable}_ACCESS_KEY_ID and ${variable}_SECRET_ACCESS_KEY: set both or neither`,
+      ]);
+    }
+    credentials[role] = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+  }
+  // Locally, the admin keys are the S3 server's root keys, and the other components
+  // share them until per-role identities are provisioned. On AWS, unset keys mean
+  // the SDK's default chain (an EC2 instance profile, say).
+  if (local) {
+    credentials.admin ??= {
+      accessKeyId: LOCAL_ADMIN_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_ADMIN_SECRET_ACCESS_KEY,
+    };
+    for (const role of ROLES) credentials[role] ??= credentials.admin;
+  }
+
+  const home = env.HOME ?? '/tmp';
+  return {
+    target: e.TICKSYNC_TARGET,
+    logLevel: e.TICKSYNC_LOG_LEVEL,
+    kafka: { brokers: e.TICKSYNC_KAFKA_BROKERS, clientId: e.TICKSYNC_KAFKA_CLIENT_ID, topic: e.TICKSYNC_TOPIC },
+    aws: {
+      region: e.TICKSYNC_AWS_REGION,
+      s3Endpoint: e.TICKSYNC_S3_ENDPOINT ?? (local ? 'http://127.0.0.1:7070' : undefined),
+      endpoint: e.TICKSYNC_AWS_ENDPOINT ?? (local ? 'http://127.0.0.1:4599' : undefined),
+      credentials,
+    },
+    s3: {
+      bucket: e.TICKSYNC_S3_BUCKET,
+      rawPrefix: e.TICKSYNC_S3_RAW_PREFIX,
+      dlqPrefix: e.TICKSYNC_S3_DLQ_PREFIX,
+      inputPrefix: e.TICKSYNC_S3_INPUT_PREFIX,
+    },
+    glue: { database: e.TICKSYNC_GLUE_DATABASE, crawler: e.TICKSYNC_GLUE_CRAWLER },
+    athena: {
+      workgroup: e.TICKSYNC_ATHENA_WORKGROUP,
+      outputLocation: e.TICKSYNC_ATHENA_OUTPUT_LOCATION ?? `s3://${e.TICKSYNC_S3_BUCKET}/athena-results/`,
+    },
+    temporal: {
+      address: e.TICKSYNC_TEMPORAL_ADDRESS,
+      namespace: e.TICKSYNC_TEMPORAL_NAMESPACE,
+      uiUrl: e.TICKSYNC_TEMPORAL_UI_URL.replace(/\/+$/, ''),
+      ingestTaskQueue: e.TICKSYNC_INGEST_TASK_QUEUE,
+      catalogTaskQueue: e.TICKSYNC_CATALOG_TASK_QUEUE,
+    },
+    stack: {
+      dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),
+      cacheDir: e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`,
+      kafkaControllerPort: e.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT,
+    },
+  };
+}
+
+/** host:port → port, for the services the local stack binds. */
+export function portOf(address: string): number {
+  const url = address.includes('://') ? new URL(address) : new URL(`tcp://${address}`);
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}

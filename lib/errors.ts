@@ -1,0 +1,56 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * The fixed set of failure types TickSync raises. Workflows list the
+ * non-retryable ones in `nonRetryableErrorTypes`, so a bad input fails a run at
+ * once instead of retrying until a timeout.
+ */
+export const ErrorType = {
+  /** Input that can never succeed: a bad file, a bad option, a malformed request. */
+  InvalidInput: 'InvalidInput',
+  /** A service refused the request for a reason retrying cannot fix (AWS `$fault: 'client'`). */
+  ClientFault: 'ClientFault',
+  /** A probe read back something other than what it wrote. */
+  DataMismatch: 'DataMismatch',
+  /** A dependency did not answer or answered with a server fault; retried with backoff. */
+  Unavailable: 'Unavailable',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
+  ErrorType.InvalidInput,
+  ErrorType.ClientFault,
+  ErrorType.DataMismatch,
+];
+
+export function nonRetryable(type: ErrorType, message: string, cause?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
+interface AwsServiceError {
+  name: string;
+  message: string;
+  $fault?: 'client' | 'server';
+  $retryable?: { throttling?: boolean };
+}
+
+function isAwsServiceError(error: unknown): error is AwsServiceError {
+  return error instanceof Error && '$fault' in error;
+}
+
+/**
+ * Classifies an AWS SDK error once, where it arises: client faults other than
+ * throttling become non-retryable failures naming the operation; everything
+ * else is rethrown for Temporal to retry with backoff.
+ */
+export function classifyAwsError(operation: string, error: unknown): Error {
+  if (isAwsServiceError(error) && error.$fault === 'client' && !error.$retryable?.throttling) {
+    return nonRetryable(ErrorType.ClientFault, `${operation} failed: ${error.name}: ${error.message}`, error);
+  }
+  return error instanceof Error ? error : new Error(`${operation} failed: ${String(error)}`);
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../lib/config';
+
+/** Exit codes every script shares; the README lists them. */
+export const ExitCode = {
+  Ok: 0,
+  /** The operation ran and failed (a service down, a workflow failed). */
+  Failed: 1,
+  /** Bad usage: an unknown flag, a bad value, an invalid TICKSYNC_* setting. */
+  Usage: 2,
+} as const;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses argv, runs the chosen action and turns its error into a message and an exit code. */
+export function runCli(program: Command): void {
+  program.exitOverride((error) => {
+    // --help and --version exit 0; commander's own parse errors are usage errors.
+    process.exit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
+  });
+  program.parseAsync(process.argv).catch((error: unknown) => {
+    const usage = error instanceof ConfigError || error instanceof UsageError;
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(usage ? ExitCode.Usage : ExitCode.Failed);
+  });
+}

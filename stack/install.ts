@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+/**
+ * Installs the local stack's programs into a cache outside the clone, once.
+ * Each install goes to a temporary folder renamed into place when complete, so
+ * an interrupted or concurrent install never leaves a half-made cache entry.
+ */
+
+export class InstallError extends Error {
+  override readonly name = 'InstallError';
+}
+
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<void> {
+  const log = fs.openSync(logFile, 'a');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(command, args, { env, stdio: ['ignore', log, log] });
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new InstallError(
+            error.code === 'ENOENT'
+              ? `'${command}' is not on PATH; it is needed to install the local stack`
+              : `${command} failed to start: ${error.message}`,
+          ),
+        ),
+      );
+      child.once('exit', (code, signal) =>
+        code === 0
+          ? resolve()
+          : reject(new InstallError(`${command} ${args.join(' ')} exited with ${code ?? signal}; see ${logFile}`)),
+      );
+    });
+  } finally {
+    fs.closeSync(log);
+  }
+}
+
+async function withProgress<T>(logger: Logger, what: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(
+    () => logger.info({ seconds: Math.round((Date.now() - started) / 1000) }, `still installing ${what}`),
+    30_000,
+  );
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface GoTool {
+  name: string;
+  module: string;
+  version: string;
+}
+
+export const TEMPORAL_CLI: GoTool = {
+  name: 'temporal',
+  module: 'github.com/temporalio/cli/cmd/temporal',
+  version: 'v1.5.1',
+};
+export const VERSITYGW: GoTool = {
+  name: 'versitygw',
+  module: 'github.com/versity/versitygw/cmd/versitygw',
+  version: 'v1.7.0',
+};
+
+/** `go install module@version` into the cache; returns the binary's path. */
+export async function ensureGoTool(tool: GoTool, cacheDir: string, logDir: string, logger: Logger): Promise<string> {
+  const binary = path.join(cacheDir, 'bin', `${tool.name}-${tool.version}`);
+  if (fs.existsSync(binary)) return binary;
+  fs.mkdirSync(path.dirname(binary), { recursive: true });
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `install-${tool.name}.log`);
+  const gobin = fs.mkdtempSync(path.join(cacheDir, `.${tool.name}-`));
+  logger.info({ logFile }, `installing ${tool.name} ${tool.version} with go install (first run only; a few minutes)`);
+  try {
+    await withProgress(
+      logger,
+      tool.name,
+      run('go', ['install', `${tool.module}@${tool.version}`], { ...process.env, GOBIN: gobin, GOFLAGS: '-buildvcs=false' }, logFile),
+    );
+    fs.renameSync(path.join(gobin, tool.name), binary);
+  } finally {
+    fs.rmSync(gobin, { recursive: true, force: true });
+  }
+  return binary;
+}
+
+/** The Kafka broker's jars, fetched by Maven from stack/kafka/pom.xml; returns the classpath folder. */
+export async function ensureKafkaJars(pomFile: string, cacheDir: string, logDir: string, logger: Logger): Promise<string> {
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(pomFile)).digest('hex').slice(0, 12);
+  const libs = path.join(cacheDir, `kafka-${digest}`);
+  if (fs.existsSync(libs)) return libs;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, 'install-kafka.log');
+  const staging = fs.mkdtempSync(path.join(cacheDir, '.kafka-'));
+  logger.info({ logFile }, 'fetching the Kafka jars with Maven (first run only)');
+  try {
+    await withProgress(
+      logger,
+      'the Kafka jars',
+      run(
+        'mvn',
+        ['-B', '-q', '-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`],
+        process.env,
+        logFile,
+      ),
+    );
+    fs.renameSync(staging, libs);
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return libs;
+}

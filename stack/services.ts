@@ -1,0 +1,283 @@
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { Connection } from '@temporalio/client';
+import { logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createKafka, createS3Client } from '../lib/clients';
+import { PROJECT_ROOT, portOf, type Config } from '../lib/config';
+import { ensureGoTool, ensureKafkaJars, TEMPORAL_CLI, VERSITYGW } from './install';
+import type { StartOptions } from './process';
+
+export interface StackContext {
+  config: Config;
+  logger: Logger;
+  /** `.stack/` by default: data, logs and pid files. */
+  dir: string;
+}
+
+export interface BoundPort {
+  port: number;
+  /** The variable that moves this port, for the "port in use" message. */
+  variable: string;
+}
+
+export interface Service {
+  name: string;
+  kind: 'infra' | 'worker';
+  /** What a user connects to, for `status`. */
+  address(config: Config): string;
+  ports(config: Config): BoundPort[];
+  /** Installs what is missing and prepares the data folder; returns how to start the process. */
+  prepare(context: StackContext): Promise<Omit<StartOptions, 'logFile' | 'pidFile'>>;
+  /** One real request; throws with the reason when the service does not answer it. */
+  healthcheck(config: Config): Promise<void>;
+  /** Idempotent set-up once healthy, such as creating the bucket. */
+  afterHealthy?(config: Config): Promise<void>;
+  startTimeoutMs: number;
+}
+
+const silentLogger = { level: 'silent' } as const;
+
+async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const kafka: Service = {
+  name: 'kafka',
+  kind: 'infra',
+  address: (config) => config.kafka.brokers.join(','),
+  ports: (config) => [
+    { port: portOf(config.kafka.brokers[0] ?? ''), variable: 'TICKSYNC_KAFKA_BROKERS' },
+    { port: config.stack.kafkaControllerPort, variable: 'TICKSYNC_STACK_KAFKA_CONTROLLER_PORT' },
+  ],
+  async prepare({ config, logger, dir }) {
+    const libs = await ensureKafkaJars(
+      path.join(PROJECT_ROOT, 'stack/kafka/pom.xml'),
+      config.stack.cacheDir,
+      path.join(dir, 'logs'),
+      logger,
+    );
+    const home = path.join(dir, 'kafka');
+    const dataDir = path.join(home, 'data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const brokerPort = portOf(config.kafka.brokers[0] ?? '');
+    const controllerPort = config.stack.kafkaControllerPort;
+    const properties = path.join(home, 'server.properties');
+    fs.writeFileSync(
+      properties,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+        `log.dirs=${dataDir}`,
+        // One broker: every internal topic has one replica.
+        'offsets.topic.replication.factor=1',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'share.coordinator.state.topic.replication.factor=1',
+        'share.coordinator.state.topic.min.isr=1',
+        // Topics are created on purpose, with their partition count, as on a managed cluster.
+        'auto.create.topics.enable=false',
+        'group.initial.rebalance.delay.ms=0',
+        '',
+      ].join('\n'),
+    );
+    const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java';
+    const log4j = `-Dlog4j2.configurationFile=${path.join(PROJECT_ROOT, 'stack/kafka/log4j2.properties')}`;
+    const classpath = `${libs}/*`;
+    if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
+      // KRaft storage is formatted once, with a fresh cluster id (16 random bytes, base64url).
+      const clusterId = crypto.randomBytes(16).toString('base64url');
+      await promisify(execFile)(java, [
+        log4j,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '--standalone',
+        '-t',
+        clusterId,
+        '-c',
+        properties,
+      ]);
+    }
+    return {
+      command: java,
+      args: ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', log4j, '-cp', classpath, 'kafka.Kafka', properties],
+      signature: 'kafka.Kafka',
+    };
+  },
+  async healthcheck(config) {
+    const admin = createKafka(config, silentLogger as unknown as Logger, {
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+      connectionTimeout: 1000,
+      requestTimeout: 3000,
+    }).admin();
+    try {
+      await withTimeout('Kafka metadata request', 5000, admin.connect());
+      const cluster = await withTimeout('Kafka metadata request', 5000, admin.describeCluster());
+      if (cluster.brokers.length === 0) throw new Error('Kafka answered with no brokers');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  },
+  startTimeoutMs: 90_000,
+};
+
+const temporal: Service = {
+  name: 'temporal',
+  kind: 'infra',
+  address: (config) => `${config.temporal.address} (Web UI ${config.temporal.uiUrl})`,
+  ports: (config) => [
+    { port: portOf(config.temporal.address), variable: 'TICKSYNC_TEMPORAL_ADDRESS' },
+    { port: portOf(config.temporal.uiUrl), variable: 'TICKSYNC_TEMPORAL_UI_URL' },
+  ],
+  async prepare({ config, logger, dir }) {
+    const binary = await ensureGoTool(TEMPORAL_CLI, config.stack.cacheDir, path.join(dir, 'logs'), logger);
+    const home = path.join(dir, 'temporal');
+    fs.mkdirSync(home, { recursive: true });
+    const namespaces = config.temporal.namespace === 'default' ? [] : ['--namespace', config.temporal.namespace];
+    return {
+      command: binary,
+      args: [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(portOf(config.temporal.address)),
+        '--ui-port',
+        String(portOf(config.temporal.uiUrl)),
+        '--db-filename',
+        path.join(home, 'temporal.db'),
+        ...namespaces,
+        '--log-level',
+        'warn',
+      ],
+      signature: binary,
+    };
+  },
+  async healthcheck(config) {
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
+    try {
+      await withTimeout(
+        'Temporal DescribeNamespace',
+        5000,
+        connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
+      );
+    } finally {
+      await connection.close();
+    }
+    const response = await fetch(config.temporal.uiUrl, { signal: AbortSignal.timeout(5000) });
+    if (response.status !== 200) throw new Error(`Temporal Web UI answered HTTP ${response.status}`);
+  },
+  startTimeoutMs: 60_000,
+};
+
+const s3: Service = {
+  name: 's3',
+  kind: 'infra',
+  address: (config) => `${config.aws.s3Endpoint} (bucket ${config.s3.bucket})`,
+  ports: (config) => [{ port: portOf(config.aws.s3Endpoint ?? ''), variable: 'TICKSYNC_S3_ENDPOINT' }],
+  async prepare({ config, logger, dir }) {
+    const binary = await ensureGoTool(VERSITYGW, config.stack.cacheDir, path.join(dir, 'logs'), logger);
+    const home = path.join(dir, 's3');
+    for (const sub of ['data', 'meta', 'iam']) fs.mkdirSync(path.join(home, sub), { recursive: true });
+    const root = config.aws.credentials.admin;
+    if (!root) throw new Error('the local S3 server needs admin credentials (TICKSYNC_ADMIN_ACCESS_KEY_ID)');
+    return {
+      command: binary,
+      args: [
+        '--port',
+        `127.0.0.1:${portOf(config.aws.s3Endpoint ?? '')}`,
+        '--region',
+        config.aws.region,
+        '--iam-dir',
+        path.join(home, 'iam'),
+        '--quiet',
+        'posix',
+        '--sidecar',
+        path.join(home, 'meta'),
+        path.join(home, 'data'),
+      ],
+      // Root keys through the environment, so they do not show in `ps`.
+      env: { ...process.env, ROOT_ACCESS_KEY_ID: root.accessKeyId, ROOT_SECRET_ACCESS_KEY: root.secretAccessKey },
+      signature: binary,
+    };
+  },
+  async healthcheck(config) {
+    const client = createS3Client(config, 'admin');
+    try {
+      await client.send(new ListBucketsCommand({}), { abortSignal: AbortSignal.timeout(5000) });
+    } finally {
+      client.destroy();
+    }
+  },
+  async afterHealthy(config) {
+    const client = createS3Client(config, 'admin');
+    try {
+      await client.send(new HeadBucketCommand({ Bucket: config.s3.bucket })).catch(async (error: Error) => {
+        if (error.name !== 'NotFound' && error.name !== 'NoSuchBucket') throw error;
+        await client.send(new CreateBucketCommand({ Bucket: config.s3.bucket }));
+      });
+    } finally {
+      client.destroy();
+    }
+  },
+  startTimeoutMs: 30_000,
+};
+
+function worker(name: string, entry: string, taskQueue: (config: Config) => string): Service {
+  const script = path.join(PROJECT_ROOT, entry);
+  return {
+    name,
+    kind: 'worker',
+    address: (config) => `task queue ${taskQueue(config)}`,
+    ports: () => [],
+    // The worker is plain Node with the tsx loader: one process, so signals reach it directly.
+    prepare: () =>
+      Promise.resolve({ command: process.execPath, args: ['--import', 'tsx', script], cwd: PROJECT_ROOT, signature: script }),
+    async healthcheck(config) {
+      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
+      try {
+        const { pollers } = await connection.workflowService.describeTaskQueue({
+          namespace: config.temporal.namespace,
+          taskQueue: { name: taskQueue(config) },
+          taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+        });
+        if (!pollers?.length) throw new Error(`no worker polls task queue ${taskQueue(config)} yet`);
+      } finally {
+        await connection.close();
+      }
+    },
+    startTimeoutMs: 90_000,
+  };
+}
+
+export const SERVICES: Service[] = [
+  kafka,
+  temporal,
+  s3,
+  worker('ingest-worker', 'workers/ingest.ts', (config) => config.temporal.ingestTaskQueue),
+  worker('catalog-worker', 'workers/catalog.ts', (config) => config.temporal.catalogTaskQueue),
+];
