@@ -54,3 +54,12 @@ export function classifyAwsError(operation: string, error: unknown): Error {
   }
   return error instanceof Error ? error : new Error(`${operation} failed: ${String(error)}`);
 }
+
+/** Runs one AWS call and classifies its error. */
+export async function callAws<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw classifyAwsError(operation, error);
+  }
+}

@@ -1,0 +1,11 @@
+import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
+import { createS3Activities, type S3ActivityDeps } from './s3';
+
+export type IngestActivityDeps = KafkaActivityDeps & S3ActivityDeps;
+
+/** The activities of the `ticksync-ingest` queue: everything that talks to Kafka and S3. */
+export function createIngestActivities(deps: IngestActivityDeps) {
+  return { ...createKafkaActivities(deps), ...createS3Activities(deps) };
+}
+
+export type IngestActivities = ReturnType<typeof createIngestActivities>;

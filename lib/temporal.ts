@@ -1,0 +1,26 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from './config';
+
+export async function connectClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** The Web UI page of one workflow execution. */
+export function workflowUrl(config: Config, workflowId: string, runId?: string): string {
+  const base = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
+}
+
+/** Fails fast, naming the queue, when no worker polls it: a workflow would otherwise wait forever. */
+export async function assertWorkersPolling(client: Client, config: Config, taskQueues: string[]): Promise<void> {
+  for (const name of taskQueues) {
+    const { pollers } = await client.workflowService.describeTaskQueue({
+      namespace: config.temporal.namespace,
+      taskQueue: { name },
+    });
+    if (!pollers?.length) {
+      throw new Error(`no worker polls task queue ${name}; start the workers with: npm run stack -- up --workers`);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from '../lib/config';
+import { createLogger } from '../lib/logger';
+
+export interface WorkerSpec {
+  taskQueue: string;
+  activities: object;
+  /** Closes the clients the activities hold, after the worker has drained. */
+  close?: () => Promise<void>;
+}
+
+const PINO_METHOD: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/**
+ * Runs one worker until SIGINT/SIGTERM: it polls the task queue for every
+ * TickSync workflow and for the activities it is given. Temporal's SDK and core
+ * log through the process's pino logger.
+ */
+async function runWorker(config: Config, logger: Logger, { taskQueue, activities, close }: WorkerSpec): Promise<void> {
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => logger[PINO_METHOD[level]](meta ?? {}, message),
+      trace: (message, meta) => logger.trace(meta ?? {}, message),
+      debug: (message, meta) => logger.debug(meta ?? {}, message),
+      info: (message, meta) => logger.info(meta ?? {}, message),
+      warn: (message, meta) => logger.warn(meta ?? {}, message),
+      error: (message, meta) => logger.error(meta ?? {}, message),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities,
+      shutdownGraceTime: '10 seconds',
+    });
+    logger.info({ taskQueue, namespace: config.temporal.namespace, address: config.temporal.address }, 'worker polling');
+    await worker.run();
+    logger.info({ taskQueue }, 'worker stopped');
+  } finally {
+    await connection.close();
+    await close?.();
+  }
+}
+
+/** A worker process's main: config and logger once, then the worker until a signal stops it. */
+export function runWorkerProcess(name: string, build: (config: Config, logger: Logger) => WorkerSpec): void {
+  let logger: Logger | undefined;
+  Promise.resolve()
+    .then(async () => {
+      const config = loadConfig();
+      logger = createLogger(name, config.logLevel);
+      await runWorker(config, logger, build(config, logger));
+    })
+    .catch((error: unknown) => {
+      if (logger) logger.fatal({ err: error }, `${name} failed`);
+      else console.error(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+}
