@@ -57,20 +57,28 @@ export function createKafkaActivities({ kafka, topic, groupPrefix }: KafkaActivi
       });
       consumer.seek({ topic: probeTopic, partition, offset });
       const heartbeat = setInterval(() => context.heartbeat({ stage: 'consuming', offset }), 2000);
+      let timeout: NodeJS.Timeout | undefined;
       try {
         const value = await Promise.race([
           received,
           context.cancelled,
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`probe ${probeId} not read back from ${probeTopic} within 30 s`)), 30_000),
-          ),
+          new Promise<never>((_, reject) => {
+            timeout = setTimeout(
+              () => reject(new Error(`probe ${probeId} not read back from ${probeTopic} within 30 s`)),
+              30_000,
+            );
+          }),
         ]);
         const body = JSON.parse(value) as { probeId?: string };
         if (body.probeId !== probeId) {
-          throw nonRetryable(ErrorType.DataMismatch, `read back ${value} from ${probeTopic}, expected probe ${probeId}`);
+          throw nonRetryable(
+            ErrorType.DataMismatch,
+            `read back ${value} from ${probeTopic}, expected probe ${probeId}`,
+          );
         }
       } finally {
         clearInterval(heartbeat);
+        clearTimeout(timeout);
       }
     } finally {
       await consumer.disconnect();

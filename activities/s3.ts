@@ -30,7 +30,9 @@ export function createS3Activities({ s3, bucket }: S3ActivityDeps) {
         `s3://${bucket}/${key} read back ${readBack.length} bytes that differ from the ${body.length} written`,
       );
     }
-    await callAws('DeleteObject', () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }));
+    await callAws('DeleteObject', () =>
+      s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+    );
     return { bucket, key, bytes: body.length, roundTripMs: Date.now() - started };
   }
 

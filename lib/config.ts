@@ -51,9 +51,7 @@ const name = (what: string, pattern: RegExp, example: string) =>
   z.string().regex(pattern, `expected ${what}, such as ${example}`);
 
 const prefix = (example: string) =>
-  z
-    .string()
-    .regex(/^([A-Za-z0-9._-]+\/)+$/, `expected an S3 key prefix ending in '/', such as ${example}`);
+  z.string().regex(/^([A-Za-z0-9._-]+\/)+$/, `expected an S3 key prefix ending in '/', such as ${example}`);
 
 // AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
 const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
@@ -82,9 +80,7 @@ const envSchema = z.object({
     .default('127.0.0.1:9092')
     .transform((value) => value.split(',').map((broker) => broker.trim()))
     .pipe(z.array(hostPort('127.0.0.1:9092')).min(1)),
-  TICKSYNC_KAFKA_CLIENT_ID: name('a Kafka client id', /^[A-Za-z0-9._-]+$/, 'ticksync').default(
-    'ticksync',
-  ),
+  TICKSYNC_KAFKA_CLIENT_ID: name('a Kafka client id', /^[A-Za-z0-9._-]+$/, 'ticksync').default('ticksync'),
   TICKSYNC_TOPIC: name('a Kafka topic name', /^[A-Za-z0-9._-]{1,200}$/, 'ticks').default('ticks'),
 
   TICKSYNC_AWS_REGION: region.default('us-east-1'),
@@ -104,9 +100,7 @@ const envSchema = z.object({
     /^[a-z0-9_]{1,255}$/,
     'ticksync',
   ).default('ticksync'),
-  TICKSYNC_GLUE_CRAWLER: name('a Glue crawler name', /^[A-Za-z0-9_.-]{1,255}$/, 'ticksync-raw').default(
-    'ticksync-raw',
-  ),
+  TICKSYNC_GLUE_CRAWLER: name('a Glue crawler name', /^[A-Za-z0-9_.-]{1,255}$/, 'ticksync-raw').default('ticksync-raw'),
   TICKSYNC_ATHENA_WORKGROUP: name('an Athena workgroup name', /^[A-Za-z0-9._-]{1,128}$/, 'ticksync').default(
     'ticksync',
   ),
@@ -118,9 +112,7 @@ const envSchema = z.object({
     .optional(),
 
   TICKSYNC_TEMPORAL_ADDRESS: hostPort('127.0.0.1:7233').default('127.0.0.1:7233'),
-  TICKSYNC_TEMPORAL_NAMESPACE: name('a Temporal namespace', /^[A-Za-z0-9._-]{2,255}$/, 'default').default(
-    'default',
-  ),
+  TICKSYNC_TEMPORAL_NAMESPACE: name('a Temporal namespace', /^[A-Za-z0-9._-]{2,255}$/, 'default').default('default'),
   TICKSYNC_TEMPORAL_UI_URL: httpUrl('http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
   TICKSYNC_INGEST_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-ingest').default(
     'ticksync-ingest',
@@ -190,9 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const accessKeyId = e[`${variable}_ACCESS_KEY_ID`];
     const secretAccessKey = e[`${variable}_SECRET_ACCESS_KEY`];
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-      throw new ConfigError([
-        `${variable}_ACCESS_KEY_ID and ${variable}_SECRET_ACCESS_KEY: set both or neither`,
-      ]);
+      throw new ConfigError([`${variable}_ACCESS_KEY_ID and ${variable}_SECRET_ACCESS_KEY: set both or neither`]);
     }
     credentials[role] = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
   }

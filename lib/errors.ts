@@ -17,6 +17,11 @@ export const ErrorType = {
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
+/** A bad flag, argument or value given to a script; scripts exit with the usage code. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.InvalidInput,
   ErrorType.ClientFault,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../lib/config';
+import { UsageError } from '../lib/errors';
 
 /** Exit codes every script shares; the README lists them. */
 export const ExitCode = {
@@ -9,10 +10,6 @@ export const ExitCode = {
   /** Bad usage: an unknown flag, a bad value, an invalid TICKSYNC_* setting. */
   Usage: 2,
 } as const;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /** Parses argv, runs the chosen action and turns its error into a message and an exit code. */
 export function runCli(program: Command): void {

@@ -25,7 +25,12 @@ export async function runHealthcheck(config: Config): Promise<HealthcheckRun> {
       workflowExecutionTimeout: '5 minutes',
     });
     const result = await handle.result();
-    return { workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(config, workflowId, handle.firstExecutionRunId), result };
+    return {
+      workflowId,
+      runId: handle.firstExecutionRunId,
+      url: workflowUrl(config, workflowId, handle.firstExecutionRunId),
+      result,
+    };
   } finally {
     await client.connection.close();
   }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
+import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { down, logFile, openStack, selectServices, status, up, type Stack } from '../stack';
 import { tailLines } from '../stack/process';
@@ -75,10 +76,13 @@ program
   .action(async (names: string[], options: { lines: string; follow?: boolean }) => {
     const stack = openFromEnv();
     const lines = Number(options.lines);
-    if (!Number.isInteger(lines) || lines < 1) throw new Error(`--lines expects a positive integer, got '${options.lines}'`);
+    if (!Number.isInteger(lines) || lines < 1)
+      throw new UsageError(`--lines expects a positive integer, got '${options.lines}'`);
     const files = selectServices(names, true).map((service) => ({ service, file: logFile(stack, service) }));
     if (options.follow) {
-      const tail = spawn('tail', ['-n', String(lines), '-F', ...files.map((entry) => entry.file)], { stdio: 'inherit' });
+      const tail = spawn('tail', ['-n', String(lines), '-F', ...files.map((entry) => entry.file)], {
+        stdio: 'inherit',
+      });
       await new Promise((resolve) => tail.once('exit', resolve));
       return;
     }

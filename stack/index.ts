@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
+import { UsageError } from '../lib/errors';
 import { isPortFree, isRunning, readPidFile, startDetached, stopProcess, tailLines } from './process';
 import { SERVICES, type Service } from './services';
 
@@ -35,7 +36,7 @@ export const logFile = (stack: Stack, service: Service) => path.join(stack.dir, 
 export function selectServices(names: string[], withWorkers: boolean): Service[] {
   const unknown = names.filter((name) => !SERVICES.some((service) => service.name === name));
   if (unknown.length > 0) {
-    throw new StackError(
+    throw new UsageError(
       `unknown service ${unknown.join(', ')}; expected one of ${SERVICES.map((service) => service.name).join(', ')}`,
     );
   }
@@ -123,7 +124,10 @@ export async function up(stack: Stack, services: Service[]): Promise<string[]> {
     const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
     if (failures.length > 0) {
       // Leave nothing half up: stop what this call started, then report every failure.
-      await down(stack, services.filter((service) => started.includes(service.name) || batch.includes(service)));
+      await down(
+        stack,
+        services.filter((service) => started.includes(service.name) || batch.includes(service)),
+      );
       throw new StackError(failures.map((failure) => failure.message).join('\n'));
     }
   }
@@ -168,8 +172,7 @@ export async function status(stack: Stack, services: Service[]): Promise<Service
     services.map(async (service): Promise<ServiceStatus> => {
       const record = managedProcess(stack, service);
       // A worker is only ours if its process lives; other pollers on the queue do not count.
-      const problem =
-        service.kind === 'worker' && !record ? 'not running' : await health(stack, service);
+      const problem = service.kind === 'worker' && !record ? 'not running' : await health(stack, service);
       return {
         service: service.name,
         state: problem === undefined ? 'up' : 'down',

@@ -82,7 +82,12 @@ export async function ensureGoTool(tool: GoTool, cacheDir: string, logDir: strin
     await withProgress(
       logger,
       tool.name,
-      run('go', ['install', `${tool.module}@${tool.version}`], { ...process.env, GOBIN: gobin, GOFLAGS: '-buildvcs=false' }, logFile),
+      run(
+        'go',
+        ['install', `${tool.module}@${tool.version}`],
+        { ...process.env, GOBIN: gobin, GOFLAGS: '-buildvcs=false' },
+        logFile,
+      ),
     );
     fs.renameSync(path.join(gobin, tool.name), binary);
   } finally {
@@ -92,7 +97,12 @@ export async function ensureGoTool(tool: GoTool, cacheDir: string, logDir: strin
 }
 
 /** The Kafka broker's jars, fetched by Maven from stack/kafka/pom.xml; returns the classpath folder. */
-export async function ensureKafkaJars(pomFile: string, cacheDir: string, logDir: string, logger: Logger): Promise<string> {
+export async function ensureKafkaJars(
+  pomFile: string,
+  cacheDir: string,
+  logDir: string,
+  logger: Logger,
+): Promise<string> {
   const digest = crypto.createHash('sha256').update(fs.readFileSync(pomFile)).digest('hex').slice(0, 12);
   const libs = path.join(cacheDir, `kafka-${digest}`);
   if (fs.existsSync(libs)) return libs;

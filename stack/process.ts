@@ -122,5 +122,8 @@ export function tailLines(file: string, count: number): string[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter((line) => line.trim() !== '').slice(-count);
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-count);
 }

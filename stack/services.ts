@@ -256,7 +256,12 @@ function worker(name: string, entry: string, taskQueue: (config: Config) => stri
     ports: () => [],
     // The worker is plain Node with the tsx loader: one process, so signals reach it directly.
     prepare: () =>
-      Promise.resolve({ command: process.execPath, args: ['--import', 'tsx', script], cwd: PROJECT_ROOT, signature: script }),
+      Promise.resolve({
+        command: process.execPath,
+        args: ['--import', 'tsx', script],
+        cwd: PROJECT_ROOT,
+        signature: script,
+      }),
     async healthcheck(config) {
       const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
       try {

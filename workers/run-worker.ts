@@ -45,7 +45,10 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
       activities,
       shutdownGraceTime: '10 seconds',
     });
-    logger.info({ taskQueue, namespace: config.temporal.namespace, address: config.temporal.address }, 'worker polling');
+    logger.info(
+      { taskQueue, namespace: config.temporal.namespace, address: config.temporal.address },
+      'worker started',
+    );
     await worker.run();
     logger.info({ taskQueue }, 'worker stopped');
   } finally {

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs before every npm script that needs dependencies: npm scripts run without
+// node_modules, so a fresh clone installs itself here. Plain Node, no packages.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const lock = path.join(root, 'package-lock.json');
+const stamp = path.join(root, 'node_modules', '.ticksync-lock-sha256');
+const digest = crypto.createHash('sha256').update(fs.readFileSync(lock)).digest('hex');
+
+let installed = '';
+try {
+  installed = fs.readFileSync(stamp, 'utf8').trim();
+} catch {
+  // no stamp: never installed by this script
+}
+if (installed !== digest) {
+  process.stderr.write('bootstrap: installing npm packages from package-lock.json (npm ci)\n');
+  const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
+  try {
+    execFileSync(npm[0], [...npm[1], 'ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  } catch (error) {
+    process.stderr.write(`bootstrap: npm ci failed (${error.status ?? error.message})\n`);
+    process.exit(1);
+  }
+  fs.writeFileSync(stamp, `${digest}\n`);
+}

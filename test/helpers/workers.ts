@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, PROJECT_ROOT } from '../../lib/config';
+import { connectClient } from '../../lib/temporal';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything the process printed, for assertions and failure messages. */
+  output: () => string;
+  /** Sends the signal and resolves when the process has exited. */
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/**
+ * Starts a real worker process (the same entry `npm run worker:*` runs) and
+ * resolves once it polls its task queue.
+ */
+export async function startWorkerProcess(
+  entry: 'ingest' | 'catalog',
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 90_000,
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers', `${entry}.ts`)], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const worker: WorkerProcess = {
+    child,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${entry} worker did not poll within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (output.includes('"msg":"worker started"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stderr?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} worker exited with ${code} before polling:\n${output}`));
+    });
+  });
+  await waitForPoller(loadConfig({ ...process.env, ...env }), entry, deadline(timeoutMs));
+  return worker;
+}
+
+const deadline = (ms: number) => Date.now() + ms;
+
+/** Resolves once the server has seen the worker poll its task queue. */
+async function waitForPoller(config: ReturnType<typeof loadConfig>, entry: 'ingest' | 'catalog', until: number) {
+  const name = entry === 'ingest' ? config.temporal.ingestTaskQueue : config.temporal.catalogTaskQueue;
+  const client = await connectClient(config);
+  try {
+    while (Date.now() < until) {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace: config.temporal.namespace,
+        taskQueue: { name },
+      });
+      if (pollers?.length) return;
+      await sleep(200);
+    }
+    throw new Error(`no poller on ${name} before the deadline`);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** A name no other test run uses, for task queues, topics and workflow ids. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}

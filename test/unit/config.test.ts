@@ -1,0 +1,101 @@
+import { ConfigError, loadConfig } from '../../lib/config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('defaults point at the local stack', () => {
+    const config = loadConfig({ HOME: '/home/user' });
+    expect(config.target).toBe('local');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.aws.s3Endpoint).toBe('http://127.0.0.1:7070');
+    expect(config.temporal).toMatchObject({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      ingestTaskQueue: 'ticksync-ingest',
+      catalogTaskQueue: 'ticksync-catalog',
+    });
+    expect(config.athena.outputLocation).toBe('s3://ticksync-lake/athena-results/');
+    expect(config.stack.cacheDir).toBe('/home/user/.cache/ticksync');
+    // Every local component has keys: the stack's admin keys until roles get their own.
+    expect(config.aws.credentials.ingest).toEqual(config.aws.credentials.admin);
+    expect(config.aws.credentials.admin?.accessKeyId).toBeTruthy();
+  });
+
+  test('reads every documented variable', () => {
+    const config = loadConfig({
+      TICKSYNC_KAFKA_BROKERS: 'k1:9092, k2:9092',
+      TICKSYNC_TOPIC: 'ticks-eu',
+      TICKSYNC_S3_BUCKET: 'my-lake',
+      TICKSYNC_AWS_REGION: 'eu-central-1',
+      TICKSYNC_TEMPORAL_UI_URL: 'http://localhost:9999/',
+      TICKSYNC_PRODUCER_ACCESS_KEY_ID: 'AKIAPRODUCER',
+      TICKSYNC_PRODUCER_SECRET_ACCESS_KEY: 'producer-secret',
+    });
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(config.kafka.topic).toBe('ticks-eu');
+    expect(config.athena.outputLocation).toBe('s3://my-lake/athena-results/');
+    expect(config.aws.region).toBe('eu-central-1');
+    expect(config.temporal.uiUrl).toBe('http://localhost:9999');
+    expect(config.aws.credentials.producer).toEqual({
+      accessKeyId: 'AKIAPRODUCER',
+      secretAccessKey: 'producer-secret',
+    });
+  });
+
+  test('on AWS, endpoints and keys come from AWS itself unless set', () => {
+    const config = loadConfig({ TICKSYNC_TARGET: 'aws' });
+    expect(config.aws.s3Endpoint).toBeUndefined();
+    expect(config.aws.endpoint).toBeUndefined();
+    expect(config.aws.credentials.ingest).toBeUndefined();
+    expect(config.aws.credentials.admin).toBeUndefined();
+  });
+
+  test('an empty variable counts as unset', () => {
+    expect(loadConfig({ TICKSYNC_TOPIC: '' }).kafka.topic).toBe('ticks');
+  });
+
+  test.each([
+    ['TICKSYNC_S3_ENDPOINT', 'not a url', 'expected an http(s) URL'],
+    ['TICKSYNC_S3_ENDPOINT', 'ftp://127.0.0.1:7070', 'expected an http(s) URL'],
+    ['TICKSYNC_AWS_REGION', 'useast1', 'expected an AWS region, such as us-east-1'],
+    ['TICKSYNC_AWS_REGION', 'US-EAST-1', 'expected an AWS region'],
+    ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', '-1', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', '70000', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', 'ninety', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:-9092', 'expected host:port with a port from 1 to 65535'],
+    ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:9092,broker-two', 'expected host:port'],
+    ['TICKSYNC_TEMPORAL_ADDRESS', 'localhost', 'expected host:port'],
+    ['TICKSYNC_S3_BUCKET', 'My_Bucket', 'expected an S3 bucket name'],
+    ['TICKSYNC_S3_RAW_PREFIX', 'raw', "expected an S3 key prefix ending in '/'"],
+    ['TICKSYNC_ATHENA_OUTPUT_LOCATION', 'https://bucket/results', 'expected an s3:// URL'],
+    ['TICKSYNC_TARGET', 'gcp', "expected 'local' or 'aws'"],
+    ['TICKSYNC_LOG_LEVEL', 'loud', 'expected one of trace'],
+  ])('%s=%j fails naming the variable and the expected form', (variable, value, expected) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`${variable}=${JSON.stringify(value)}`);
+    expect(problems[0]).toContain(expected);
+  });
+
+  test('reports every invalid variable at once', () => {
+    const problems = problemsOf({ TICKSYNC_AWS_REGION: 'nowhere', TICKSYNC_S3_ENDPOINT: 'nope' });
+    expect(problems.map((problem) => problem.split('=')[0]).sort()).toEqual([
+      'TICKSYNC_AWS_REGION',
+      'TICKSYNC_S3_ENDPOINT',
+    ]);
+  });
+
+  test('an access key without its secret is rejected', () => {
+    expect(problemsOf({ TICKSYNC_INGEST_ACCESS_KEY_ID: 'AKIAINGEST' })).toEqual([
+      'TICKSYNC_INGEST_ACCESS_KEY_ID and TICKSYNC_INGEST_SECRET_ACCESS_KEY: set both or neither',
+    ]);
+  });
+});
