@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { isPortFree, isRunning, readPidFile, startDetached, stopProcess, tailLines } from './process';
-import { SERVICES, type Service } from './services';
+import { SERVICES, type BoundPort, type Service } from './services';
 
 /**
  * The local stack: `up` installs what is missing, starts what is not running
@@ -77,19 +77,32 @@ async function waitHealthy(stack: Stack, service: Service): Promise<void> {
   );
 }
 
-/** Fails before anything starts when a port that a service would bind is taken. */
-async function checkPorts(stack: Stack, services: Service[]): Promise<void> {
+/**
+ * Sorts the services not started by this stack: those whose ports are free are
+ * to start; a taken port is fine when the service there answers (a stack from
+ * another clone, docker compose), and an error before anything starts otherwise.
+ */
+async function partitionByPorts(
+  stack: Stack,
+  services: Service[],
+): Promise<{ toStart: Service[]; external: Service[] }> {
   const problems: string[] = [];
+  const toStart: Service[] = [];
+  const external: Service[] = [];
   for (const service of services) {
-    for (const { port, variable } of service.ports(stack.config)) {
-      if (!(await isPortFree(port))) {
+    const taken: BoundPort[] = [];
+    for (const bound of service.ports(stack.config)) if (!(await isPortFree(bound.port))) taken.push(bound);
+    if (taken.length === 0) toStart.push(service);
+    else if (taken.length === service.ports(stack.config).length && (await health(stack, service)) === undefined)
+      external.push(service);
+    else
+      for (const { port, variable } of taken)
         problems.push(
           `${service.name}: 127.0.0.1:${port} is already in use by another process; stop it, or move ${service.name} with ${variable}`,
         );
-      }
-    }
   }
   if (problems.length > 0) throw new StackError(problems.join('\n'));
+  return { toStart, external };
 }
 
 async function startService(stack: Stack, service: Service): Promise<void> {
@@ -104,12 +117,18 @@ async function startService(stack: Stack, service: Service): Promise<void> {
 /** Brings the given services up; returns the names of those this call started. */
 export async function up(stack: Stack, services: Service[]): Promise<string[]> {
   const running = services.filter((service) => managedProcess(stack, service));
-  const toStart = services.filter((service) => !running.includes(service));
-  await checkPorts(stack, toStart);
+  const { toStart, external } = await partitionByPorts(
+    stack,
+    services.filter((service) => !running.includes(service)),
+  );
   for (const service of running) {
     await waitHealthy(stack, service);
     await service.afterHealthy?.(stack.config);
     stack.logger.info({ service: service.name }, 'already running');
+  }
+  for (const service of external) {
+    await service.afterHealthy?.(stack.config);
+    stack.logger.info({ service: service.name }, 'already running, not started by this stack: using it');
   }
   const started: string[] = [];
   // Infrastructure starts in parallel; workers need it, so they come after.

@@ -109,3 +109,22 @@ test('unknown commands and services are usage errors', async () => {
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain('unknown service zookeeper');
 });
+
+test('up beside a stack that already answers on the ports uses it and starts nothing', async () => {
+  // `npm test` has the default stack up; a second stack folder on the same ports must not fight it.
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-stack-shared-'));
+  try {
+    const result = await runScript('stack', ['up'], { TICKSYNC_STACK_DIR: other });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('already up: nothing to start');
+    expect(result.stderr).toContain('not started by this stack');
+    const down = await runScript('stack', ['down'], { TICKSYNC_STACK_DIR: other });
+    expect(down.stdout).toContain('nothing was running');
+    const status = await runScript('stack', ['status', '--json']);
+    expect(
+      (JSON.parse(status.stdout) as ServiceStatus[]).filter((entry) => entry.state === 'up').length,
+    ).toBeGreaterThanOrEqual(3);
+  } finally {
+    fs.rmSync(other, { recursive: true, force: true });
+  }
+});
