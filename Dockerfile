@@ -1,0 +1,11 @@
+# The workers' image (docker-compose.yml's `workers` profile; also a base for EC2 or ECS).
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY lib lib
+COPY activities activities
+COPY workflows workflows
+COPY workers workers
+USER node
+CMD ["node", "--import", "tsx", "workers/ingest.ts"]
