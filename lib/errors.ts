@@ -68,3 +68,25 @@ export async function callAws<T>(operation: string, call: () => Promise<T>): Pro
     throw classifyAwsError(operation, error);
   }
 }
+
+/** Kafka error types that retrying cannot fix: bad requests and missing rights. */
+const KAFKA_CLIENT_FAULTS = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_TOPIC_EXCEPTION',
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_REQUIRED_ACKS',
+  'POLICY_VIOLATION',
+]);
+
+/** Classifies a kafkajs error where it arises, as classifyAwsError does for AWS. */
+export function classifyKafkaError(operation: string, error: unknown): Error {
+  const type = (error as { type?: string } | undefined)?.type;
+  if (type && KAFKA_CLIENT_FAULTS.has(type)) {
+    return nonRetryable(ErrorType.ClientFault, `${operation} failed: ${type}: ${(error as Error).message}`, error);
+  }
+  return error instanceof Error ? error : new Error(`${operation} failed: ${String(error)}`);
+}

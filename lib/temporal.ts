@@ -24,3 +24,10 @@ export async function assertWorkersPolling(client: Client, config: Config, taskQ
     }
   }
 }
+
+/** The innermost cause's message: for a failed workflow, what its activity said. */
+export function rootCauseMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

@@ -2,9 +2,11 @@ import { createIngestActivities } from '../activities';
 import { createKafka, createS3Client } from '../lib/clients';
 import { runWorkerProcess } from './run-worker';
 
-// The `ticksync-ingest` worker: Kafka and S3 activities, with the ingest role's credentials.
+// The `ticksync-ingest` worker: Kafka and S3 activities. Replays read their input
+// with the producer's credentials, flushes write with the ingest role's.
 runWorkerProcess('ingest-worker', (config, logger) => {
   const s3 = createS3Client(config, 'ingest');
+  const inputS3 = createS3Client(config, 'producer');
   return {
     taskQueue: config.temporal.ingestTaskQueue,
     activities: createIngestActivities({
@@ -13,7 +15,12 @@ runWorkerProcess('ingest-worker', (config, logger) => {
       groupPrefix: config.kafka.clientId,
       s3,
       bucket: config.s3.bucket,
+      inputS3,
+      inputPrefix: config.s3.inputPrefix,
     }),
-    close: async () => s3.destroy(),
+    close: async () => {
+      s3.destroy();
+      inputS3.destroy();
+    },
   };
 });

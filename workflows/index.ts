@@ -1,2 +1,3 @@
-// The worker's workflowsPath: every workflow TickSync runs, on either task queue.
+// The workers' workflowsPath: every workflow TickSync runs, on either task queue.
 export { healthcheckWorkflow } from './healthcheck';
+export { replayWorkflow } from './replay';

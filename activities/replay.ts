@@ -1,0 +1,436 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Context } from '@temporalio/activity';
+import { parse, type Info } from 'csv-parse';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
+import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/types';
+
+export interface ReplayActivityDeps {
+  kafka: Kafka;
+  /** Reads CSVs kept under the input prefix, with the producer's credentials. */
+  inputS3: S3Client;
+  inputPrefix: string;
+  /** Prefix of the replay's transactional ids and progress groups (the Kafka client id). */
+  groupPrefix: string;
+}
+
+/** Rows sampled from the top of a file to tell numeric columns from text. */
+const SCHEMA_SAMPLE_ROWS = 1000;
+/** `sample` mode keeps the file in memory to draw rows at random. */
+const SAMPLE_MODE_MAX_ROWS = 2_000_000;
+/** Paced replays commit what is due in slices of this length: ~10 transactions a second. */
+const PACING_SLICE_MS = 100;
+/** A transaction stays open this long at most, so progress shows even at low rates. */
+const MAX_TRANSACTION_MS = 1000;
+
+interface Source {
+  name: string;
+  size(): Promise<number>;
+  open(start: number): Promise<Readable>;
+}
+
+type CsvRow = { record: string[]; info: Info; raw: string };
+
+function csvParser(withBom: boolean) {
+  // relax_column_count: a short or long row is one bad row to reject, not the end of the file.
+  return parse({
+    bom: withBom,
+    info: true,
+    raw: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+  });
+}
+
+/** A 32-bit hash of (run, seq): `sample` mode draws the same row for the same seq on every attempt. */
+function sampleIndex(runId: string, seq: number, rows: number): number {
+  let hash = 2166136261;
+  for (const char of `${runId}:${seq}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+  hash ^= hash >>> 15;
+  hash = Math.imul(hash, 2246822507);
+  hash ^= hash >>> 13;
+  return (hash >>> 0) % rows;
+}
+
+export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix }: ReplayActivityDeps) {
+  function resolveSource(source: string): Source {
+    const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
+    if (s3) {
+      const [, bucket, key] = s3 as unknown as [string, string, string];
+      if (!key.startsWith(inputPrefix)) {
+        throw nonRetryable(ErrorType.InvalidInput, `${source}: replays read S3 objects under ${inputPrefix} only`);
+      }
+      const head = () =>
+        callAws('HeadObject', () => inputS3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).catch(
+          (error) => {
+            if ((error as { cause?: { name?: string } }).cause?.name === 'NotFound') {
+              throw nonRetryable(ErrorType.InvalidInput, `${source}: no such object`);
+            }
+            throw error;
+          },
+        );
+      return {
+        name: source,
+        size: async () => (await head()).ContentLength ?? 0,
+        open: async (start) => {
+          const object = await callAws('GetObject', () =>
+            inputS3.send(
+              new GetObjectCommand({ Bucket: bucket, Key: key, Range: start > 0 ? `bytes=${start}-` : undefined }),
+            ),
+          );
+          return object.Body as Readable;
+        },
+      };
+    }
+    if (!path.isAbsolute(source)) {
+      throw nonRetryable(
+        ErrorType.InvalidInput,
+        `${source}: expected an absolute path on the worker's host or an s3:// URL`,
+      );
+    }
+    return {
+      name: source,
+      size: async () => {
+        try {
+          const stat = await fs.promises.stat(source);
+          if (!stat.isFile()) throw nonRetryable(ErrorType.InvalidInput, `${source}: not a file`);
+          await fs.promises.access(source, fs.constants.R_OK);
+          return stat.size;
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') throw nonRetryable(ErrorType.InvalidInput, `${source}: no such file on worker host`);
+          if (code === 'EACCES') throw nonRetryable(ErrorType.InvalidInput, `${source}: not readable by the worker`);
+          throw error;
+        }
+      },
+      open: async (start) => fs.createReadStream(source, { start, highWaterMark: 1 << 20 }),
+    };
+  }
+
+  /** Checks the source, infers the schema from its header and first rows, and creates the topics. */
+  async function prepareReplay(input: ReplayInput): Promise<ReplayPlan> {
+    const source = resolveSource(input.source);
+    const sourceBytes = await source.size();
+    const stream = await source.open(0);
+    const parser = csvParser(true);
+    stream.pipe(parser);
+    let header: string[] | undefined;
+    let dataOffset = 0;
+    const sample: string[][] = [];
+    try {
+      for await (const row of parser as AsyncIterable<CsvRow>) {
+        if (!header) {
+          header = row.record;
+          dataOffset = row.info.bytes;
+        } else sample.push(row.record);
+        if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
+      }
+    } catch (error) {
+      throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${(error as Error).message}`);
+    } finally {
+      stream.destroy();
+    }
+    if (!header) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: empty file, expected a header line`);
+    const schema = inferSchema(source.name, header, sample, {
+      symbolColumn: input.symbolColumn,
+      timestampColumn: input.pacing.kind === 'timestamp' ? input.pacing.column : undefined,
+    });
+
+    const rejectsTopic = `${input.topic}.rejects`;
+    const progressTopic = `${input.topic}.replay-progress`;
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      // An existing topic is used as it is; a new one gets the asked-for partitions.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: input.topic, numPartitions: input.partitions },
+          { topic: rejectsTopic, numPartitions: 1 },
+          { topic: progressTopic, numPartitions: 1 },
+        ],
+      });
+    } catch (error) {
+      throw classifyKafkaError('CreateTopics', error);
+    } finally {
+      await admin.disconnect();
+    }
+    return { ...schema, dataOffset, sourceBytes, rejectsTopic, progressTopic };
+  }
+
+  const progressGroup = (runId: string) => `${groupPrefix}.replay.${runId}`;
+
+  /** The marker of the run's last committed transaction (the initial one before any). */
+  async function readMarker(chunk: ReplayChunkInput): Promise<ReplayMarker> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const [topic] = await admin.fetchOffsets({
+          groupId: progressGroup(chunk.input.runId),
+          topics: [chunk.plan.progressTopic],
+        });
+        const partition = topic?.partitions.find((entry) => entry.partition === 0);
+        const marker: ReplayMarker =
+          partition && partition.offset !== '-1' && partition.metadata
+            ? (JSON.parse(partition.metadata) as ReplayMarker)
+            : { rowsRead: 0, sent: 0, rejected: 0, byteOffset: chunk.plan.dataOffset, pass: 0, passRow: 0 };
+        // A commit this run made is always visible by now; an older value is a stale read.
+        if (marker.rowsRead >= chunk.committed.rowsRead) return marker;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `progress marker of run ${chunk.input.runId} reads ${marker.rowsRead} rows, below the ${chunk.committed.rowsRead} committed`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Sends rows for up to `chunkSeconds`, each batch in one Kafka transaction
+   * together with the run's progress marker, and returns the marker. Connecting
+   * the producer with the run's transactional id fences any older attempt and
+   * settles its open transaction, so the marker read next is the truth.
+   */
+  async function replayChunk(chunk: ReplayChunkInput): Promise<ReplayChunkResult> {
+    const context = Context.current();
+    const started = Date.now();
+    const { input, plan } = chunk;
+    const producer: Producer = kafka.producer({
+      transactionalId: progressGroup(input.runId),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw classifyKafkaError('InitProducerId', error);
+    }
+    try {
+      const marker = await readMarker(chunk);
+      const rows = input.mode === 'sample' ? sampleRows(input, plan, marker) : orderedRows(input, plan, marker);
+      return await sendRows(chunk, producer, marker, rows, started);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      context.heartbeat();
+    }
+  }
+
+  interface SourceRow {
+    record: string[];
+    raw: string;
+    /** Data row number within the file, 1-based. */
+    row: number;
+    /** Marker fields after this row. */
+    byteOffset: number;
+    pass: number;
+  }
+
+  async function* orderedRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow> {
+    const source = resolveSource(input.source);
+    let { byteOffset, pass, passRow } = from;
+    for (;;) {
+      const stream = await source.open(byteOffset);
+      const parser = csvParser(false);
+      stream.pipe(parser);
+      const start = byteOffset;
+      try {
+        for await (const { record, raw, info } of parser as AsyncIterable<CsvRow>) {
+          passRow += 1;
+          byteOffset = start + info.bytes;
+          yield { record, raw: raw.replace(/\r?\n?$/, ''), row: passRow, byteOffset, pass };
+        }
+      } catch (error) {
+        throw nonRetryable(
+          ErrorType.InvalidInput,
+          `${source.name}: unreadable CSV after data row ${passRow}: ${(error as Error).message}`,
+        );
+      } finally {
+        stream.destroy();
+      }
+      if (!input.loop) return;
+      pass += 1;
+      passRow = 0;
+      byteOffset = plan.dataOffset;
+    }
+  }
+
+  const sampleCache = new Map<string, { records: string[][]; raws: string[] }>();
+
+  async function* sampleRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow> {
+    const source = resolveSource(input.source);
+    const cacheKey = `${input.source}:${plan.sourceBytes}`;
+    let cached = sampleCache.get(cacheKey);
+    if (!cached) {
+      const records: string[][] = [];
+      const raws: string[] = [];
+      const stream = await source.open(plan.dataOffset);
+      const parser = csvParser(false);
+      stream.pipe(parser);
+      for await (const { record, raw } of parser as AsyncIterable<CsvRow>) {
+        records.push(record);
+        raws.push(raw.replace(/\r?\n?$/, ''));
+        if (records.length > SAMPLE_MODE_MAX_ROWS) {
+          stream.destroy();
+          throw nonRetryable(
+            ErrorType.InvalidInput,
+            `${source.name}: sample mode holds the file in memory and takes ${SAMPLE_MODE_MAX_ROWS} rows at most`,
+          );
+        }
+      }
+      if (records.length === 0) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: no data rows to sample`);
+      cached = { records, raws };
+      sampleCache.clear();
+      sampleCache.set(cacheKey, cached);
+    }
+    for (let seq = from.rowsRead + 1; ; seq++) {
+      // Drawing by (run, seq) makes a retried chunk send the rows the failed attempt drew.
+      const index = sampleIndex(input.runId, seq, cached.records.length);
+      yield {
+        record: cached.records[index] as string[],
+        raw: cached.raws[index] as string,
+        row: index + 1,
+        byteOffset: 0,
+        pass: 0,
+      };
+    }
+  }
+
+  async function sendRows(
+    chunk: ReplayChunkInput,
+    producer: Producer,
+    from: ReplayMarker,
+    rows: AsyncGenerator<SourceRow>,
+    started: number,
+  ): Promise<ReplayChunkResult> {
+    const context = Context.current();
+    const { input, plan } = chunk;
+    const schema: RowSchema = plan;
+    const deadline = started + input.chunkSeconds * 1000;
+    const rate = chunk.rowsPerSecond ?? (input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined);
+    const speed = input.pacing.kind === 'timestamp' ? input.pacing.speed : undefined;
+    const marker: ReplayMarker = { ...from };
+    let messages: Message[] = [];
+    let rejects: Message[] = [];
+    let openedAt = Date.now();
+    const paceStart = Date.now();
+    let paced = 0;
+    let firstEventTime: number | undefined;
+    let done = false;
+
+    const commit = async () => {
+      if (messages.length === 0 && rejects.length === 0) return;
+      const transaction = await producer.transaction();
+      try {
+        if (messages.length > 0) await transaction.send({ topic: input.topic, acks: -1, messages });
+        if (rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, acks: -1, messages: rejects });
+        await transaction.sendOffsets({
+          consumerGroupId: progressGroup(input.runId),
+          topics: [
+            {
+              topic: plan.progressTopic,
+              // kafkajs passes the metadata string through; its typings omit it.
+              partitions: [
+                { partition: 0, offset: String(marker.rowsRead), metadata: JSON.stringify(marker) } as never,
+              ],
+            },
+          ],
+        });
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw classifyKafkaError('Kafka transaction', error);
+      }
+      messages = [];
+      rejects = [];
+      openedAt = Date.now();
+      context.heartbeat(marker);
+    };
+
+    for (;;) {
+      if (context.cancellationSignal.aborted) {
+        // The open transaction is never committed: a cancelled run stops at its last commit.
+        throw context.cancellationSignal.reason ?? new Error('cancelled');
+      }
+      if (input.limit !== undefined && marker.rowsRead >= input.limit) {
+        done = true;
+        break;
+      }
+      if (Date.now() >= deadline) break;
+      const next = await rows.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const row = next.value;
+      const outcome = convertRow(schema, row.record);
+
+      // Pacing: a row is due at its place in the rate or the file's own clock; what is due
+      // within the next slice goes into the open transaction, then we commit and wait.
+      let dueAt: number | undefined;
+      if (rate !== undefined) dueAt = paceStart + (paced * 1000) / rate;
+      else if (speed !== undefined && outcome.ok && outcome.eventTime !== undefined) {
+        firstEventTime ??= outcome.eventTime;
+        dueAt = paceStart + (outcome.eventTime - firstEventTime) / speed;
+      }
+      paced += 1;
+      if (dueAt !== undefined && dueAt > Date.now() + PACING_SLICE_MS) {
+        await commit();
+        // Sleep in slices that heartbeat, so a long gap in the file's clock is not taken for a dead worker.
+        for (
+          let wait = Math.min(dueAt, deadline) - Date.now();
+          wait > 0;
+          wait = Math.min(dueAt, deadline) - Date.now()
+        ) {
+          await context.sleep(Math.min(wait, 1000));
+          context.heartbeat(marker);
+        }
+      }
+
+      marker.rowsRead += 1;
+      marker.byteOffset = row.byteOffset;
+      marker.pass = row.pass;
+      marker.passRow = row.row;
+      const seq = marker.rowsRead;
+      if (outcome.ok) {
+        marker.sent += 1;
+        messages.push({
+          key: outcome.key,
+          value: JSON.stringify({ ...outcome.fields, ts: new Date().toISOString(), run_id: input.runId, seq }),
+        });
+      } else {
+        marker.rejected += 1;
+        rejects.push({
+          key: input.runId,
+          value: JSON.stringify({
+            run_id: input.runId,
+            seq,
+            row: row.row,
+            source: input.source,
+            raw: row.raw,
+            reason: outcome.reason,
+          }),
+        });
+      }
+      if (messages.length + rejects.length >= input.batchRows || Date.now() - openedAt >= MAX_TRANSACTION_MS) {
+        await commit();
+      }
+    }
+    await commit();
+    await rows.return(undefined);
+    return { marker, done, elapsedMs: Date.now() - started };
+  }
+
+  return { prepareReplay, replayChunk };
+}

@@ -1,0 +1,158 @@
+import { ErrorType, nonRetryable } from './errors';
+
+/**
+ * CSV rows to Kafka messages: field names, types, validation and the envelope.
+ * Pure functions, shared by the replay activity and its tests.
+ */
+
+/** Fields every message carries besides the row's own. */
+export const ENVELOPE_FIELDS = ['ts', 'run_id', 'seq'] as const;
+
+/** Column names tried, in order, when no symbol column is given. */
+export const SYMBOL_COLUMN_CANDIDATES = ['symbol', 'ticker', 'index'];
+
+/** `Adj Close` → `adj_close`, `CloseUSD` → `close_usd`, `openInterest` → `open_interest`. */
+export function normaliseFieldName(name: string): string {
+  return name
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export interface RowSchema {
+  /** The header as written in the file. */
+  columns: string[];
+  /** Message field names, one per column: normalised, unique, clear of the envelope. */
+  fields: string[];
+  /** Whether each column holds numbers (inferred from a sample of rows). */
+  numeric: boolean[];
+  symbolIndex: number;
+  /** The column that paces a real-time replay, if any. */
+  timestampIndex?: number;
+}
+
+export interface SchemaOptions {
+  symbolColumn?: string;
+  timestampColumn?: string;
+}
+
+function findColumn(columns: string[], fields: string[], wanted: string): number {
+  const byName = columns.findIndex((column) => column.trim() === wanted);
+  return byName >= 0 ? byName : fields.indexOf(normaliseFieldName(wanted));
+}
+
+/**
+ * The schema of a file from its header and a sample of its first rows. A
+ * column is numeric when every non-empty sampled value is a number.
+ */
+export function inferSchema(
+  source: string,
+  header: string[],
+  sample: string[][],
+  options: SchemaOptions = {},
+): RowSchema {
+  const columns = header.map((column, index) => (index === 0 ? column.replace(/^\uFEFF/, '') : column));
+  if (columns.length < 2 || columns.every((column) => column.trim() === '')) {
+    throw nonRetryable(
+      ErrorType.InvalidInput,
+      `${source}: unreadable header ${JSON.stringify(columns)}: expected a first line naming at least two columns`,
+    );
+  }
+  const fields: string[] = [];
+  columns.forEach((column, index) => {
+    let field = normaliseFieldName(column) || `column_${index + 1}`;
+    if ((ENVELOPE_FIELDS as readonly string[]).includes(field)) field = `source_${field}`;
+    while (fields.includes(field)) field = `${field}_${index + 1}`;
+    fields.push(field);
+  });
+
+  let symbolIndex: number;
+  if (options.symbolColumn !== undefined) {
+    symbolIndex = findColumn(columns, fields, options.symbolColumn);
+    if (symbolIndex < 0) {
+      throw nonRetryable(
+        ErrorType.InvalidInput,
+        `${source}: no symbol column '${options.symbolColumn}'; the header has ${columns.join(', ')}`,
+      );
+    }
+  } else {
+    symbolIndex = fields.findIndex((field) => SYMBOL_COLUMN_CANDIDATES.includes(field));
+    if (symbolIndex < 0) {
+      throw nonRetryable(
+        ErrorType.InvalidInput,
+        `${source}: no symbol column: the header (${columns.join(', ')}) has none of ${SYMBOL_COLUMN_CANDIDATES.join(', ')}; name one with the symbol column option`,
+      );
+    }
+  }
+
+  let timestampIndex: number | undefined;
+  if (options.timestampColumn !== undefined) {
+    timestampIndex = findColumn(columns, fields, options.timestampColumn);
+    if (timestampIndex < 0) {
+      throw nonRetryable(
+        ErrorType.InvalidInput,
+        `${source}: no timestamp column '${options.timestampColumn}'; the header has ${columns.join(', ')}`,
+      );
+    }
+  }
+
+  const numeric = columns.map((_, index) => {
+    if (index === symbolIndex || index === timestampIndex) return false;
+    const values = sample.filter((row) => row.length === columns.length).map((row) => (row[index] ?? '').trim());
+    const present = values.filter((value) => value !== '');
+    return present.length > 0 && present.every((value) => NUMBER.test(value));
+  });
+  return { columns, fields, numeric, symbolIndex, timestampIndex };
+}
+
+export type RowOutcome =
+  | { ok: true; key: string; fields: Record<string, string | number | null>; eventTime?: number }
+  | { ok: false; reason: string };
+
+/** Types one record, or says why it cannot be sent. */
+export function convertRow(schema: RowSchema, record: string[]): RowOutcome {
+  if (record.length !== schema.columns.length) {
+    return { ok: false, reason: `expected ${schema.columns.length} columns, found ${record.length}` };
+  }
+  const fields: Record<string, string | number | null> = {};
+  for (let index = 0; index < record.length; index++) {
+    const raw = record[index] as string;
+    const field = schema.fields[index] as string;
+    if (schema.numeric[index]) {
+      const value = raw.trim();
+      if (value === '') fields[field] = null;
+      else if (NUMBER.test(value)) fields[field] = Number(value);
+      else return { ok: false, reason: `column ${schema.columns[index]}: '${raw}' is not a number` };
+    } else {
+      fields[field] = raw;
+    }
+  }
+  const key = (record[schema.symbolIndex] as string).trim();
+  if (key === '') return { ok: false, reason: `empty symbol in column ${schema.columns[schema.symbolIndex]}` };
+  if (schema.timestampIndex === undefined) return { ok: true, key, fields };
+  const eventTime = parseEventTime(record[schema.timestampIndex] as string);
+  if (eventTime === undefined) {
+    return {
+      ok: false,
+      reason: `column ${schema.columns[schema.timestampIndex]}: '${record[schema.timestampIndex]}' is not a timestamp`,
+    };
+  }
+  return { ok: true, key, fields, eventTime };
+}
+
+/** Milliseconds since the epoch from an ISO-8601 date or time, or epoch seconds or milliseconds. */
+export function parseEventTime(value: string): number | undefined {
+  const text = value.trim();
+  if (NUMBER.test(text)) {
+    const number = Number(text);
+    return number > 1e11 ? number : number * 1000;
+  }
+  const parsed = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type Config } from '../lib/config';
+import { UsageError } from '../lib/errors';
+import { createLogger } from '../lib/logger';
+import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import type { Pacing, ReplayInput, ReplayProgress, ReplayResult } from '../lib/types';
+import { replayWorkflow } from '../workflows';
+import { progressQuery } from '../workflows/replay';
+import { runCli } from './cli';
+
+const positiveNumber = (what: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`${what} must be a number above 0`);
+  return number;
+};
+const positiveInteger = (what: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
+  return number;
+};
+
+interface ReplayOptions {
+  topic?: string;
+  mode: 'ordered' | 'sample';
+  rate?: number;
+  timestampColumn?: string;
+  speed: number;
+  limit?: number;
+  loop?: boolean;
+  symbolColumn?: string;
+  runId?: string;
+  partitions: number;
+  batchRows: number;
+  chunkSeconds: number;
+  detach?: boolean;
+  progress: boolean;
+}
+
+/** The workflow input from the command line, checked before anything starts. */
+export function replayInput(source: string, options: ReplayOptions, config: Config): ReplayInput {
+  let resolved = source;
+  if (!source.startsWith('s3://')) {
+    resolved = path.resolve(source);
+    if (!fs.existsSync(resolved)) throw new UsageError(`${source}: no such file`);
+  }
+  if (options.rate !== undefined && options.timestampColumn !== undefined) {
+    throw new UsageError('--rate and --timestamp-column are two ways to pace a replay: give one');
+  }
+  if (options.mode === 'sample' && options.loop) throw new UsageError('--loop applies to ordered mode only');
+  if (options.mode === 'sample' && options.timestampColumn !== undefined) {
+    throw new UsageError('--timestamp-column applies to ordered mode only');
+  }
+  // Sample mode defaults to the tutorial's one row per second.
+  const rate = options.rate ?? (options.mode === 'sample' ? 1 : undefined);
+  const pacing: Pacing =
+    options.timestampColumn !== undefined
+      ? { kind: 'timestamp', column: options.timestampColumn, speed: options.speed }
+      : rate !== undefined
+        ? { kind: 'rate', rowsPerSecond: rate }
+        : { kind: 'max' };
+  return {
+    source: resolved,
+    topic: options.topic ?? config.kafka.topic,
+    runId:
+      options.runId ??
+      `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`,
+    pacing,
+    mode: options.mode,
+    limit: options.limit,
+    loop: options.loop ?? false,
+    symbolColumn: options.symbolColumn,
+    partitions: options.partitions,
+    batchRows: options.batchRows,
+    chunkSeconds: options.chunkSeconds,
+  };
+}
+
+export const replayWorkflowId = (runId: string) => `replay-${runId}`;
+
+function progressLine(progress: ReplayProgress): string {
+  const eta = progress.etaSeconds === undefined ? '' : ` | ETA ${progress.etaSeconds}s`;
+  const error = progress.lastError ? ` | last error: ${progress.lastError}` : '';
+  return `${progress.status} | ${progress.sent} sent | ${progress.rejected} rejected | ${progress.rowsPerSecond} rows/s${eta}${error}`;
+}
+
+async function watch(handle: WorkflowHandle<typeof replayWorkflow>, showBar: boolean): Promise<ReplayResult> {
+  const logger = createLogger('replay');
+  const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true }) : undefined;
+  bar?.start(1000, 0, { line: 'starting' });
+  let lastLog = 0;
+  const timer = setInterval(() => {
+    handle.query(progressQuery).then(
+      (progress) => {
+        if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
+        else if (Date.now() - lastLog >= 5000) {
+          lastLog = Date.now();
+          logger.info(progress, 'replay progress');
+        }
+      },
+      () => undefined, // the run may be between tasks or already closed
+    );
+  }, 500);
+  try {
+    return await handle.result();
+  } finally {
+    clearInterval(timer);
+    bar?.stop();
+  }
+}
+
+const program = new Command('npm run replay --')
+  .description('Replay a CSV into a Kafka topic as a durable replayWorkflow, exactly once, with live progress')
+  .argument('<source>', 'a CSV file (path on this host, readable by the workers) or s3://<bucket>/input/<key>')
+  .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
+  .addOption(
+    new Option('--mode <mode>', 'ordered: every row once, in order; sample: random rows with replacement')
+      .choices(['ordered', 'sample'])
+      .default('ordered'),
+  )
+  .option(
+    '--rate <rows/s>',
+    'send at this many rows per second (default: as fast as possible; sample mode: 1)',
+    positiveNumber('--rate'),
+  )
+  .option('--timestamp-column <column>', "pace by this column's clock (real time, times --speed)")
+  .option('--speed <factor>', 'with --timestamp-column: how much faster than real time', positiveNumber('--speed'), 1)
+  .option('--limit <rows>', 'stop after this many rows', positiveInteger('--limit'))
+  .option('--loop', 'start over at the end of the file (until --limit or cancelled)')
+  .option('--symbol-column <column>', 'the column used as message key (default: symbol, ticker or index)')
+  .option('--run-id <id>', 'run id (default: time-based); the same id resumes the same run', (value: string) => {
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(value)) throw new InvalidArgumentError('--run-id takes letters, digits, . _ -');
+    return value;
+  })
+  .option('--partitions <count>', 'partitions when the topic is created', positiveInteger('--partitions'), 6)
+  .option('--batch-rows <count>', 'rows per Kafka transaction at most', positiveInteger('--batch-rows'), 2000)
+  .option(
+    '--chunk-seconds <seconds>',
+    'length of each activity call; signals act between calls',
+    positiveInteger('--chunk-seconds'),
+    5,
+  )
+  .option('--detach', 'start the run and exit, printing its id')
+  .option('--no-progress', 'log progress lines instead of drawing a progress bar')
+  .showHelpAfterError()
+  .action(async (source: string, options: ReplayOptions) => {
+    const config = loadConfig();
+    const input = replayInput(source, options, config);
+    const client = await connectClient(config);
+    try {
+      await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
+      const workflowId = replayWorkflowId(input.runId);
+      const handle = await client.workflow.start(replayWorkflow, {
+        workflowId,
+        taskQueue: config.temporal.ingestTaskQueue,
+        args: [input],
+      });
+      const url = workflowUrl(config, workflowId);
+      console.log(`replay ${input.runId}: ${input.source} → ${input.topic}\nWorkflow: ${url}`);
+      if (options.detach) return;
+
+      let cancelled = false;
+      process.once('SIGINT', () => {
+        cancelled = true;
+        console.error('\ncancelling the run (it stops at its last committed batch)…');
+        void handle.cancel();
+      });
+      const started = Date.now();
+      try {
+        const result = await watch(handle, options.progress && process.stderr.isTTY === true);
+        const seconds = (Date.now() - started) / 1000;
+        console.log(
+          [
+            `replay ${result.runId} completed: ${result.sent} rows sent to ${result.topic}, ${result.rejected} rejected (to ${result.topic}.rejects)`,
+            `${seconds.toFixed(1)} s, ${Math.round(result.rowsRead / seconds)} rows/s`,
+            `Workflow: ${url}`,
+          ].join('\n'),
+        );
+      } catch (error) {
+        if (error instanceof WorkflowFailedError) {
+          throw new Error(
+            `replay ${input.runId} ${cancelled ? 'cancelled' : 'failed'}: ${rootCauseMessage(error)}\nWorkflow: ${url}`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+if (require.main === module) runCli(program);

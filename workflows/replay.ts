@@ -1,0 +1,166 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { IngestActivities } from '../activities';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import type { ReplayInput, ReplayProgress, ReplayResult, ReplayState, ReplayStatus } from '../lib/types';
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Rows per second from now on (also turns an as-fast-as-possible run into a paced one). */
+export const setRateSignal = defineSignal<[number]>('setRate');
+export const progressQuery = defineQuery<ReplayProgress>('progress');
+
+/** Backoff between failed chunks: 1 s doubling to 30 s, retried until the run is cancelled. */
+const backoffMs = (attempt: number) => Math.min(1000 * 2 ** (attempt - 1), 30_000);
+
+function isPermanent(error: unknown): boolean {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return (
+    cause instanceof ApplicationFailure &&
+    (cause.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(cause.type as (typeof NON_RETRYABLE_ERROR_TYPES)[number]))
+  );
+}
+
+function describe(error: unknown): string {
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Replays a CSV into a Kafka topic, one chunk activity after another. Progress
+ * lives in Kafka (each transaction commits the rows with the run's marker), so
+ * a chunk that dies is simply run again; the workflow's own retry loop, rather
+ * than the activity's retry policy, makes each retry visible in the progress query.
+ */
+export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> {
+  const { prepareReplay, replayChunk } = proxyActivities<IngestActivities>({
+    startToCloseTimeout: `${input.chunkSeconds + 120} seconds`,
+    heartbeatTimeout: '10 seconds',
+    // Cancelling the run waits until the chunk has stopped at its last commit.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 1 },
+  });
+
+  const state: ReplayState = input.state ?? {
+    marker: { rowsRead: 0, sent: 0, rejected: 0, byteOffset: 0, pass: 0, passRow: 0 },
+    paused: false,
+    rowsPerSecond: input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined,
+    retries: 0,
+    rowsPerSecondObserved: 0,
+  };
+  let status: ReplayStatus = input.state ? 'running' : 'starting';
+
+  setHandler(pauseSignal, () => {
+    state.paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    state.paused = false;
+  });
+  setHandler(setRateSignal, (rowsPerSecond) => {
+    if (!Number.isFinite(rowsPerSecond) || rowsPerSecond <= 0) {
+      throw ApplicationFailure.create({
+        type: ErrorType.InvalidInput,
+        message: `setRate expects rows per second above 0, got ${rowsPerSecond}`,
+      });
+    }
+    state.rowsPerSecond = rowsPerSecond;
+  });
+  setHandler(progressQuery, (): ReplayProgress => {
+    const { marker, plan } = state;
+    let fraction: number | undefined;
+    if (input.limit !== undefined) fraction = marker.rowsRead / input.limit;
+    else if (input.mode === 'ordered' && !input.loop && plan && plan.sourceBytes > plan.dataOffset) {
+      fraction =
+        marker.rowsRead === 0 ? 0 : (marker.byteOffset - plan.dataOffset) / (plan.sourceBytes - plan.dataOffset);
+    }
+    if (status === 'completed') fraction = 1;
+    let etaSeconds: number | undefined;
+    if (fraction !== undefined && fraction > 0 && state.rowsPerSecondObserved > 0 && status !== 'completed') {
+      const remainingRows = (marker.rowsRead / fraction) * (1 - fraction);
+      etaSeconds = Math.round(remainingRows / state.rowsPerSecondObserved);
+    }
+    return {
+      runId: input.runId,
+      status,
+      rowsRead: marker.rowsRead,
+      sent: marker.sent,
+      rejected: marker.rejected,
+      rowsPerSecond: state.rowsPerSecondObserved,
+      targetRowsPerSecond: state.rowsPerSecond,
+      etaSeconds,
+      fraction: fraction === undefined ? undefined : Math.min(1, fraction),
+      retries: state.retries,
+      lastError: state.lastError,
+    };
+  });
+
+  /** Runs an activity until it succeeds, backing off after each transient failure. */
+  async function withRetries<T>(run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await run();
+        state.lastError = undefined;
+        return result;
+      } catch (error) {
+        if (isCancellation(error) || isPermanent(error)) throw error;
+        state.retries += 1;
+        state.lastError = describe(error);
+        status = 'retrying';
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  try {
+    const plan = (state.plan ??= await withRetries(() => prepareReplay({ ...input, state: undefined })));
+    for (;;) {
+      if (state.paused) {
+        status = 'paused';
+        state.rowsPerSecondObserved = 0;
+        await condition(() => !state.paused);
+      }
+      status = 'running';
+      const before = state.marker.rowsRead;
+      const result = await withRetries(() =>
+        replayChunk({
+          input: { ...input, state: undefined },
+          plan,
+          committed: state.marker,
+          rowsPerSecond: state.rowsPerSecond,
+        }),
+      );
+      state.marker = result.marker;
+      state.rowsPerSecondObserved =
+        result.elapsedMs > 0 ? Math.round(((result.marker.rowsRead - before) * 1000) / result.elapsedMs) : 0;
+      if (result.done) break;
+      if (workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof replayWorkflow>({ ...input, state });
+      }
+    }
+  } catch (error) {
+    status = isCancellation(error) ? 'cancelled' : 'failed';
+    throw error;
+  }
+  status = 'completed';
+  return {
+    runId: input.runId,
+    topic: input.topic,
+    rowsRead: state.marker.rowsRead,
+    sent: state.marker.sent,
+    rejected: state.marker.rejected,
+  };
+}
