@@ -23,6 +23,7 @@ export function normaliseFieldName(name: string): string {
     .replace(/^_+|_+$/g, '');
 }
 
+const NUMERIC_SHARE = 2 / 3;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export interface RowSchema {
@@ -49,7 +50,7 @@ function findColumn(columns: string[], fields: string[], wanted: string): number
 
 /**
  * The schema of a file from its header and a sample of its first rows. A
- * column is numeric when every non-empty sampled value is a number.
+ * column is numeric when more than two thirds of its non-empty sampled values are numbers.
  */
 export function inferSchema(
   source: string,
@@ -106,7 +107,9 @@ export function inferSchema(
     if (index === symbolIndex || index === timestampIndex) return false;
     const values = sample.filter((row) => row.length === columns.length).map((row) => (row[index] ?? '').trim());
     const present = values.filter((value) => value !== '');
-    return present.length > 0 && present.every((value) => NUMBER.test(value));
+    // Mostly numbers makes a numeric column: the odd bad value in the sample is a bad row, not a text column.
+    const numbers = present.filter((value) => NUMBER.test(value)).length;
+    return present.length > 0 && numbers / present.length > NUMERIC_SHARE;
   });
   return { columns, fields, numeric, symbolIndex, timestampIndex };
 }

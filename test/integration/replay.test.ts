@@ -1,0 +1,252 @@
+import fs from 'node:fs';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { loadConfig } from '../../lib/config';
+import { ErrorType } from '../../lib/errors';
+import { connectClient } from '../../lib/temporal';
+import type { ReplayInput, ReplayProgress } from '../../lib/types';
+import { replayWorkflow } from '../../workflows';
+import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../../workflows/replay';
+import { readTopic } from '../helpers/kafka';
+import { largeCsv, replayInputFor, SAMPLE_CSV, writeTempCsv } from '../helpers/replay';
+import { runScript } from '../helpers/scripts';
+import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
+
+const env = { TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-replay') };
+const config = loadConfig({ ...process.env, ...env });
+let worker: WorkerProcess;
+let client: Client;
+
+beforeAll(async () => {
+  worker = await startWorkerProcess('ingest', env);
+  client = await connectClient(config);
+});
+
+afterAll(async () => {
+  await client?.connection.close();
+  await worker?.stop();
+});
+
+const start = (input: ReplayInput) =>
+  client.workflow.start(replayWorkflow, {
+    workflowId: `replay-${input.runId}`,
+    taskQueue: config.temporal.ingestTaskQueue,
+    args: [input],
+  });
+
+const sampleRows = fs.readFileSync(SAMPLE_CSV, 'utf8').trim().split('\n').slice(1);
+
+test('an ordered replay lands every row of the sample exactly once, keyed by symbol, typed, with the envelope', async () => {
+  const input = replayInputFor(SAMPLE_CSV);
+  const handle = await start(input);
+  const result = await handle.result();
+  expect(result).toEqual({
+    runId: input.runId,
+    topic: input.topic,
+    rowsRead: sampleRows.length,
+    sent: sampleRows.length,
+    rejected: 0,
+  });
+  expect(await handle.query(progressQuery)).toMatchObject({
+    status: 'completed',
+    fraction: 1,
+    sent: sampleRows.length,
+  });
+
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, sampleRows.length);
+  expect(messages).toHaveLength(sampleRows.length);
+  const seqs = messages.map((message) => message.value.seq as number).sort((a, b) => a - b);
+  expect(seqs).toEqual(sampleRows.map((_, index) => index + 1));
+
+  for (const message of messages) {
+    const row = (sampleRows[(message.value.seq as number) - 1] as string).split(',');
+    expect(message.key).toBe(row[0]);
+    expect(message.value).toEqual({
+      index: row[0],
+      date: row[1],
+      open: Number(row[2]),
+      high: Number(row[3]),
+      low: Number(row[4]),
+      close: Number(row[5]),
+      adj_close: Number(row[6]),
+      volume: Number(row[7]),
+      close_usd: Number(row[8]),
+      ts: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      run_id: input.runId,
+      seq: message.value.seq,
+    });
+  }
+  // Keyed by symbol: each symbol lives in one partition, in file order.
+  const partitionsBySymbol = new Map<string, Set<number>>();
+  for (const message of messages) {
+    const set = partitionsBySymbol.get(message.key as string) ?? new Set();
+    set.add(message.partition);
+    partitionsBySymbol.set(message.key as string, set);
+  }
+  for (const partitions of partitionsBySymbol.values()) expect(partitions.size).toBe(1);
+  expect(new Set(messages.map((message) => message.partition)).size).toBeGreaterThan(1);
+});
+
+test('sample mode sends random rows with replacement at about the asked rate', async () => {
+  const input = replayInputFor(SAMPLE_CSV, { mode: 'sample', pacing: { kind: 'rate', rowsPerSecond: 50 }, limit: 150 });
+  const result = await (await start(input)).result();
+  expect(result.sent).toBe(150);
+
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 150);
+  expect(messages).toHaveLength(150);
+  const times = messages.map((message) => Date.parse(message.value.ts as string)).sort((a, b) => a - b);
+  const seconds = ((times.at(-1) as number) - (times[0] as number)) / 1000;
+  // 150 rows at 50 rows/s span ~2.98 s.
+  expect(seconds).toBeGreaterThan(2.4);
+  expect(seconds).toBeLessThan(3.8);
+  const keys = new Set(messages.map((message) => `${message.value.index},${message.value.date}`));
+  expect(keys.size).toBeLessThan(150 + 1);
+  for (const message of messages) {
+    expect(sampleRows.some((row) => row.startsWith(`${message.value.index},${message.value.date},`))).toBe(true);
+  }
+});
+
+test('malformed rows go to the reject topic with their reasons; every good row goes to the topic', async () => {
+  const csv = [
+    '\uFEFFSymbol,Date,Price,Size,Note',
+    'AAPL,2024-01-02,185.5,100,plain',
+    'MSFT,2024-01-02,370.1,200', // short
+    'AAPL,2024-01-02,abc,100,bad price',
+    ',2024-01-02,1.0,1,no symbol',
+    'GOOG,2024-01-02,140.2,50,"quoted, with comma\nand newline"',
+    'AAPL,2024-01-02,186.0,100,x,extra',
+    'MSFT,2024-01-03,371.0,,empty size',
+  ].join('\r\n');
+  const input = replayInputFor(writeTempCsv('bad-rows.csv', `${csv}\r\n`));
+  const result = await (await start(input)).result();
+  expect(result).toMatchObject({ rowsRead: 7, sent: 3, rejected: 4 });
+
+  const good = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 3);
+  expect(good.map((message) => message.value).sort((a, b) => (a.seq as number) - (b.seq as number))).toEqual([
+    expect.objectContaining({ symbol: 'AAPL', price: 185.5, size: 100, note: 'plain', seq: 1 }),
+    expect.objectContaining({
+      symbol: 'GOOG',
+      price: 140.2,
+      size: 50,
+      note: 'quoted, with comma\nand newline',
+      seq: 5,
+    }),
+    expect.objectContaining({ symbol: 'MSFT', price: 371, size: null, note: 'empty size', seq: 7 }),
+  ]);
+
+  const rejects = await readTopic(config, `${input.topic}.rejects`, (value) => value.run_id === input.runId, 4);
+  expect(rejects.map((message) => message.value).sort((a, b) => (a.seq as number) - (b.seq as number))).toEqual([
+    {
+      run_id: input.runId,
+      seq: 2,
+      row: 2,
+      source: input.source,
+      raw: 'MSFT,2024-01-02,370.1,200',
+      reason: 'expected 5 columns, found 4',
+    },
+    {
+      run_id: input.runId,
+      seq: 3,
+      row: 3,
+      source: input.source,
+      raw: 'AAPL,2024-01-02,abc,100,bad price',
+      reason: "column Price: 'abc' is not a number",
+    },
+    {
+      run_id: input.runId,
+      seq: 4,
+      row: 4,
+      source: input.source,
+      raw: ',2024-01-02,1.0,1,no symbol',
+      reason: 'empty symbol in column Symbol',
+    },
+    {
+      run_id: input.runId,
+      seq: 6,
+      row: 6,
+      source: input.source,
+      raw: 'AAPL,2024-01-02,186.0,100,x,extra',
+      reason: 'expected 5 columns, found 6',
+    },
+  ]);
+});
+
+test.each([
+  ['a missing file', () => '/nonexistent/ticks.csv', 'no such file on worker host'],
+  ['an unreadable header', () => writeTempCsv('header.csv', 'just-one-column\n1\n2\n'), 'unreadable header'],
+  ['an empty file', () => writeTempCsv('empty.csv', ''), 'empty file, expected a header line'],
+  ['no symbol column', () => writeTempCsv('nosym.csv', 'a,b\n1,2\n'), 'no symbol column'],
+  ['a relative path', () => 'data/ticks.csv', 'expected an absolute path'],
+])('%s fails the run at once with a non-retryable InvalidInput naming it', async (_, source, message) => {
+  const path = source();
+  const input = replayInputFor(path);
+  const started = Date.now();
+  const error = await (await start(input)).result().catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const failure = (error as WorkflowFailedError).cause?.cause as { type?: string; message: string };
+  expect(failure.type).toBe(ErrorType.InvalidInput);
+  expect(failure.message).toContain(path);
+  expect(failure.message).toContain(message);
+  expect(Date.now() - started).toBeLessThan(15_000);
+});
+
+async function sentOver(handle: Awaited<ReturnType<typeof start>>, ms: number): Promise<number> {
+  const before = await handle.query(progressQuery);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = await handle.query(progressQuery);
+  return ((after.sent - before.sent) * 1000) / ms;
+}
+
+test('pause, resume and setRate change the observed send rate; cancel stops the run', async () => {
+  const input = replayInputFor(largeCsv(20_000), { pacing: { kind: 'rate', rowsPerSecond: 40 }, chunkSeconds: 1 });
+  const handle = await start(input);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const slow = await sentOver(handle, 3000);
+  expect(slow).toBeGreaterThan(20);
+  expect(slow).toBeLessThan(60);
+
+  await handle.signal(setRateSignal, 200);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const fast = await sentOver(handle, 3000);
+  expect(fast).toBeGreaterThan(130);
+  expect(fast).toBeLessThan(260);
+  expect((await handle.query(progressQuery)).targetRowsPerSecond).toBe(200);
+
+  await handle.signal(pauseSignal);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  expect(await sentOver(handle, 3000)).toBe(0);
+  expect((await handle.query(progressQuery)).status).toBe('paused');
+
+  await handle.signal(resumeSignal);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(await sentOver(handle, 2000)).toBeGreaterThan(100);
+
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+  const progress: ReplayProgress = await handle.query(progressQuery);
+  expect(progress.status).toBe('cancelled');
+  // Everything the progress marker counts is in the topic, and nothing more.
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, progress.sent);
+  expect(messages).toHaveLength(progress.sent);
+});
+
+test('the replay script validates its flags and prints a summary', async () => {
+  const help = await runScript('replay', ['--help']);
+  expect(help.code).toBe(0);
+  for (const flag of ['--rate', '--mode', '--timestamp-column', '--limit', '--loop', '--symbol-column', '--run-id'])
+    expect(help.stdout).toContain(flag);
+
+  const negative = await runScript('replay', [SAMPLE_CSV, '--rate', '-5']);
+  expect(negative.code).toBe(2);
+  expect(negative.stderr).toContain('--rate must be a number above 0');
+
+  const missing = await runScript('replay', ['/nonexistent.csv']);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('/nonexistent.csv: no such file');
+
+  const topic = uniqueName('ticks-test');
+  const run = await runScript('replay', [SAMPLE_CSV, '--topic', topic, '--no-progress'], env);
+  expect(run.stderr).not.toContain('error:');
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain(`${sampleRows.length} rows sent to ${topic}, 0 rejected`);
+  expect(run.stdout).toMatch(/Workflow: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/replay-/);
+});
