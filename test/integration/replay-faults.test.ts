@@ -1,0 +1,87 @@
+import type { Client } from '@temporalio/client';
+import { loadConfig } from '../../lib/config';
+import { connectClient } from '../../lib/temporal';
+import type { ReplayInput } from '../../lib/types';
+import { replayWorkflow } from '../../workflows';
+import { progressQuery } from '../../workflows/replay';
+import { readTopic } from '../helpers/kafka';
+import { largeCsv, replayInputFor, SAMPLE_CSV } from '../helpers/replay';
+import { freePorts } from '../helpers/scripts';
+import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
+
+const env = { TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-replay-faults') };
+const config = loadConfig({ ...process.env, ...env });
+let client: Client;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  client = await connectClient(config);
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+  await client?.connection.close();
+});
+
+const start = (input: ReplayInput) =>
+  client.workflow.start(replayWorkflow, {
+    workflowId: `replay-${input.runId}`,
+    taskQueue: config.temporal.ingestTaskQueue,
+    args: [input],
+  });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('kill -9 of the worker at random moments, then a restart: every row is in the topic exactly once', async () => {
+  const rows = 12_000;
+  const input = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 1000 }, batchRows: 500 });
+  workers.push(await startWorkerProcess('ingest', env));
+  const handle = await start(input);
+
+  for (let kill = 0; kill < 3; kill++) {
+    // A random moment while rows are flowing: 1.5 to 4 s after the (re)start.
+    await sleep(1500 + Math.random() * 2500);
+    await workers.at(-1)?.stop('SIGKILL');
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    expect(progress?.sent ?? 0).toBeLessThan(rows);
+    workers.push(await startWorkerProcess('ingest', env));
+  }
+  const result = await handle.result();
+  expect(result).toMatchObject({ rowsRead: rows, sent: rows, rejected: 0 });
+  expect((await handle.query(progressQuery)).retries).toBeGreaterThanOrEqual(1);
+
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, rows, {
+    settleMs: 3000,
+  });
+  const seqs = messages.map((message) => message.value.seq as number);
+  expect(seqs.length).toBe(rows);
+  expect(new Set(seqs).size).toBe(rows);
+  expect(Math.min(...seqs)).toBe(1);
+  expect(Math.max(...seqs)).toBe(rows);
+});
+
+test('an unreachable broker is retried with backoff and shows in the progress query', async () => {
+  const [port] = await freePorts(1);
+  const brokenEnv = {
+    TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-no-broker'),
+    TICKSYNC_KAFKA_BROKERS: `127.0.0.1:${port}`,
+  };
+  workers.push(await startWorkerProcess('ingest', brokenEnv));
+  const input = replayInputFor(SAMPLE_CSV);
+  const handle = await client.workflow.start(replayWorkflow, {
+    workflowId: `replay-${input.runId}`,
+    taskQueue: brokenEnv.TICKSYNC_INGEST_TASK_QUEUE,
+    args: [input],
+  });
+  let progress = await handle.query(progressQuery);
+  const deadline = Date.now() + 90_000;
+  while (progress.retries < 2 && Date.now() < deadline) {
+    await sleep(1000);
+    progress = await handle.query(progressQuery);
+  }
+  expect(progress.status).toBe('retrying');
+  expect(progress.retries).toBeGreaterThanOrEqual(2);
+  expect(progress.lastError).toMatch(/ECONNREFUSED|Connection error/);
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow('Workflow execution cancelled');
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+});

@@ -1,0 +1,102 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../lib/errors';
+import { convertRow, inferSchema, normaliseFieldName, parseEventTime } from '../../lib/rows';
+
+describe('normaliseFieldName', () => {
+  test.each([
+    ['Adj Close', 'adj_close'],
+    ['CloseUSD', 'close_usd'],
+    ['openInterest', 'open_interest'],
+    ['\uFEFFIndex', 'index'],
+    ['  Volume (shares) ', 'volume_shares'],
+    ['P/E-Ratio', 'p_e_ratio'],
+    ['HTTPStatus', 'http_status'],
+  ])('%j → %j', (name, field) => expect(normaliseFieldName(name)).toBe(field));
+});
+
+const header = ['Index', 'Date', 'Open', 'Adj Close', 'Volume', 'CloseUSD'];
+const sample = [
+  ['HSI', '1986-12-31', '2568.300049', '2568.300049', '0.0', '333.87900637'],
+  ['NYA', '1965-12-31', '528.690002', '528.690002', '0', '528.690002'],
+];
+
+describe('inferSchema', () => {
+  test('normalises names, finds the symbol, tells numbers from text', () => {
+    const schema = inferSchema('f.csv', header, sample);
+    expect(schema.fields).toEqual(['index', 'date', 'open', 'adj_close', 'volume', 'close_usd']);
+    expect(schema.numeric).toEqual([false, false, true, true, true, true]);
+    expect(schema.symbolIndex).toBe(0);
+  });
+
+  test('a column that collides with the envelope is renamed, duplicates made unique', () => {
+    const schema = inferSchema('f.csv', ['symbol', 'ts', 'Price', 'price'], [['A', 'x', '1', '2']]);
+    expect(schema.fields).toEqual(['symbol', 'source_ts', 'price', 'price_4']);
+  });
+
+  test('an explicit symbol column is found by header or field name', () => {
+    expect(inferSchema('f.csv', ['Ticker Code', 'px'], [], { symbolColumn: 'ticker_code' }).symbolIndex).toBe(0);
+  });
+
+  test.each([
+    [['only'], {}, 'f.csv: unreadable header ["only"]: expected a first line naming at least two columns'],
+    [['a', 'b'], {}, 'f.csv: no symbol column: the header (a, b) has none of symbol, ticker, index'],
+    [['a', 'b'], { symbolColumn: 'sym' }, "f.csv: no symbol column 'sym'; the header has a, b"],
+    [['symbol', 'b'], { timestampColumn: 'time' }, "f.csv: no timestamp column 'time'; the header has symbol, b"],
+  ])('%j %j fails with a non-retryable InvalidInput', (columns, options, message) => {
+    let thrown: unknown;
+    try {
+      inferSchema('f.csv', columns, [], options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect(thrown).toMatchObject({ type: ErrorType.InvalidInput, nonRetryable: true });
+    expect((thrown as Error).message).toContain(message);
+  });
+});
+
+describe('convertRow', () => {
+  const schema = inferSchema('f.csv', header, sample);
+
+  test('types numbers, keeps text, keys by symbol; an empty number is null', () => {
+    expect(convertRow(schema, ['HSI', '1986-12-31', '2568.3', '-1e3', '', '+.5'])).toEqual({
+      ok: true,
+      key: 'HSI',
+      fields: { index: 'HSI', date: '1986-12-31', open: 2568.3, adj_close: -1000, volume: null, close_usd: 0.5 },
+    });
+  });
+
+  test.each([
+    [['HSI', 'd', '1', '1', '1'], 'expected 6 columns, found 5'],
+    [['HSI', 'd', '1', '1', '1', '1', '1'], 'expected 6 columns, found 7'],
+    [['HSI', 'd', '1,5', '1', '1', '1'], "column Open: '1,5' is not a number"],
+    [['HSI', 'd', 'NaN', '1', '1', '1'], "column Open: 'NaN' is not a number"],
+    [[' ', 'd', '1', '1', '1', '1'], 'empty symbol in column Index'],
+  ])('%j is rejected: %s', (record, reason) => {
+    expect(convertRow(schema, record)).toEqual({ ok: false, reason });
+  });
+
+  test('with a timestamp column, the event time comes along; a bad one is a reason', () => {
+    const timed = inferSchema('f.csv', ['symbol', 'time', 'price'], [['A', '2024-01-02T10:00:00Z', '1']], {
+      timestampColumn: 'time',
+    });
+    expect(convertRow(timed, ['A', '2024-01-02T10:00:00.250Z', '1'])).toMatchObject({
+      ok: true,
+      eventTime: Date.parse('2024-01-02T10:00:00.250Z'),
+    });
+    expect(convertRow(timed, ['A', 'yesterday', '1'])).toEqual({
+      ok: false,
+      reason: "column time: 'yesterday' is not a timestamp",
+    });
+  });
+});
+
+describe('parseEventTime', () => {
+  test.each([
+    ['2024-01-02', Date.UTC(2024, 0, 2)],
+    ['2024-01-02T03:04:05.678Z', Date.UTC(2024, 0, 2, 3, 4, 5, 678)],
+    ['1704164645', 1704164645000],
+    ['1704164645123', 1704164645123],
+    ['not a time', undefined],
+  ])('%j → %j', (text, millis) => expect(parseEventTime(text)).toBe(millis));
+});
