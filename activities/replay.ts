@@ -47,6 +47,39 @@ function csvParser(withBom: boolean) {
   });
 }
 
+/**
+ * The records a parser has ready, a batch at a time: one await per batch
+ * rather than per record keeps the per-row cost of promises (and of the
+ * activity context's async hooks) off the hot path.
+ */
+async function* recordBatches(parser: ReturnType<typeof csvParser>): AsyncGenerator<CsvRow[]> {
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  parser.on('readable', notify);
+  parser.once('end', () => {
+    ended = true;
+    notify();
+  });
+  parser.once('error', (error: Error) => {
+    failure = error;
+    notify();
+  });
+  for (;;) {
+    const batch: CsvRow[] = [];
+    let row: CsvRow | null;
+    while ((row = parser.read() as CsvRow | null) !== null) batch.push(row);
+    if (failure) throw failure;
+    if (batch.length > 0) yield batch;
+    else if (ended) return;
+    else await new Promise<void>((resolve) => (wake = resolve));
+  }
+}
+
 /** A 32-bit hash of (run, seq): `sample` mode draws the same row for the same seq on every attempt. */
 function sampleIndex(runId: string, seq: number, rows: number): number {
   let hash = 2166136261;
@@ -237,7 +270,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     pass: number;
   }
 
-  async function* orderedRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow> {
+  async function* orderedRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow[]> {
     const source = resolveSource(input.source);
     let { byteOffset, pass, passRow } = from;
     for (;;) {
@@ -246,10 +279,12 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       stream.pipe(parser);
       const start = byteOffset;
       try {
-        for await (const { record, raw, info } of parser as AsyncIterable<CsvRow>) {
-          passRow += 1;
-          byteOffset = start + info.bytes;
-          yield { record, raw: raw.replace(/\r?\n?$/, ''), row: passRow, byteOffset, pass };
+        for await (const batch of recordBatches(parser)) {
+          yield batch.map(({ record, raw, info }) => {
+            passRow += 1;
+            byteOffset = start + info.bytes;
+            return { record, raw: raw.replace(/\r?\n?$/, ''), row: passRow, byteOffset, pass };
+          });
         }
       } catch (error) {
         throw nonRetryable(
@@ -268,7 +303,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
 
   const sampleCache = new Map<string, { records: string[][]; raws: string[] }>();
 
-  async function* sampleRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow> {
+  async function* sampleRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow[]> {
     const source = resolveSource(input.source);
     const cacheKey = `${input.source}:${plan.sourceBytes}`;
     let cached = sampleCache.get(cacheKey);
@@ -294,16 +329,18 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       sampleCache.clear();
       sampleCache.set(cacheKey, cached);
     }
-    for (let seq = from.rowsRead + 1; ; seq++) {
-      // Drawing by (run, seq) makes a retried chunk send the rows the failed attempt drew.
-      const index = sampleIndex(input.runId, seq, cached.records.length);
-      yield {
-        record: cached.records[index] as string[],
-        raw: cached.raws[index] as string,
-        row: index + 1,
-        byteOffset: 0,
-        pass: 0,
-      };
+    // Drawing by (run, seq) makes a retried chunk send the rows the failed attempt drew.
+    for (let seq = from.rowsRead + 1; ; seq += 1000) {
+      yield Array.from({ length: 1000 }, (_, offset) => {
+        const index = sampleIndex(input.runId, seq + offset, cached.records.length);
+        return {
+          record: cached.records[index] as string[],
+          raw: cached.raws[index] as string,
+          row: index + 1,
+          byteOffset: 0,
+          pass: 0,
+        };
+      });
     }
   }
 
@@ -311,7 +348,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     chunk: ReplayChunkInput,
     producer: Producer,
     from: ReplayMarker,
-    rows: AsyncGenerator<SourceRow>,
+    rows: AsyncGenerator<SourceRow[]>,
     started: number,
   ): Promise<ReplayChunkResult> {
     const context = Context.current();
@@ -327,14 +364,15 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const paceStart = Date.now();
     let paced = 0;
     let firstEventTime: number | undefined;
-    let done = false;
 
-    const commit = async () => {
-      if (messages.length === 0 && rejects.length === 0) return;
+    async function commitTransaction(batch: { messages: Message[]; rejects: Message[]; marker: ReplayMarker }) {
       const transaction = await producer.transaction();
       try {
-        if (messages.length > 0) await transaction.send({ topic: input.topic, acks: -1, messages });
-        if (rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, acks: -1, messages: rejects });
+        if (batch.messages.length > 0)
+          await transaction.send({ topic: input.topic, acks: -1, messages: batch.messages });
+        if (batch.rejects.length > 0) {
+          await transaction.send({ topic: plan.rejectsTopic, acks: -1, messages: batch.rejects });
+        }
         await transaction.sendOffsets({
           consumerGroupId: progressGroup(input.runId),
           topics: [
@@ -342,7 +380,11 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
               topic: plan.progressTopic,
               // kafkajs passes the metadata string through; its typings omit it.
               partitions: [
-                { partition: 0, offset: String(marker.rowsRead), metadata: JSON.stringify(marker) } as never,
+                {
+                  partition: 0,
+                  offset: String(batch.marker.rowsRead),
+                  metadata: JSON.stringify(batch.marker),
+                } as never,
               ],
             },
           ],
@@ -352,83 +394,104 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
         await transaction.abort().catch(() => undefined);
         throw classifyKafkaError('Kafka transaction', error);
       }
+      context.heartbeat(batch.marker);
+    }
+
+    // One transaction is in flight while the next batch is read and encoded:
+    // the broker's round trips overlap the CPU work instead of following it.
+    let inFlight: Promise<void> | undefined;
+    const settle = async () => {
+      const pending = inFlight;
+      inFlight = undefined;
+      await pending;
+    };
+    const flush = async () => {
+      if (messages.length === 0 && rejects.length === 0) return;
+      const batch = { messages, rejects, marker: { ...marker } };
       messages = [];
       rejects = [];
       openedAt = Date.now();
-      context.heartbeat(marker);
+      await settle();
+      inFlight = commitTransaction(batch);
+      inFlight.catch(() => undefined); // surfaced by the next settle()
     };
 
-    for (;;) {
-      if (context.cancellationSignal.aborted) {
-        // The open transaction is never committed: a cancelled run stops at its last commit.
-        throw context.cancellationSignal.reason ?? new Error('cancelled');
-      }
-      if (input.limit !== undefined && marker.rowsRead >= input.limit) {
-        done = true;
-        break;
-      }
-      if (Date.now() >= deadline) break;
-      const next = await rows.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      const row = next.value;
-      const outcome = convertRow(schema, row.record);
+    let done = false;
+    try {
+      reading: for (;;) {
+        if (Date.now() >= deadline) break;
+        const next = await rows.next();
+        if (next.done) {
+          done = true;
+          break;
+        }
+        for (const row of next.value) {
+          if (context.cancellationSignal.aborted) {
+            // The open batch is never committed: a cancelled run stops at its last commit.
+            throw context.cancellationSignal.reason ?? new Error('cancelled');
+          }
+          if (input.limit !== undefined && marker.rowsRead >= input.limit) {
+            done = true;
+            break reading;
+          }
+          const outcome = convertRow(schema, row.record);
 
-      // Pacing: a row is due at its place in the rate or the file's own clock; what is due
-      // within the next slice goes into the open transaction, then we commit and wait.
-      let dueAt: number | undefined;
-      if (rate !== undefined) dueAt = paceStart + (paced * 1000) / rate;
-      else if (speed !== undefined && outcome.ok && outcome.eventTime !== undefined) {
-        firstEventTime ??= outcome.eventTime;
-        dueAt = paceStart + (outcome.eventTime - firstEventTime) / speed;
-      }
-      paced += 1;
-      if (dueAt !== undefined && dueAt > Date.now() + PACING_SLICE_MS) {
-        await commit();
-        // Sleep in slices that heartbeat, so a long gap in the file's clock is not taken for a dead worker.
-        for (
-          let wait = Math.min(dueAt, deadline) - Date.now();
-          wait > 0;
-          wait = Math.min(dueAt, deadline) - Date.now()
-        ) {
-          await context.sleep(Math.min(wait, 1000));
-          context.heartbeat(marker);
+          // Pacing: a row is due at its place in the rate or the file's own clock; what is due
+          // within the next slice goes into the open batch, then we commit and wait.
+          let dueAt: number | undefined;
+          if (rate !== undefined) dueAt = paceStart + (paced * 1000) / rate;
+          else if (speed !== undefined && outcome.ok && outcome.eventTime !== undefined) {
+            firstEventTime ??= outcome.eventTime;
+            dueAt = paceStart + (outcome.eventTime - firstEventTime) / speed;
+          }
+          paced += 1;
+          if (dueAt !== undefined && dueAt > Date.now() + PACING_SLICE_MS) {
+            await flush();
+            await settle();
+            if (dueAt >= deadline) break reading;
+            // Sleep in slices that heartbeat, so a long gap in the file's clock is not taken for a dead worker.
+            for (let wait = dueAt - Date.now(); wait > 0; wait = dueAt - Date.now()) {
+              await context.sleep(Math.min(wait, 1000));
+              context.heartbeat(marker);
+            }
+          }
+
+          marker.rowsRead += 1;
+          marker.byteOffset = row.byteOffset;
+          marker.pass = row.pass;
+          marker.passRow = row.row;
+          const seq = marker.rowsRead;
+          if (outcome.ok) {
+            marker.sent += 1;
+            messages.push({
+              key: outcome.key,
+              value: JSON.stringify({ ...outcome.fields, ts: new Date().toISOString(), run_id: input.runId, seq }),
+            });
+          } else {
+            marker.rejected += 1;
+            rejects.push({
+              key: input.runId,
+              value: JSON.stringify({
+                run_id: input.runId,
+                seq,
+                row: row.row,
+                source: input.source,
+                raw: row.raw,
+                reason: outcome.reason,
+              }),
+            });
+          }
+          if (messages.length + rejects.length >= input.batchRows || Date.now() - openedAt >= MAX_TRANSACTION_MS) {
+            await flush();
+          }
         }
       }
-
-      marker.rowsRead += 1;
-      marker.byteOffset = row.byteOffset;
-      marker.pass = row.pass;
-      marker.passRow = row.row;
-      const seq = marker.rowsRead;
-      if (outcome.ok) {
-        marker.sent += 1;
-        messages.push({
-          key: outcome.key,
-          value: JSON.stringify({ ...outcome.fields, ts: new Date().toISOString(), run_id: input.runId, seq }),
-        });
-      } else {
-        marker.rejected += 1;
-        rejects.push({
-          key: input.runId,
-          value: JSON.stringify({
-            run_id: input.runId,
-            seq,
-            row: row.row,
-            source: input.source,
-            raw: row.raw,
-            reason: outcome.reason,
-          }),
-        });
-      }
-      if (messages.length + rejects.length >= input.batchRows || Date.now() - openedAt >= MAX_TRANSACTION_MS) {
-        await commit();
-      }
+      await flush();
+      await settle();
+    } finally {
+      await inFlight?.catch(() => undefined);
+      await rows.return(undefined);
     }
-    await commit();
-    await rows.return(undefined);
     return { marker, done, elapsedMs: Date.now() - started };
   }
 

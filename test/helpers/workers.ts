@@ -14,7 +14,7 @@ export interface WorkerProcess {
 
 /**
  * Starts a real worker process (the same entry `npm run worker:*` runs) and
- * resolves once it polls its task queue.
+ * resolves once the server has seen it poll its task queue.
  */
 export async function startWorkerProcess(
   entry: 'ingest' | 'catalog',
@@ -38,31 +38,33 @@ export async function startWorkerProcess(
       await exited;
     },
   };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${entry} worker did not poll within ${timeoutMs} ms:\n${output}`)),
-      timeoutMs,
-    );
-    const check = () => {
-      if (output.includes('"msg":"worker started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stderr?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${entry} worker exited with ${code} before polling:\n${output}`));
-    });
-  });
-  await waitForPoller(loadConfig({ ...process.env, ...env }), entry, deadline(timeoutMs));
+  const exitedEarly = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${entry} worker exited with ${code ?? signal} before polling:\n${output}`)),
+    ),
+  );
+  exitedEarly.catch(() => undefined);
+  try {
+    await Promise.race([
+      waitForPoller(loadConfig({ ...process.env, ...env }), entry, child.pid ?? 0, deadline(timeoutMs)),
+      exitedEarly,
+    ]);
+  } catch (error) {
+    await worker.stop('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${output}`, { cause: error });
+  }
   return worker;
 }
 
 const deadline = (ms: number) => Date.now() + ms;
 
-/** Resolves once the server has seen the worker poll its task queue. */
-async function waitForPoller(config: ReturnType<typeof loadConfig>, entry: 'ingest' | 'catalog', until: number) {
+/** Resolves once the server has seen this process poll (a worker's identity is `<pid>@<host>`). */
+async function waitForPoller(
+  config: ReturnType<typeof loadConfig>,
+  entry: 'ingest' | 'catalog',
+  pid: number,
+  until: number,
+) {
   const name = entry === 'ingest' ? config.temporal.ingestTaskQueue : config.temporal.catalogTaskQueue;
   const client = await connectClient(config);
   try {
@@ -71,7 +73,7 @@ async function waitForPoller(config: ReturnType<typeof loadConfig>, entry: 'inge
         namespace: config.temporal.namespace,
         taskQueue: { name },
       });
-      if (pollers?.length) return;
+      if (pollers?.some((poller) => poller.identity?.startsWith(`${pid}@`))) return;
       await sleep(200);
     }
     throw new Error(`no poller on ${name} before the deadline`);

@@ -1,0 +1,40 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { down, openStack, selectServices, up } from '../stack';
+import { benchReplay } from '../test/bench/replay';
+import { runCli } from './cli';
+
+const positiveInteger = (what: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
+  return number;
+};
+
+const program = new Command('npm run bench --')
+  .description('Benchmarks: TickSync against its reference on the same local stack; the last line is JSON')
+  .showHelpAfterError();
+
+program
+  .command('replay')
+  .description("replayWorkflow as fast as possible against Kafka's ProducerPerformance")
+  .option('--rows <count>', 'rows in the generated tick file', positiveInteger('--rows'), 1_000_000)
+  .option('--batch-rows <count>', 'rows per Kafka transaction', positiveInteger('--batch-rows'), 2000)
+  .action(async (options: { rows: number; batchRows: number }) => {
+    const config = loadConfig();
+    const logger = createLogger('bench', config.logLevel);
+    const stack = openStack(config, logger);
+    const services = selectServices([], false);
+    const started = await up(stack, services);
+    try {
+      console.log(JSON.stringify(await benchReplay(config, logger, options)));
+    } finally {
+      await down(
+        stack,
+        services.filter((service) => started.includes(service.name)),
+      );
+    }
+  });
+
+runCli(program);

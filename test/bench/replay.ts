@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
+import type { Logger } from 'pino';
+import { createKafka } from '../../lib/clients';
+import { PROJECT_ROOT, type Config } from '../../lib/config';
+import { convertRow, inferSchema } from '../../lib/rows';
+import { connectClient } from '../../lib/temporal';
+import { generateTicks } from '../../scripts/generate';
+import { ensureKafkaJars } from '../../stack/install';
+import { replayWorkflow } from '../../workflows';
+import { replayInputFor } from '../helpers/replay';
+import { startWorkerProcess, uniqueName } from '../helpers/workers';
+
+export interface ReplayBenchOptions {
+  rows: number;
+  batchRows: number;
+}
+
+/**
+ * TickSync's replay against Kafka's own ProducerPerformance on the same broker,
+ * with the same record count, average record size and durability (acks=all,
+ * idempotence, transactions of the same duration).
+ */
+export async function benchReplay(config: Config, logger: Logger, options: ReplayBenchOptions) {
+  const dir = path.join(config.stack.dir, 'bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `ticks-${options.rows}.csv`);
+  if (!fs.existsSync(file)) {
+    logger.info({ file }, 'generating the tick file');
+    await generateTicks({
+      rows: options.rows,
+      out: file,
+      symbols: 500,
+      seed: 1,
+      start: '2026-01-05T14:30:00.000Z',
+      ticksPerSecond: 2000,
+    });
+  }
+
+  // The average message TickSync sends (key + JSON value), from the file's first rows.
+  const head = parse(
+    fs
+      .readFileSync(file, 'utf8')
+      .slice(0, 1 << 20)
+      .replace(/\n[^\n]*$/, ''),
+    { relax_column_count: true },
+  ) as string[][];
+  const schema = inferSchema(file, head[0] as string[], head.slice(1, 1001));
+  let bytes = 0;
+  const measured = head.slice(1, 10_001);
+  for (const [index, record] of measured.entries()) {
+    const row = convertRow(schema, record);
+    if (!row.ok) continue;
+    bytes +=
+      row.key.length +
+      JSON.stringify({ ...row.fields, ts: new Date().toISOString(), run_id: 'bench-run-00000000', seq: index + 1 })
+        .length;
+  }
+  const recordSize = Math.round(bytes / measured.length);
+
+  const queue = uniqueName('bench-ingest');
+  const worker = await startWorkerProcess('ingest', { TICKSYNC_INGEST_TASK_QUEUE: queue, TICKSYNC_LOG_LEVEL: 'warn' });
+  const client = await connectClient(config);
+  const input = replayInputFor(file, {
+    topic: uniqueName('bench-replay'),
+    partitions: 6,
+    batchRows: options.batchRows,
+  });
+  let ticksyncSeconds: number;
+  try {
+    const started = process.hrtime.bigint();
+    const result = await client.workflow.execute(replayWorkflow, {
+      workflowId: `replay-${input.runId}`,
+      taskQueue: queue,
+      args: [input],
+    });
+    ticksyncSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (result.sent !== options.rows) throw new Error(`replay sent ${result.sent} rows, expected ${options.rows}`);
+  } finally {
+    await client.connection.close();
+    await worker.stop();
+  }
+  const ticksyncRate = options.rows / ticksyncSeconds;
+  const transactionMs = Math.max(1, Math.round((options.batchRows / ticksyncRate) * 1000));
+
+  const perfTopic = uniqueName('bench-perf');
+  const admin = createKafka(config, logger).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: perfTopic, numPartitions: 6 }], waitForLeaders: true });
+  const libs = await ensureKafkaJars(
+    path.join(PROJECT_ROOT, 'stack/kafka/pom.xml'),
+    config.stack.cacheDir,
+    dir,
+    logger,
+  );
+  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java';
+  const { stdout } = await promisify(execFile)(
+    java,
+    [
+      `-Dlog4j2.configurationFile=${path.join(PROJECT_ROOT, 'stack/kafka/log4j2.properties')}`,
+      '-cp',
+      `${libs}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      perfTopic,
+      '--num-records',
+      String(options.rows),
+      '--record-size',
+      String(recordSize),
+      '--throughput',
+      '-1',
+      '--transactional-id',
+      perfTopic,
+      '--transaction-duration-ms',
+      String(transactionMs),
+      '--producer-props',
+      `bootstrap.servers=${config.kafka.brokers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { maxBuffer: 16 << 20 },
+  );
+  const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(stdout.trim().split('\n').at(-1) ?? '');
+  if (!summary) throw new Error(`unexpected ProducerPerformance output:\n${stdout}`);
+  const kafkaRate = Number(summary[2]);
+  await admin.deleteTopics({
+    topics: [input.topic, perfTopic, `${input.topic}.rejects`, `${input.topic}.replay-progress`],
+  });
+  await admin.disconnect();
+
+  return {
+    bench: 'replay',
+    rows: options.rows,
+    ticksync_rows_per_s: Math.round(ticksyncRate),
+    kafka_perf_rows_per_s: Math.round(kafkaRate),
+    ratio: Number((ticksyncRate / kafkaRate).toFixed(3)),
+    record_bytes: recordSize,
+    batch_rows: options.batchRows,
+    transaction_ms: transactionMs,
+  };
+}
