@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lib/clients';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
@@ -103,6 +105,54 @@ test('sample mode sends random rows with replacement at about the asked rate', a
   for (const message of messages) {
     expect(sampleRows.some((row) => row.startsWith(`${message.value.index},${message.value.date},`))).toBe(true);
   }
+});
+
+test('timestamp pacing follows the file clock times the speed factor', async () => {
+  const lines = ['symbol,time,price'];
+  for (let i = 0; i < 9; i++) lines.push(`S${i % 3},2024-01-02T10:00:0${i}.000Z,${100 + i}`);
+  // 8 s of market time at speed 4 take ~2 s.
+  const input = replayInputFor(writeTempCsv('timed.csv', `${lines.join('\n')}\n`), {
+    pacing: { kind: 'timestamp', column: 'time', speed: 4 },
+  });
+  expect((await (await start(input)).result()).sent).toBe(9);
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 9);
+  const times = messages.map((message) => Date.parse(message.value.ts as string)).sort((a, b) => a - b);
+  const seconds = ((times.at(-1) as number) - (times[0] as number)) / 1000;
+  expect(seconds).toBeGreaterThan(1.6);
+  expect(seconds).toBeLessThan(2.8);
+});
+
+test('loop starts over at the end of the file until the limit; seq keeps counting', async () => {
+  const limit = sampleRows.length + 500;
+  const input = replayInputFor(SAMPLE_CSV, { loop: true, limit });
+  expect(await (await start(input)).result()).toMatchObject({ rowsRead: limit, sent: limit });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, limit);
+  const bySeq = new Map(messages.map((message) => [message.value.seq as number, message.value]));
+  expect(bySeq.size).toBe(limit);
+  const first = (sampleRows[0] as string).split(',');
+  expect(bySeq.get(sampleRows.length + 1)).toMatchObject({ index: first[0], date: first[1], open: Number(first[2]) });
+});
+
+test('a CSV kept in S3 under the input prefix replays like a local one', async () => {
+  const key = `${config.s3.inputPrefix}${uniqueName('test')}/sample.csv`;
+  const s3 = createS3Client(config, 'admin');
+  await s3.send(new PutObjectCommand({ Bucket: config.s3.bucket, Key: key, Body: fs.readFileSync(SAMPLE_CSV) }));
+  s3.destroy();
+  // Small chunks make the replay resume from a byte offset (an S3 range read) many times.
+  const input = replayInputFor(`s3://${config.s3.bucket}/${key}`, {
+    batchRows: 200,
+    chunkSeconds: 1,
+    pacing: { kind: 'rate', rowsPerSecond: 1000 },
+  });
+  expect(await (await start(input)).result()).toMatchObject({ sent: sampleRows.length, rejected: 0 });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, sampleRows.length);
+  expect(new Set(messages.map((message) => message.value.seq)).size).toBe(sampleRows.length);
+
+  const outside = replayInputFor(`s3://${config.s3.bucket}/raw/elsewhere.csv`);
+  await expect((await start(outside)).result()).rejects.toThrow(WorkflowFailedError);
+  const missing = replayInputFor(`s3://${config.s3.bucket}/${config.s3.inputPrefix}missing.csv`);
+  const error = await (await start(missing)).result().catch((caught: unknown) => caught);
+  expect(((error as WorkflowFailedError).cause?.cause as Error).message).toContain('missing.csv: no such object');
 });
 
 test('malformed rows go to the reject topic with their reasons; every good row goes to the topic', async () => {
