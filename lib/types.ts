@@ -54,6 +54,8 @@ export interface ReplayInput {
   batchRows: number;
   /** Each activity call runs this long at most; signals take effect between calls. */
   chunkSeconds: number;
+  /** The run continues as new after this many chunks (or sooner when the server suggests it). */
+  chunksPerRun: number;
   /** Carried across continue-as-new. */
   state?: ReplayState;
 }
@@ -119,6 +121,8 @@ export interface ReplayProgress {
 
 export interface ReplayState {
   plan?: ReplayPlan;
+  /** Chunks run by this workflow execution (reset by continue-as-new). */
+  chunks: number;
   marker: ReplayMarker;
   paused: boolean;
   rowsPerSecond?: number;

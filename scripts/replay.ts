@@ -78,6 +78,7 @@ export function replayInput(source: string, options: ReplayOptions, config: Conf
     partitions: options.partitions,
     batchRows: options.batchRows,
     chunkSeconds: options.chunkSeconds,
+    chunksPerRun: 500,
   };
 }
 

@@ -56,6 +56,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
 
   const state: ReplayState = input.state ?? {
     marker: { rowsRead: 0, sent: 0, rejected: 0, byteOffset: 0, pass: 0, passRow: 0 },
+    chunks: 0,
     paused: false,
     rowsPerSecond: input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined,
     retries: 0,
@@ -143,12 +144,14 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
         }),
       );
       state.marker = result.marker;
+      state.chunks += 1;
       state.rowsPerSecondObserved =
         result.elapsedMs > 0 ? Math.round(((result.marker.rowsRead - before) * 1000) / result.elapsedMs) : 0;
       if (result.done) break;
-      if (workflowInfo().continueAsNewSuggested) {
+      if (state.chunks >= input.chunksPerRun || workflowInfo().continueAsNewSuggested) {
+        // A fresh history: ~6 events a chunk would otherwise grow without bound on a long run.
         await condition(allHandlersFinished);
-        await continueAsNew<typeof replayWorkflow>({ ...input, state });
+        await continueAsNew<typeof replayWorkflow>({ ...input, state: { ...state, chunks: 0 } });
       }
     }
   } catch (error) {

@@ -18,6 +18,7 @@ export function replayInputFor(source: string, overrides: Partial<ReplayInput> =
     partitions: 3,
     batchRows: 2000,
     chunkSeconds: 5,
+    chunksPerRun: 500,
     ...overrides,
   };
 }

@@ -155,6 +155,22 @@ test('a CSV kept in S3 under the input prefix replays like a local one', async (
   expect(((error as WorkflowFailedError).cause?.cause as Error).message).toContain('missing.csv: no such object');
 });
 
+test('a long run continues as new with its progress, and still sends every row once', async () => {
+  const input = replayInputFor(SAMPLE_CSV, {
+    chunkSeconds: 1,
+    chunksPerRun: 2,
+    pacing: { kind: 'rate', rowsPerSecond: 600 },
+  });
+  const handle = await start(input);
+  expect(await handle.result()).toMatchObject({ sent: sampleRows.length });
+  const description = await handle.describe();
+  expect(description.runId).not.toBe(handle.firstExecutionRunId);
+  expect(await handle.query(progressQuery)).toMatchObject({ status: 'completed', sent: sampleRows.length });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, sampleRows.length);
+  expect(messages).toHaveLength(sampleRows.length);
+  expect(new Set(messages.map((message) => message.value.seq)).size).toBe(sampleRows.length);
+});
+
 test('malformed rows go to the reject topic with their reasons; every good row goes to the topic', async () => {
   const csv = [
     '\uFEFFSymbol,Date,Price,Size,Note',
