@@ -315,4 +315,22 @@ test('the replay script validates its flags and prints a summary', async () => {
   expect(run.code).toBe(0);
   expect(run.stdout).toContain(`${sampleRows.length} rows sent to ${topic}, 0 rejected`);
   expect(run.stdout).toMatch(/Workflow: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/replay-/);
+
+  // A detached run, steered with replay-control.
+  const runId = uniqueName('ctl');
+  const detached = await runScript(
+    'replay',
+    [SAMPLE_CSV, '--topic', topic, '--rate', '20', '--run-id', runId, '--detach'],
+    env,
+  );
+  expect(detached.code).toBe(0);
+  expect((await runScript('replay-control', ['pause', runId])).stdout).toContain(`paused ${runId}`);
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  const status = await runScript('replay-control', ['status', runId]);
+  expect(JSON.parse(status.stdout)).toMatchObject({ runId, status: 'paused' });
+  expect((await runScript('replay-control', ['rate', runId, '-1'])).code).toBe(2);
+  expect((await runScript('replay-control', ['cancel', runId])).code).toBe(0);
+  const unknown = await runScript('replay-control', ['status', 'no-such-run']);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('replay-no-such-run');
 });
