@@ -1,16 +1,9 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { down, openStack, selectServices, up } from '../stack';
 import { benchReplay } from '../test/bench/replay';
-import { runCli } from './cli';
-
-const positiveInteger = (what: string) => (value: string) => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
-  return number;
-};
+import { positiveInteger, runCli } from './cli';
 
 const program = new Command('npm run bench --')
   .description('Benchmarks: TickSync against its reference on the same local stack; the last line is JSON')

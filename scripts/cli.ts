@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../lib/config';
 import { UsageError } from '../lib/errors';
 
@@ -23,3 +23,16 @@ export function runCli(program: Command): void {
     process.exit(usage ? ExitCode.Usage : ExitCode.Failed);
   });
 }
+
+/** Commander argument parsers that name the flag in their error. */
+export const positiveNumber = (flag: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`${flag} must be a number above 0`);
+  return number;
+};
+export const positiveInteger = (flag: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError(`${flag} must be a whole number above 0`);
+  return number;
+};

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
-import { runCli } from './cli';
+import { positiveInteger, runCli } from './cli';
 
 /**
  * Writes a large, realistic tick file for benchmarks: many symbols traded with
@@ -87,13 +87,6 @@ export async function generateTicks(options: GenerateOptions, onProgress?: (rows
   await once(out, 'finish');
   onProgress?.(options.rows);
 }
-
-const positiveInteger = (what: string) => (value: string) => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
-  return number;
-};
 
 const program = new Command('npm run generate --')
   .description(`Write a realistic tick CSV (${TICK_HEADER}) for benchmarks`)

@@ -11,19 +11,7 @@ import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } fr
 import type { Pacing, ReplayInput, ReplayProgress, ReplayResult } from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
-import { runCli } from './cli';
-
-const positiveNumber = (what: string) => (value: string) => {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`${what} must be a number above 0`);
-  return number;
-};
-const positiveInteger = (what: string) => (value: string) => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
-  return number;
-};
+import { positiveInteger, positiveNumber, runCli } from './cli';
 
 interface ReplayOptions {
   topic?: string;
