@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { logLevel } from 'kafkajs';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { createKafka, createS3Client } from '../lib/clients';
 import { PROJECT_ROOT, portOf, type Config } from '../lib/config';
 import { ensureGoTool, ensureKafkaJars, TEMPORAL_CLI, VERSITYGW } from './install';
@@ -39,8 +39,6 @@ export interface Service {
   afterHealthy?(config: Config): Promise<void>;
   startTimeoutMs: number;
 }
-
-const silentLogger = { level: 'silent' } as const;
 
 async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -127,7 +125,7 @@ const kafka: Service = {
     };
   },
   async healthcheck(config) {
-    const admin = createKafka(config, silentLogger as unknown as Logger, {
+    const admin = createKafka(config, pino({ level: 'silent' }), {
       logLevel: logLevel.NOTHING,
       retry: { retries: 0 },
       connectionTimeout: 1000,

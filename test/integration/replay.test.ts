@@ -8,7 +8,7 @@ import { connectClient } from '../../lib/temporal';
 import type { ReplayInput, ReplayProgress } from '../../lib/types';
 import { replayWorkflow } from '../../workflows';
 import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../../workflows/replay';
-import { readTopic } from '../helpers/kafka';
+import { readTopic, testKafka } from '../helpers/kafka';
 import { largeCsv, replayInputFor, SAMPLE_CSV, writeTempCsv } from '../helpers/replay';
 import { runScript } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
@@ -86,6 +86,23 @@ test('an ordered replay lands every row of the sample exactly once, keyed by sym
   }
   for (const partitions of partitionsBySymbol.values()) expect(partitions.size).toBe(1);
   expect(new Set(messages.map((message) => message.partition)).size).toBeGreaterThan(1);
+});
+
+test('an existing topic is used as it is; a new one gets the asked partitions', async () => {
+  const admin = testKafka(config).admin();
+  await admin.connect();
+  try {
+    const existing = replayInputFor(SAMPLE_CSV, { partitions: 6, limit: 10 });
+    await admin.createTopics({ topics: [{ topic: existing.topic, numPartitions: 2 }], waitForLeaders: true });
+    await (await start(existing)).result();
+    const created = replayInputFor(SAMPLE_CSV, { partitions: 5, limit: 10 });
+    await (await start(created)).result();
+    const { topics } = await admin.fetchTopicMetadata({ topics: [existing.topic, created.topic] });
+    const partitions = Object.fromEntries(topics.map((topic) => [topic.name, topic.partitions.length]));
+    expect(partitions).toEqual({ [existing.topic]: 2, [created.topic]: 5 });
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 test('sample mode sends random rows with replacement at about the asked rate', async () => {
