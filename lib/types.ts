@@ -117,6 +117,22 @@ export interface ReplayProgress {
   fraction?: number;
   retries: number;
   lastError?: string;
+  /** The source's size and where its data starts, for a fraction computed from a newer marker. */
+  sourceBytes?: number;
+  dataOffset?: number;
+}
+
+/** Share of a replay done (0..1) at a marker, when the end is known: the limit, or the file's end. */
+export function replayFraction(
+  input: Pick<ReplayInput, 'limit' | 'mode' | 'loop'>,
+  plan: { sourceBytes?: number; dataOffset?: number } | undefined,
+  marker: ReplayMarker,
+): number | undefined {
+  if (input.limit !== undefined) return Math.min(1, marker.rowsRead / input.limit);
+  const { sourceBytes, dataOffset } = plan ?? {};
+  if (input.mode !== 'ordered' || input.loop || sourceBytes === undefined || dataOffset === undefined) return undefined;
+  if (marker.rowsRead === 0 || sourceBytes <= dataOffset) return 0;
+  return Math.min(1, (marker.byteOffset - dataOffset) / (sourceBytes - dataOffset));
 }
 
 export interface ReplayState {

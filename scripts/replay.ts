@@ -2,13 +2,21 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { Pacing, ReplayInput, ReplayProgress, ReplayResult } from '../lib/types';
+import {
+  replayFraction,
+  type Pacing,
+  type ReplayInput,
+  type ReplayMarker,
+  type ReplayProgress,
+  type ReplayResult,
+} from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
 import { positiveInteger, positiveNumber, runCli } from './cli';
@@ -78,27 +86,59 @@ function progressLine(progress: ReplayProgress): string {
   return `${progress.status} | ${progress.sent} sent | ${progress.rejected} rejected | ${progress.rowsPerSecond} rows/s${eta}${error}`;
 }
 
-async function watch(handle: WorkflowHandle<typeof replayWorkflow>, showBar: boolean): Promise<ReplayResult> {
+/**
+ * The progress query, brought up to date with the running chunk's last heartbeat
+ * (the marker of its last commit): the query itself moves once per chunk.
+ */
+async function currentProgress(
+  handle: WorkflowHandle<typeof replayWorkflow>,
+  input: ReplayInput,
+): Promise<ReplayProgress> {
+  const [progress, description] = await Promise.all([handle.query(progressQuery), handle.describe()]);
+  const payload = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+  const marker = payload ? defaultPayloadConverter.fromPayload<ReplayMarker | undefined>(payload) : undefined;
+  if (!marker || marker.rowsRead <= progress.rowsRead) return progress;
+  const { rowsRead, sent, rejected } = marker;
+  return { ...progress, rowsRead, sent, rejected, fraction: replayFraction(input, progress, marker) };
+}
+
+async function watch(
+  handle: WorkflowHandle<typeof replayWorkflow>,
+  input: ReplayInput,
+  showBar: boolean,
+): Promise<ReplayResult> {
   const logger = createLogger('replay');
   const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
-  let lastLog = 0;
-  const timer = setInterval(() => {
-    handle.query(progressQuery).then(
-      (progress) => {
+  let watching = true;
+  const poll = async () => {
+    let lastLog = 0;
+    let shown = { rowsRead: -1, at: Date.now() };
+    while (watching) {
+      // The run may be between tasks or already closed: skip that poll.
+      const progress = await currentProgress(handle, input).catch(() => undefined);
+      if (progress && progress.rowsRead > shown.rowsRead) {
+        // The rate over the last poll, steadier to watch than the workflow's per-chunk figure.
+        const seconds = (Date.now() - shown.at) / 1000;
+        if (shown.rowsRead >= 0 && seconds > 0) {
+          progress.rowsPerSecond = Math.round((progress.rowsRead - shown.rowsRead) / seconds);
+        }
+        shown = { rowsRead: progress.rowsRead, at: Date.now() };
         if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
         else if (Date.now() - lastLog >= 5000) {
           lastLog = Date.now();
           logger.info(progress, 'replay progress');
         }
-      },
-      () => undefined, // the run may be between tasks or already closed
-    );
-  }, 500);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  const polling = poll();
   try {
     return await handle.result();
   } finally {
-    clearInterval(timer);
+    watching = false;
+    await polling;
     bar?.stop();
   }
 }
@@ -161,7 +201,7 @@ const program = new Command('npm run replay --')
       });
       const started = Date.now();
       try {
-        const result = await watch(handle, options.progress && process.stderr.isTTY === true);
+        const result = await watch(handle, input, options.progress && process.stderr.isTTY === true);
         const seconds = (Date.now() - started) / 1000;
         console.log(
           [

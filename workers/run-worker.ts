@@ -44,6 +44,8 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
       workflowsPath: require.resolve('../workflows'),
       activities,
       shutdownGraceTime: '10 seconds',
+      // Heartbeats carry progress (the replay's committed marker) that scripts show live.
+      maxHeartbeatThrottleInterval: '1 second',
     });
     logger.info(
       { taskQueue, namespace: config.temporal.namespace, address: config.temporal.address },

@@ -15,7 +15,14 @@ import {
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type { ReplayInput, ReplayProgress, ReplayResult, ReplayState, ReplayStatus } from '../lib/types';
+import {
+  replayFraction,
+  type ReplayInput,
+  type ReplayProgress,
+  type ReplayResult,
+  type ReplayState,
+  type ReplayStatus,
+} from '../lib/types';
 
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
@@ -81,13 +88,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
   });
   setHandler(progressQuery, (): ReplayProgress => {
     const { marker, plan } = state;
-    let fraction: number | undefined;
-    if (input.limit !== undefined) fraction = marker.rowsRead / input.limit;
-    else if (input.mode === 'ordered' && !input.loop && plan && plan.sourceBytes > plan.dataOffset) {
-      fraction =
-        marker.rowsRead === 0 ? 0 : (marker.byteOffset - plan.dataOffset) / (plan.sourceBytes - plan.dataOffset);
-    }
-    if (status === 'completed') fraction = 1;
+    const fraction = status === 'completed' ? 1 : replayFraction(input, plan, marker);
     let etaSeconds: number | undefined;
     if (fraction !== undefined && fraction > 0 && state.rowsPerSecondObserved > 0 && status !== 'completed') {
       const remainingRows = (marker.rowsRead / fraction) * (1 - fraction);
@@ -102,9 +103,11 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       rowsPerSecond: state.rowsPerSecondObserved,
       targetRowsPerSecond: state.rowsPerSecond,
       etaSeconds,
-      fraction: fraction === undefined ? undefined : Math.min(1, fraction),
+      fraction,
       retries: state.retries,
       lastError: state.lastError,
+      sourceBytes: plan?.sourceBytes,
+      dataOffset: plan?.dataOffset,
     };
   });
 
