@@ -294,7 +294,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       } finally {
         stream.destroy();
       }
-      if (!input.loop) return;
+      // A file with no data rows would loop forever without sending anything.
+      if (!input.loop || passRow === 0) return;
       pass += 1;
       passRow = 0;
       byteOffset = plan.dataOffset;

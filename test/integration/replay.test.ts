@@ -150,6 +150,11 @@ test('loop starts over at the end of the file until the limit; seq keeps countin
   expect(bySeq.get(sampleRows.length + 1)).toMatchObject({ index: first[0], date: first[1], open: Number(first[2]) });
 });
 
+test('looping over a file with a header and no rows ends at once with nothing sent', async () => {
+  const input = replayInputFor(writeTempCsv('header-only.csv', 'symbol,price\n'), { loop: true });
+  expect(await (await start(input)).result()).toMatchObject({ rowsRead: 0, sent: 0, rejected: 0 });
+});
+
 test('a CSV kept in S3 under the input prefix replays like a local one', async () => {
   const key = `${config.s3.inputPrefix}${uniqueName('test')}/sample.csv`;
   const s3 = createS3Client(config, 'admin');
