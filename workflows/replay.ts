@@ -8,13 +8,14 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import {
   replayFraction,
   type ReplayInput,
@@ -78,11 +79,10 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
     state.paused = false;
   });
   setHandler(setRateSignal, (rowsPerSecond) => {
+    // A signal cannot be refused, and throwing here would fail the whole run: a bad rate is logged and ignored.
     if (!Number.isFinite(rowsPerSecond) || rowsPerSecond <= 0) {
-      throw ApplicationFailure.create({
-        type: ErrorType.InvalidInput,
-        message: `setRate expects rows per second above 0, got ${rowsPerSecond}`,
-      });
+      log.warn('setRate ignored: expected rows per second above 0', { rowsPerSecond });
+      return;
     }
     state.rowsPerSecond = rowsPerSecond;
   });
