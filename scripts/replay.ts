@@ -211,11 +211,16 @@ const program = new Command('npm run replay --')
           ].join('\n'),
         );
       } catch (error) {
+        if (error instanceof WorkflowFailedError && cancelled) {
+          // Stopped on request: not a failure; 130 is the shell's code for an interrupted command.
+          console.log(`replay ${input.runId} cancelled at its last committed batch\nWorkflow: ${url}`);
+          process.exitCode = 130;
+          return;
+        }
         if (error instanceof WorkflowFailedError) {
-          throw new Error(
-            `replay ${input.runId} ${cancelled ? 'cancelled' : 'failed'}: ${rootCauseMessage(error)}\nWorkflow: ${url}`,
-            { cause: error },
-          );
+          throw new Error(`replay ${input.runId} failed: ${rootCauseMessage(error)}\nWorkflow: ${url}`, {
+            cause: error,
+          });
         }
         throw error;
       }
