@@ -47,6 +47,11 @@ function csvParser(withBom: boolean) {
   });
 }
 
+/** csv-parse's own errors (malformed input) carry a CSV_* code; anything else is a failed read. */
+function isCsvError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('CSV_');
+}
+
 /**
  * The records a parser has ready, a batch at a time: one await per batch
  * rather than per record keeps the per-row cost of promises (and of the
@@ -164,7 +169,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
         if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
       }
     } catch (error) {
-      throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${(error as Error).message}`);
+      if (!isCsvError(error)) throw error; // a read that failed (S3, disk) is retried
+      throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${error.message}`);
     } finally {
       stream.destroy();
     }
@@ -287,9 +293,10 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
           });
         }
       } catch (error) {
+        if (!isCsvError(error)) throw error;
         throw nonRetryable(
           ErrorType.InvalidInput,
-          `${source.name}: unreadable CSV after data row ${passRow}: ${(error as Error).message}`,
+          `${source.name}: unreadable CSV after data row ${passRow}: ${error.message}`,
         );
       } finally {
         stream.destroy();

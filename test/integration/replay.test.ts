@@ -264,6 +264,11 @@ test.each([
   ['an empty file', () => writeTempCsv('empty.csv', ''), 'empty file, expected a header line'],
   ['no symbol column', () => writeTempCsv('nosym.csv', 'a,b\n1,2\n'), 'no symbol column'],
   ['a relative path', () => 'data/ticks.csv', 'expected an absolute path'],
+  [
+    'an unclosed quote',
+    () => writeTempCsv('quote.csv', 'symbol,price\nA,1\nB,"2\n'),
+    'unreadable CSV: Quote Not Closed',
+  ],
 ])('%s fails the run at once with a non-retryable InvalidInput naming it', async (_, source, message) => {
   const path = source();
   const input = replayInputFor(path);
