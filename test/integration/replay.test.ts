@@ -105,6 +105,15 @@ test('an existing topic is used as it is; a new one gets the asked partitions', 
   }
 });
 
+test('starting a finished run id again resends nothing: progress lives in Kafka', async () => {
+  const input = replayInputFor(SAMPLE_CSV);
+  await (await start(input)).result();
+  const again = await (await start(input)).result();
+  expect(again).toMatchObject({ rowsRead: sampleRows.length, sent: sampleRows.length });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, sampleRows.length);
+  expect(messages).toHaveLength(sampleRows.length);
+});
+
 test('sample mode sends random rows with replacement at about the asked rate', async () => {
   const input = replayInputFor(SAMPLE_CSV, { mode: 'sample', pacing: { kind: 'rate', rowsPerSecond: 50 }, limit: 150 });
   const result = await (await start(input)).result();
