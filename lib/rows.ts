@@ -43,9 +43,17 @@ export interface SchemaOptions {
   timestampColumn?: string;
 }
 
-function findColumn(columns: string[], fields: string[], wanted: string): number {
+/** The index of a named column (by header or field name), or a non-retryable error naming what is there. */
+function requireColumn(source: string, columns: string[], fields: string[], what: string, wanted: string): number {
   const byName = columns.findIndex((column) => column.trim() === wanted);
-  return byName >= 0 ? byName : fields.indexOf(normaliseFieldName(wanted));
+  const index = byName >= 0 ? byName : fields.indexOf(normaliseFieldName(wanted));
+  if (index < 0) {
+    throw nonRetryable(
+      ErrorType.InvalidInput,
+      `${source}: no ${what} column '${wanted}'; the header has ${columns.join(', ')}`,
+    );
+  }
+  return index;
 }
 
 /**
@@ -75,13 +83,7 @@ export function inferSchema(
 
   let symbolIndex: number;
   if (options.symbolColumn !== undefined) {
-    symbolIndex = findColumn(columns, fields, options.symbolColumn);
-    if (symbolIndex < 0) {
-      throw nonRetryable(
-        ErrorType.InvalidInput,
-        `${source}: no symbol column '${options.symbolColumn}'; the header has ${columns.join(', ')}`,
-      );
-    }
+    symbolIndex = requireColumn(source, columns, fields, 'symbol', options.symbolColumn);
   } else {
     symbolIndex = fields.findIndex((field) => SYMBOL_COLUMN_CANDIDATES.includes(field));
     if (symbolIndex < 0) {
@@ -91,17 +93,10 @@ export function inferSchema(
       );
     }
   }
-
-  let timestampIndex: number | undefined;
-  if (options.timestampColumn !== undefined) {
-    timestampIndex = findColumn(columns, fields, options.timestampColumn);
-    if (timestampIndex < 0) {
-      throw nonRetryable(
-        ErrorType.InvalidInput,
-        `${source}: no timestamp column '${options.timestampColumn}'; the header has ${columns.join(', ')}`,
-      );
-    }
-  }
+  const timestampIndex =
+    options.timestampColumn === undefined
+      ? undefined
+      : requireColumn(source, columns, fields, 'timestamp', options.timestampColumn);
 
   const numeric = columns.map((_, index) => {
     if (index === symbolIndex || index === timestampIndex) return false;
