@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
@@ -6,7 +9,7 @@ import { replayWorkflow } from '../../workflows';
 import { progressQuery } from '../../workflows/replay';
 import { readTopic } from '../helpers/kafka';
 import { largeCsv, replayInputFor, SAMPLE_CSV } from '../helpers/replay';
-import { freePorts } from '../helpers/scripts';
+import { freePorts, runScript } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 const env = { TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-replay-faults') };
@@ -84,4 +87,42 @@ test('an unreachable broker is retried with backoff and shows in the progress qu
   await handle.cancel();
   await expect(handle.result()).rejects.toThrow('Workflow execution cancelled');
   expect((await handle.describe()).status.name).toBe('CANCELLED');
+});
+
+test('the broker restarts mid-run: the run waits, resumes, and every row is in the topic once', async () => {
+  // A broker of its own (the shared one stays up for the other tests), driven by the real stack script.
+  const [brokerPort, controllerPort] = await freePorts(2);
+  const stackEnv = {
+    TICKSYNC_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-broker-restart-')),
+    TICKSYNC_KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
+    TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: String(controllerPort),
+  };
+  const brokerEnv = { ...stackEnv, TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-broker-restart') };
+  const brokerConfig = loadConfig({ ...process.env, ...brokerEnv });
+  expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
+  try {
+    workers.push(await startWorkerProcess('ingest', brokerEnv));
+    const rows = 6000;
+    const input = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 800 }, batchRows: 400 });
+    const handle = await client.workflow.start(replayWorkflow, {
+      workflowId: `replay-${input.runId}`,
+      taskQueue: brokerEnv.TICKSYNC_INGEST_TASK_QUEUE,
+      args: [input],
+    });
+    await sleep(2500);
+    expect((await runScript('stack', ['down', 'kafka'], stackEnv)).code).toBe(0);
+    await sleep(8000);
+    const during = await handle.query(progressQuery);
+    expect(during.sent).toBeLessThan(rows);
+    expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
+
+    expect(await handle.result()).toMatchObject({ rowsRead: rows, sent: rows });
+    const messages = await readTopic(brokerConfig, input.topic, (value) => value.run_id === input.runId, rows);
+    const seqs = new Set(messages.map((message) => message.value.seq));
+    expect(messages).toHaveLength(rows);
+    expect(seqs.size).toBe(rows);
+  } finally {
+    await runScript('stack', ['down', 'kafka'], stackEnv);
+    fs.rmSync(stackEnv.TICKSYNC_STACK_DIR, { recursive: true, force: true });
+  }
 });
