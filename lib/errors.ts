@@ -12,8 +12,6 @@ export const ErrorType = {
   ClientFault: 'ClientFault',
   /** A probe read back something other than what it wrote. */
   DataMismatch: 'DataMismatch',
-  /** A dependency did not answer or answered with a server fault; retried with backoff. */
-  Unavailable: 'Unavailable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
