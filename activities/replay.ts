@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { parse, type Info } from 'csv-parse';
@@ -34,6 +34,14 @@ interface Source {
 }
 
 type CsvRow = { record: string[]; info: Info; raw: string };
+
+/** Pipes a source into a new parser; a read error (disk, S3) fails the parser instead of the process. */
+function parseStream(stream: Readable, withBom: boolean) {
+  const parser = csvParser(withBom);
+  stream.once('error', (error) => parser.destroy(error));
+  stream.pipe(parser);
+  return parser;
+}
 
 function csvParser(withBom: boolean) {
   // relax_column_count: a short or long row is one bad row to reject, not the end of the file.
@@ -116,6 +124,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
         name: source,
         size: async () => (await head()).ContentLength ?? 0,
         open: async (start) => {
+          // S3 answers a range that starts at the end with 416: a resume at the end reads nothing.
+          if (start > 0 && start >= ((await head()).ContentLength ?? 0)) return Readable.from([]);
           const object = await callAws('GetObject', () =>
             inputS3.send(
               new GetObjectCommand({ Bucket: bucket, Key: key, Range: start > 0 ? `bytes=${start}-` : undefined }),
@@ -155,8 +165,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const source = resolveSource(input.source);
     const sourceBytes = await source.size();
     const stream = await source.open(0);
-    const parser = csvParser(true);
-    stream.pipe(parser);
+    const parser = parseStream(stream, true);
     let header: string[] | undefined;
     let dataOffset = 0;
     const sample: string[][] = [];
@@ -209,8 +218,10 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const admin = kafka.admin();
     await admin.connect();
     try {
-      const deadline = Date.now() + 15_000;
+      // Within the 10 s heartbeat timeout, heartbeating while it waits.
+      const deadline = Date.now() + 8_000;
       for (;;) {
+        Context.current().heartbeat();
         const [topic] = await admin.fetchOffsets({
           groupId: progressGroup(chunk.input.runId),
           topics: [chunk.plan.progressTopic],
@@ -236,9 +247,9 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
 
   /**
    * Sends rows for up to `chunkSeconds`, each batch in one Kafka transaction
-   * together with the run's progress marker, and returns the marker. Connecting
-   * the producer with the run's transactional id fences any older attempt and
-   * settles its open transaction, so the marker read next is the truth.
+   * together with the run's progress marker, and returns the marker. Initialising
+   * the run's transactional id first fences any older attempt and settles its open
+   * transaction, so the marker read next is the truth.
    */
   async function replayChunk(chunk: ReplayChunkInput): Promise<ReplayChunkResult> {
     const context = Context.current();
@@ -251,11 +262,19 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       transactionTimeout: 60_000,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
+    context.heartbeat();
     try {
       await producer.connect();
+      // kafkajs's connect() only registers an idempotent producer; the transactional
+      // InitProducerId — which fences older attempts of this run and settles their open
+      // transaction — comes with the first transaction. Open and abort an empty one
+      // now, so the marker read next is final.
+      const fence = await producer.transaction();
+      await fence.abort();
     } catch (error) {
       throw classifyKafkaError('InitProducerId', error);
     }
+    context.heartbeat();
     try {
       const marker = await readMarker(chunk);
       const rows = input.mode === 'sample' ? sampleRows(input, plan, marker) : orderedRows(input, plan, marker);
@@ -281,8 +300,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     let { byteOffset, pass, passRow } = from;
     for (;;) {
       const stream = await source.open(byteOffset);
-      const parser = csvParser(false);
-      stream.pipe(parser);
+      const parser = parseStream(stream, false);
       const start = byteOffset;
       try {
         for await (const batch of recordBatches(parser)) {
@@ -319,18 +337,24 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       const records: string[][] = [];
       const raws: string[] = [];
       const stream = await source.open(plan.dataOffset);
-      const parser = csvParser(false);
-      stream.pipe(parser);
-      for await (const { record, raw } of parser as AsyncIterable<CsvRow>) {
-        records.push(record);
-        raws.push(raw.replace(/\r?\n?$/, ''));
-        if (records.length > SAMPLE_MODE_MAX_ROWS) {
-          stream.destroy();
-          throw nonRetryable(
-            ErrorType.InvalidInput,
-            `${source.name}: sample mode holds the file in memory and takes ${SAMPLE_MODE_MAX_ROWS} rows at most`,
-          );
+      const parser = parseStream(stream, false);
+      try {
+        for await (const { record, raw } of parser as AsyncIterable<CsvRow>) {
+          records.push(record);
+          raws.push(raw.replace(/\r?\n?$/, ''));
+          if (records.length % 10_000 === 0) Context.current().heartbeat();
+          if (records.length > SAMPLE_MODE_MAX_ROWS) {
+            throw nonRetryable(
+              ErrorType.InvalidInput,
+              `${source.name}: sample mode holds the file in memory and takes ${SAMPLE_MODE_MAX_ROWS} rows at most`,
+            );
+          }
         }
+      } catch (error) {
+        if (!isCsvError(error)) throw error;
+        throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${error.message}`);
+      } finally {
+        stream.destroy();
       }
       if (records.length === 0) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: no data rows to sample`);
       cached = { records, raws };

@@ -228,7 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stack: {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),
-      cacheDir: e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`,
+      cacheDir: path.resolve(e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`),
       kafkaControllerPort: e.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT,
     },
   };

@@ -13,10 +13,13 @@ export const ExitCode = {
 
 /** Parses argv, runs the chosen action and turns its error into a message and an exit code. */
 export function runCli(program: Command): void {
-  program.exitOverride((error) => {
-    // --help and --version exit 0; commander's own parse errors are usage errors.
-    process.exit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
-  });
+  // --help and --version exit 0; commander's own parse errors are usage errors. Subcommands
+  // copied the parent's settings when they were made, so each gets the override too.
+  const override = (command: Command): void => {
+    command.exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage));
+    command.commands.forEach(override);
+  };
+  override(program);
   program.parseAsync(process.argv).catch((error: unknown) => {
     const usage = error instanceof ConfigError || error instanceof UsageError;
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);

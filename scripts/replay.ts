@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -197,7 +197,7 @@ const program = new Command('npm run replay --')
       process.once('SIGINT', () => {
         cancelled = true;
         console.error('\ncancelling the run (it stops at its last committed batch)…');
-        void handle.cancel();
+        handle.cancel().catch((error: unknown) => console.error(`could not cancel: ${rootCauseMessage(error)}`));
       });
       const started = Date.now();
       try {
@@ -211,7 +211,7 @@ const program = new Command('npm run replay --')
           ].join('\n'),
         );
       } catch (error) {
-        if (error instanceof WorkflowFailedError && cancelled) {
+        if (error instanceof WorkflowFailedError && cancelled && error.cause instanceof CancelledFailure) {
           // Stopped on request: not a failure; 130 is the shell's code for an interrupted command.
           console.log(`replay ${input.runId} cancelled at its last committed batch\nWorkflow: ${url}`);
           process.exitCode = 130;

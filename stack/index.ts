@@ -107,7 +107,11 @@ async function partitionByPorts(
 
 async function startService(stack: Stack, service: Service): Promise<void> {
   const options = await service.prepare(stack);
-  const record = startDetached({ ...options, logFile: logFile(stack, service), pidFile: pidFile(stack, service) });
+  const record = await startDetached({
+    ...options,
+    logFile: logFile(stack, service),
+    pidFile: pidFile(stack, service),
+  });
   stack.logger.info({ service: service.name, pid: record.pid, log: logFile(stack, service) }, 'started');
   await waitHealthy(stack, service);
   await service.afterHealthy?.(stack.config);

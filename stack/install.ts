@@ -125,7 +125,8 @@ export async function ensureKafkaJars(
     fs.renameSync(staging, libs);
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
-    throw error;
+    // Another `up` finished the same install first: use its copy.
+    if (!fs.existsSync(libs)) throw error;
   }
   return libs;
 }

@@ -56,7 +56,7 @@ export interface StartOptions {
 }
 
 /** Starts a detached process in its own process group, output appended to its log. */
-export function startDetached(options: StartOptions): PidRecord {
+export async function startDetached(options: StartOptions): Promise<PidRecord> {
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
   fs.mkdirSync(path.dirname(options.pidFile), { recursive: true });
   const log = fs.openSync(options.logFile, 'a');
@@ -68,9 +68,17 @@ export function startDetached(options: StartOptions): PidRecord {
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
-  if (child.pid === undefined) throw new Error(`could not start ${options.command}`);
+  // A missing or unrunnable program is reported by an 'error' event, not by spawn() itself.
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) => reject(new Error(`could not start ${options.command}: ${error.message}`)));
+  });
   child.unref();
-  const record: PidRecord = { pid: child.pid, signature: options.signature, startedAt: new Date().toISOString() };
+  const record: PidRecord = {
+    pid: child.pid as number,
+    signature: options.signature,
+    startedAt: new Date().toISOString(),
+  };
   fs.writeFileSync(options.pidFile, JSON.stringify(record));
   return record;
 }
