@@ -393,9 +393,13 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     let messages: Message[] = [];
     let rejects: Message[] = [];
     let openedAt = Date.now();
-    const paceStart = Date.now();
+    // Pacing carries over chunks: the first row of this chunk is due when the last chunk
+    // said the next row would be (notBefore), and later rows count from there.
+    let paceStart = Math.max(Date.now(), chunk.notBefore ?? 0);
     let paced = 0;
     let firstEventTime: number | undefined;
+    let anchorPass = from.pass;
+    let resumeAt: number | undefined;
 
     async function commitTransaction(batch: { messages: Message[]; rejects: Message[]; marker: ReplayMarker }) {
       const transaction = await producer.transaction();
@@ -450,6 +454,16 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
 
     let done = false;
     try {
+      // The previous chunk ended before its next row was due: wait for it (bounded by this chunk).
+      for (
+        let wait = Math.min(paceStart, deadline) - Date.now();
+        wait > 0;
+        wait = Math.min(paceStart, deadline) - Date.now()
+      ) {
+        await context.sleep(Math.min(wait, 1000));
+        context.heartbeat(marker);
+      }
+      if (paceStart >= deadline) resumeAt = paceStart;
       reading: for (;;) {
         if (Date.now() >= deadline) break;
         const next = await rows.next();
@@ -473,14 +487,23 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
           let dueAt: number | undefined;
           if (rate !== undefined) dueAt = paceStart + (paced * 1000) / rate;
           else if (speed !== undefined && outcome.ok && outcome.eventTime !== undefined) {
+            if (row.pass !== anchorPass) {
+              // A looped file starts its clock over: re-anchor instead of bursting the new pass.
+              anchorPass = row.pass;
+              firstEventTime = undefined;
+              paceStart = Math.max(Date.now(), paceStart);
+            }
             firstEventTime ??= outcome.eventTime;
             dueAt = paceStart + (outcome.eventTime - firstEventTime) / speed;
           }
-          paced += 1;
           if (dueAt !== undefined && dueAt > Date.now() + PACING_SLICE_MS) {
             await flush();
             await settle();
-            if (dueAt >= deadline) break reading;
+            if (dueAt >= deadline) {
+              // Due after this chunk: the next chunk starts with this row, at its time.
+              resumeAt = dueAt;
+              break reading;
+            }
             // Sleep in slices that heartbeat, so a long gap in the file's clock is not taken for a dead worker.
             for (let wait = dueAt - Date.now(); wait > 0; wait = dueAt - Date.now()) {
               await context.sleep(Math.min(wait, 1000));
@@ -488,6 +511,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
             }
           }
 
+          paced += 1;
           marker.rowsRead += 1;
           marker.byteOffset = row.byteOffset;
           marker.pass = row.pass;
@@ -524,7 +548,9 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       await inFlight?.catch(() => undefined);
       await rows.return(undefined);
     }
-    return { marker, done, elapsedMs: Date.now() - started };
+    // Stopped by the deadline between rows: at a fixed rate the next row's time is known.
+    if (!done && resumeAt === undefined && rate !== undefined) resumeAt = paceStart + (paced * 1000) / rate;
+    return { marker, done, elapsedMs: Date.now() - started, resumeAt };
   }
 
   return { prepareReplay, replayChunk };

@@ -92,12 +92,16 @@ export interface ReplayChunkInput {
   /** The marker the last call committed; a stale read of the marker below it is waited out. */
   committed: ReplayMarker;
   rowsPerSecond?: number;
+  /** When the first row of this chunk is due (epoch ms): pacing carried over from the last chunk. */
+  notBefore?: number;
 }
 
 export interface ReplayChunkResult {
   marker: ReplayMarker;
   done: boolean;
   elapsedMs: number;
+  /** When the next row is due (epoch ms), if the chunk ended waiting for it. */
+  resumeAt?: number;
 }
 
 export type ReplayStatus = 'starting' | 'running' | 'paused' | 'retrying' | 'completed' | 'cancelled' | 'failed';
@@ -145,6 +149,8 @@ export interface ReplayState {
   retries: number;
   lastError?: string;
   rowsPerSecondObserved: number;
+  /** Pacing carried from one chunk to the next. */
+  notBefore?: number;
 }
 
 export interface ReplayResult {

@@ -85,6 +85,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       return;
     }
     state.rowsPerSecond = rowsPerSecond;
+    state.notBefore = undefined;
   });
   setHandler(progressQuery, (): ReplayProgress => {
     const { marker, plan } = state;
@@ -144,9 +145,11 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
           plan,
           committed: state.marker,
           rowsPerSecond: state.rowsPerSecond,
+          notBefore: state.notBefore,
         }),
       );
       state.marker = result.marker;
+      state.notBefore = result.resumeAt;
       state.chunks += 1;
       state.rowsPerSecondObserved =
         result.elapsedMs > 0 ? Math.round(((result.marker.rowsRead - before) * 1000) / result.elapsedMs) : 0;

@@ -148,6 +148,29 @@ test('timestamp pacing follows the file clock times the speed factor', async () 
   expect(seconds).toBeLessThan(2.8);
 });
 
+test('pacing holds across chunk boundaries: slow rates and long gaps in the file clock', async () => {
+  // 0.5 rows/s with 1 s chunks: every gap spans a chunk boundary.
+  const slow = replayInputFor(SAMPLE_CSV, { pacing: { kind: 'rate', rowsPerSecond: 0.5 }, chunkSeconds: 1, limit: 4 });
+  const lines = ['symbol,time,price'];
+  for (let i = 0; i < 4; i++) lines.push(`S${i},2024-01-02T10:00:${String(i * 4).padStart(2, '0')}.000Z,${100 + i}`);
+  // 4 s gaps at speed 2 are 2 s apart, longer than the 1 s chunks.
+  const timed = replayInputFor(writeTempCsv('gaps.csv', `${lines.join('\n')}\n`), {
+    pacing: { kind: 'timestamp', column: 'time', speed: 2 },
+    chunkSeconds: 1,
+  });
+  await Promise.all([(await start(slow)).result(), (await start(timed)).result()]);
+  for (const input of [slow, timed]) {
+    const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 4);
+    const times = messages.map((message) => Date.parse(message.value.ts as string)).sort((a, b) => a - b);
+    const gaps = times.slice(1).map((time, index) => (time - (times[index] as number)) / 1000);
+    expect(gaps).toHaveLength(3);
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(1.6);
+      expect(gap).toBeLessThan(2.6);
+    }
+  }
+});
+
 test('loop starts over at the end of the file until the limit; seq keeps counting', async () => {
   const limit = sampleRows.length + 500;
   const input = replayInputFor(SAMPLE_CSV, { loop: true, limit });
