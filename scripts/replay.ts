@@ -117,13 +117,15 @@ async function watch(
     while (watching) {
       // The run may be between tasks or already closed: skip that poll.
       const progress = await currentProgress(handle, input).catch(() => undefined);
-      if (progress && progress.rowsRead > shown.rowsRead) {
+      // Counters never go back (a poll may land between chunks); status and errors always show.
+      if (progress && progress.rowsRead >= shown.rowsRead) {
         // The rate over the last poll, steadier to watch than the workflow's per-chunk figure.
         const seconds = (Date.now() - shown.at) / 1000;
-        if (shown.rowsRead >= 0 && seconds > 0) {
+        if (shown.rowsRead >= 0 && seconds > 0 && progress.rowsRead > shown.rowsRead) {
           progress.rowsPerSecond = Math.round((progress.rowsRead - shown.rowsRead) / seconds);
-        }
-        shown = { rowsRead: progress.rowsRead, at: Date.now() };
+        } else if (progress.status !== 'running') progress.rowsPerSecond = 0;
+        if (progress.rowsRead > shown.rowsRead || shown.rowsRead < 0)
+          shown = { rowsRead: progress.rowsRead, at: Date.now() };
         if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
         else if (Date.now() - lastLog >= 5000) {
           lastLog = Date.now();

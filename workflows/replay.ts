@@ -118,6 +118,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       try {
         const result = await run();
         state.lastError = undefined;
+        if (status === 'retrying') status = 'running';
         return result;
       } catch (error) {
         if (isCancellation(error) || isPermanent(error)) throw error;
