@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { down, openStack, selectServices, up } from '../stack';
+import { openStack, selectServices, withStackUp } from '../stack';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, runCli } from './cli';
 
@@ -18,16 +18,8 @@ program
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
-    const services = selectServices([], false);
-    const started = await up(stack, services);
-    try {
-      console.log(JSON.stringify(await benchReplay(config, logger, options)));
-    } finally {
-      await down(
-        stack,
-        services.filter((service) => started.includes(service.name)),
-      );
-    }
+    const result = await withStackUp(stack, selectServices([], false), () => benchReplay(config, logger, options));
+    console.log(JSON.stringify(result));
   });
 
 runCli(program);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { down, openStack, selectServices, up } from '../stack';
+import { openStack, selectServices, withStackUp } from '../stack';
 
 /**
  * `npm test`: lint, format check, type-check, then every jest test against the
@@ -27,20 +27,12 @@ async function main(): Promise<number> {
   ];
 
   const stack = openStack(config, logger);
-  const services = selectServices([], false);
-  let started: string[] = [];
-  try {
-    started = await up(stack, services);
+  await withStackUp(stack, selectServices([], false), async () => {
     const results = path.join(stack.dir, 'jest-results.json');
     checks.push(
       run('jest', bin('jest'), ['--runInBand', '--json', `--outputFile=${results}`, ...process.argv.slice(2)]),
     );
-  } finally {
-    await down(
-      stack,
-      services.filter((service) => started.includes(service.name)),
-    );
-  }
+  });
   return checks.every(Boolean) ? 0 : 1;
 }
 

@@ -157,6 +157,20 @@ export async function up(stack: Stack, services: Service[]): Promise<string[]> {
   return started;
 }
 
+/** Brings the services up, runs the work, then stops only those this call started. */
+export async function withStackUp<T>(stack: Stack, services: Service[], work: () => Promise<T>): Promise<T> {
+  let started: string[] = [];
+  try {
+    started = await up(stack, services);
+    return await work();
+  } finally {
+    await down(
+      stack,
+      services.filter((service) => started.includes(service.name)),
+    );
+  }
+}
+
 /** Stops the given services that `up` started; returns the names of those it stopped. */
 export async function down(stack: Stack, services: Service[]): Promise<string[]> {
   const stopped: string[] = [];

@@ -130,3 +130,20 @@ export async function ensureKafkaJars(
   }
   return libs;
 }
+
+/**
+ * `java` with the Kafka jars on its classpath and the stack's log4j2 settings:
+ * the broker, its storage tool and the perf tools all start this way.
+ */
+export async function kafkaJava(
+  projectRoot: string,
+  cacheDir: string,
+  logDir: string,
+  logger: Logger,
+): Promise<{ command: string; args: string[] }> {
+  const libs = await ensureKafkaJars(path.join(projectRoot, 'stack/kafka/pom.xml'), cacheDir, logDir, logger);
+  return {
+    command: process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java',
+    args: [`-Dlog4j2.configurationFile=${path.join(projectRoot, 'stack/kafka/log4j2.properties')}`, '-cp', `${libs}/*`],
+  };
+}

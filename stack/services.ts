@@ -9,7 +9,7 @@ import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import { createKafka, createS3Client } from '../lib/clients';
 import { PROJECT_ROOT, portOf, type Config } from '../lib/config';
-import { ensureGoTool, ensureKafkaJars, TEMPORAL_CLI, VERSITYGW } from './install';
+import { ensureGoTool, kafkaJava, TEMPORAL_CLI, VERSITYGW } from './install';
 import type { StartOptions } from './process';
 
 export interface StackContext {
@@ -63,12 +63,7 @@ const kafka: Service = {
     { port: config.stack.kafkaControllerPort, variable: 'TICKSYNC_STACK_KAFKA_CONTROLLER_PORT' },
   ],
   async prepare({ config, logger, dir }) {
-    const libs = await ensureKafkaJars(
-      path.join(PROJECT_ROOT, 'stack/kafka/pom.xml'),
-      config.stack.cacheDir,
-      path.join(dir, 'logs'),
-      logger,
-    );
+    const java = await kafkaJava(PROJECT_ROOT, config.stack.cacheDir, path.join(dir, 'logs'), logger);
     const home = path.join(dir, 'kafka');
     const dataDir = path.join(home, 'data');
     fs.mkdirSync(dataDir, { recursive: true });
@@ -99,16 +94,11 @@ const kafka: Service = {
         '',
       ].join('\n'),
     );
-    const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java';
-    const log4j = `-Dlog4j2.configurationFile=${path.join(PROJECT_ROOT, 'stack/kafka/log4j2.properties')}`;
-    const classpath = `${libs}/*`;
     if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
       // KRaft storage is formatted once, with a fresh cluster id (16 random bytes, base64url).
       const clusterId = crypto.randomBytes(16).toString('base64url');
-      await promisify(execFile)(java, [
-        log4j,
-        '-cp',
-        classpath,
+      await promisify(execFile)(java.command, [
+        ...java.args,
         'kafka.tools.StorageTool',
         'format',
         '--standalone',
@@ -119,8 +109,8 @@ const kafka: Service = {
       ]);
     }
     return {
-      command: java,
-      args: ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', log4j, '-cp', classpath, 'kafka.Kafka', properties],
+      command: java.command,
+      args: ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', ...java.args, 'kafka.Kafka', properties],
       signature: 'kafka.Kafka',
     };
   },

@@ -9,7 +9,7 @@ import { PROJECT_ROOT, type Config } from '../../lib/config';
 import { convertRow, inferSchema } from '../../lib/rows';
 import { connectClient } from '../../lib/temporal';
 import { generateTicks } from '../../scripts/generate';
-import { ensureKafkaJars } from '../../stack/install';
+import { kafkaJava } from '../../stack/install';
 import { replayWorkflow } from '../../workflows';
 import { replayInputFor } from '../helpers/replay';
 import { startWorkerProcess, uniqueName } from '../helpers/workers';
@@ -90,19 +90,11 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const admin = createKafka(config, logger).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: perfTopic, numPartitions: 6 }], waitForLeaders: true });
-  const libs = await ensureKafkaJars(
-    path.join(PROJECT_ROOT, 'stack/kafka/pom.xml'),
-    config.stack.cacheDir,
-    dir,
-    logger,
-  );
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java') : 'java';
+  const java = await kafkaJava(PROJECT_ROOT, config.stack.cacheDir, dir, logger);
   const { stdout } = await promisify(execFile)(
-    java,
+    java.command,
     [
-      `-Dlog4j2.configurationFile=${path.join(PROJECT_ROOT, 'stack/kafka/log4j2.properties')}`,
-      '-cp',
-      `${libs}/*`,
+      ...java.args,
       'org.apache.kafka.tools.ProducerPerformance',
       '--topic',
       perfTopic,
