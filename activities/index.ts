@@ -1,12 +1,18 @@
+import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
 import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
 import { createReplayActivities, type ReplayActivityDeps } from './replay';
 import { createS3Activities, type S3ActivityDeps } from './s3';
 
-export type IngestActivityDeps = KafkaActivityDeps & S3ActivityDeps & ReplayActivityDeps;
+export type IngestActivityDeps = KafkaActivityDeps & S3ActivityDeps & ReplayActivityDeps & ConsumeActivityDeps;
 
 /** The activities of the `ticksync-ingest` queue: everything that talks to Kafka and S3. */
 export function createIngestActivities(deps: IngestActivityDeps) {
-  return { ...createKafkaActivities(deps), ...createS3Activities(deps), ...createReplayActivities(deps) };
+  return {
+    ...createKafkaActivities(deps),
+    ...createS3Activities(deps),
+    ...createReplayActivities(deps),
+    ...createConsumeActivities(deps),
+  };
 }
 
 export type IngestActivities = ReturnType<typeof createIngestActivities>;

@@ -93,6 +93,7 @@ const envSchema = z.object({
   TICKSYNC_S3_RAW_PREFIX: prefix('raw/').default('raw/'),
   TICKSYNC_S3_DLQ_PREFIX: prefix('dlq/').default('dlq/'),
   TICKSYNC_S3_INPUT_PREFIX: prefix('input/').default('input/'),
+  TICKSYNC_S3_MANIFEST_PREFIX: prefix('manifests/').default('manifests/'),
   TICKSYNC_AWS_ENDPOINT: httpUrl('http://127.0.0.1:4599').optional(),
 
   TICKSYNC_GLUE_DATABASE: name(
@@ -146,7 +147,7 @@ export interface Config {
     /** Static keys per component; undefined means the SDK's default chain (instance profile on EC2). */
     credentials: Record<Role, Credentials | undefined>;
   };
-  s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string };
+  s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string; manifestPrefix: string };
   glue: { database: string; crawler: string };
   athena: { workgroup: string; outputLocation: string };
   temporal: {
@@ -213,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rawPrefix: e.TICKSYNC_S3_RAW_PREFIX,
       dlqPrefix: e.TICKSYNC_S3_DLQ_PREFIX,
       inputPrefix: e.TICKSYNC_S3_INPUT_PREFIX,
+      manifestPrefix: e.TICKSYNC_S3_MANIFEST_PREFIX,
     },
     glue: { database: e.TICKSYNC_GLUE_DATABASE, crawler: e.TICKSYNC_GLUE_CRAWLER },
     athena: {

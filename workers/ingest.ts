@@ -1,12 +1,15 @@
 import { createIngestActivities } from '../activities';
 import { createKafka, createS3Client } from '../lib/clients';
+import { connectClient } from '../lib/temporal';
 import { runWorkerProcess } from './run-worker';
 
 // The `ticksync-ingest` worker: Kafka and S3 activities. Replays read their input
 // with the producer's credentials, flushes write with the ingest role's.
-runWorkerProcess('ingest-worker', (config, logger) => {
+runWorkerProcess('ingest-worker', async (config, logger) => {
   const s3 = createS3Client(config, 'ingest');
   const inputS3 = createS3Client(config, 'producer');
+  // Consumer-group members report progress to their workflow through a client.
+  const temporal = await connectClient(config);
   return {
     taskQueue: config.temporal.ingestTaskQueue,
     activities: createIngestActivities({
@@ -17,8 +20,13 @@ runWorkerProcess('ingest-worker', (config, logger) => {
       bucket: config.s3.bucket,
       inputS3,
       inputPrefix: config.s3.inputPrefix,
+      rawPrefix: config.s3.rawPrefix,
+      dlqPrefix: config.s3.dlqPrefix,
+      manifestPrefix: config.s3.manifestPrefix,
+      temporal,
     }),
     close: async () => {
+      await temporal.connection.close();
       s3.destroy();
       inputS3.destroy();
     },

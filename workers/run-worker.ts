@@ -60,13 +60,16 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
 }
 
 /** A worker process's main: config and logger once, then the worker until a signal stops it. */
-export function runWorkerProcess(name: string, build: (config: Config, logger: Logger) => WorkerSpec): void {
+export function runWorkerProcess(
+  name: string,
+  build: (config: Config, logger: Logger) => WorkerSpec | Promise<WorkerSpec>,
+): void {
   let logger: Logger | undefined;
   Promise.resolve()
     .then(async () => {
       const config = loadConfig();
       logger = createLogger(name, config.logLevel);
-      await runWorker(config, logger, build(config, logger));
+      await runWorker(config, logger, await build(config, logger));
     })
     .catch((error: unknown) => {
       if (logger) logger.fatal({ err: error }, `${name} failed`);

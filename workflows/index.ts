@@ -1,3 +1,4 @@
 // The workers' workflowsPath: every workflow TickSync runs, on either task queue.
 export { healthcheckWorkflow } from './healthcheck';
 export { replayWorkflow } from './replay';
+export { consumerWorkflow } from './consumer';

@@ -1,0 +1,561 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
+import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey } from '../lib/lake';
+import type { ConsumerTotals, MemberCommand, MemberInput, MemberReport, PartitionStatus } from '../lib/types';
+import { memberReportUpdate } from '../workflows/consumer';
+
+const gzip = promisify(zlib.gzip);
+
+export interface ConsumeActivityDeps {
+  kafka: Kafka;
+  /** Writes raw/, dlq/ and the segment manifests, with the ingest role's credentials. */
+  s3: S3Client;
+  bucket: string;
+  rawPrefix: string;
+  dlqPrefix: string;
+  manifestPrefix: string;
+  /** Members report to their workflow through it. */
+  temporal: Client;
+}
+
+/** How long a stopping member keeps trying to write what it holds before leaving it to the next owner. */
+const SHUTDOWN_FLUSH_MS = 15_000;
+
+interface BufferedRecord {
+  offset: number;
+  /** A valid record (raw/) or a dead letter (dlq/). */
+  valid: boolean;
+  line: string;
+  hour: string;
+  bytes: number;
+}
+
+/** A segment: the records of one partition from a chain position to an end offset, and the objects that hold them. */
+interface Manifest {
+  topic: string;
+  partition: number;
+  /** The chain position this segment starts at; the next one starts at end + 1. */
+  start: number;
+  /** The offset of the segment's last record. */
+  end: number;
+  records: number;
+  deadLetters: number;
+  objects: { key: string; records: number; firstOffset: number; lastOffset: number }[];
+}
+
+interface PartitionState {
+  partition: number;
+  /** The chain position: where the next segment starts. Everything before it is in S3. */
+  next: number;
+  /** The last offset buffered (next - 1 when nothing is). */
+  last: number;
+  records: BufferedRecord[];
+  bytes: number;
+  /** When the oldest buffered record arrived. */
+  since?: number;
+  /** A segment another writer claimed that reaches past what we have read: we read on to its end. */
+  adopted?: Manifest;
+  committed: number;
+  highWatermark: number;
+  lastFlushAt?: number;
+}
+
+const isPreconditionFailed = (error: unknown) =>
+  (error as { name?: string }).name === 'PreconditionFailed' ||
+  (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
+
+function emptyTotals(): ConsumerTotals {
+  return { records: 0, deadLetters: 0, objects: 0, bytes: 0, segments: 0 };
+}
+
+/** The objects a segment's records make: one per (raw or dlq, hour), named after its first offset. */
+function segmentObjects(
+  deps: Pick<ConsumeActivityDeps, 'rawPrefix' | 'dlqPrefix'>,
+  topic: string,
+  partition: number,
+  records: BufferedRecord[],
+) {
+  const groups = new Map<string, BufferedRecord[]>();
+  for (const record of records) {
+    const group = `${record.valid ? 'raw' : 'dlq'}/${record.hour}`;
+    let list = groups.get(group);
+    if (!list) groups.set(group, (list = []));
+    list.push(record);
+  }
+  return [...groups.values()].map((list) => {
+    const first = list[0] as BufferedRecord;
+    const last = list[list.length - 1] as BufferedRecord;
+    return {
+      key: objectKey(first.valid ? deps.rawPrefix : deps.dlqPrefix, topic, first.hour, partition, String(first.offset)),
+      valid: first.valid,
+      records: list,
+      firstOffset: first.offset,
+      lastOffset: last.offset,
+    };
+  });
+}
+
+/**
+ * The records to write next from a partition's buffer: all of them up to the
+ * flush policy's record and byte limits (at least one record).
+ */
+function segmentLength(records: BufferedRecord[], maxRecords: number, maxBytes: number): number {
+  let bytes = 0;
+  let count = 0;
+  for (const record of records) {
+    if (count >= maxRecords || (count > 0 && bytes + record.bytes > maxBytes)) break;
+    bytes += record.bytes;
+    count += 1;
+  }
+  return count;
+}
+
+export function createConsumeActivities(deps: ConsumeActivityDeps) {
+  const { kafka, s3, bucket, manifestPrefix, temporal } = deps;
+  /** Groups with a member in this process: one per process, so members spread over workers. */
+  const groupsHere = new Set<string>();
+
+  /**
+   * One consumer-group member: reads the topic (read committed), writes
+   * segments to S3 and commits offsets after them, until cancelled. Then it
+   * writes what it holds, commits and leaves the group.
+   */
+  async function consumeAndFlush({ workflowId, member, consumer: input }: MemberInput): Promise<void> {
+    const context = Context.current();
+    const { topic, groupId, flush } = input;
+    if (groupsHere.has(groupId)) {
+      throw ApplicationFailure.retryable(
+        `this worker already runs a member of group ${groupId}; member ${member} waits for another worker`,
+        'MemberWaiting',
+      );
+    }
+    groupsHere.add(groupId);
+    const log = context.log;
+    const admin = kafka.admin();
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 30_000,
+      heartbeatInterval: 1_000,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      // Records larger than this still arrive whole (the broker returns at least one batch).
+      maxBytesPerPartition: 4 << 20,
+    });
+
+    let states = new Map<number, PartitionState>();
+    let loading: Promise<void> | undefined;
+    let assigned: number[] = [];
+    let fatal: unknown;
+    let stopping = false;
+    let abandonAt = Infinity;
+    let delta = emptyTotals();
+    let lastError: string | undefined;
+    let command: MemberCommand = { paused: false, flushRequests: 0 };
+    let flushRequestsSeen: number | undefined;
+    let conditionalWrites = true;
+    let running = false;
+
+    // Flushes and record intake take turns: a flush reads a consistent buffer.
+    let lock: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
+      const result = lock.then(run);
+      lock = result.catch(() => undefined);
+      return result;
+    };
+
+    /** Waits for a promise, heartbeating to Kafka (inside eachBatch) so the member keeps its partitions. */
+    async function keepingAlive<T>(promise: Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
+      const timer = setInterval(() => void heartbeat?.().catch(() => undefined), 1_000);
+      try {
+        return await promise;
+      } finally {
+        clearInterval(timer);
+      }
+    }
+
+    /** Runs an S3 call until it succeeds; transient failures (the server down, say) are retried with backoff. */
+    async function withS3Retries<T>(operation: string, call: () => Promise<T>): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const result = await call();
+          lastError = undefined;
+          return result;
+        } catch (error) {
+          if (isPreconditionFailed(error)) throw error;
+          const classified = classifyAwsError(operation, error);
+          if (classified instanceof ApplicationFailure && classified.nonRetryable) throw classified;
+          if (Date.now() > abandonAt) throw classified;
+          lastError = `${operation}: ${classified.message}`;
+          if (attempt === 1 || attempt % 10 === 0)
+            log.warn('S3 call failed, retrying', { operation, attempt, error: lastError });
+          await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** Math.min(attempt, 6), 10_000)));
+        }
+      }
+    }
+
+    /** A create-only write: false if the key already exists. */
+    async function putCreateOnly(key: string, body: Buffer | string, metadata: Record<string, string>) {
+      try {
+        await withS3Retries('PutObject', () =>
+          s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, IfNoneMatch: '*', Metadata: metadata })),
+        );
+        return true;
+      } catch (error) {
+        if (isPreconditionFailed(error)) return false;
+        throw error;
+      }
+    }
+
+    async function readManifest(key: string): Promise<Manifest> {
+      const object = await withS3Retries('GetObject', () =>
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+      );
+      return JSON.parse(
+        await (object.Body as { transformToString(): Promise<string> }).transformToString(),
+      ) as Manifest;
+    }
+
+    /**
+     * Writes one segment of a partition: claims it with a create-only manifest
+     * (or adopts the segment another writer claimed at the same position), writes
+     * its objects create-only, then commits the offset after it. Every writer that
+     * reaches a chain position writes the same segment there, so no record lands twice.
+     */
+    async function writeSegment(state: PartitionState): Promise<boolean> {
+      let manifest = state.adopted;
+      let length: number;
+      if (manifest) {
+        if (state.last < manifest.end) return false;
+        length = state.records.findIndex((record) => record.offset > (manifest as Manifest).end);
+        if (length === -1) length = state.records.length;
+      } else {
+        length = segmentLength(state.records, flush.maxRecords, flush.maxBytes);
+        if (length === 0) return false;
+        // Without create-only writes, a segment may only end where any writer would end it.
+        if (!conditionalWrites && length === state.records.length && length < flush.maxRecords) return false;
+        const records = state.records.slice(0, length);
+        const end = (records[length - 1] as BufferedRecord).offset;
+        const objects = segmentObjects(deps, topic, state.partition, records);
+        const claim: Manifest = {
+          topic,
+          partition: state.partition,
+          start: state.next,
+          end,
+          records: records.filter((record) => record.valid).length,
+          deadLetters: records.filter((record) => !record.valid).length,
+          objects: objects.map(({ key, records: list, firstOffset, lastOffset }) => ({
+            key,
+            records: list.length,
+            firstOffset,
+            lastOffset,
+          })),
+        };
+        const key = manifestKey(manifestPrefix, topic, state.partition, String(state.next));
+        if (await putCreateOnly(key, JSON.stringify(claim), {})) manifest = claim;
+        else {
+          manifest = await readManifest(key);
+          log.info('segment already claimed, adopting it', {
+            partition: state.partition,
+            start: state.next,
+            end: manifest.end,
+          });
+          if (manifest.end > state.last) {
+            state.adopted = manifest;
+            return false;
+          }
+          length = state.records.findIndex((record) => record.offset > (manifest as Manifest).end);
+          if (length === -1) length = state.records.length;
+        }
+      }
+      const records = state.records.slice(0, length);
+      const objects = segmentObjects(deps, topic, state.partition, records);
+      const expected = manifest.objects.map((object) => object.key).join(',');
+      if (objects.map((object) => object.key).join(',') !== expected) {
+        throw nonRetryable(
+          ErrorType.DataMismatch,
+          `partition ${state.partition} offsets ${manifest.start}-${manifest.end}: the records read make objects ${objects.map((o) => o.key).join(',') || '(none)'}, the segment manifest lists ${expected || '(none)'}`,
+        );
+      }
+      const written = await Promise.all(
+        objects.map(async (object) => {
+          const text = `${object.records.map((record) => record.line).join('\n')}\n`;
+          const created = await putCreateOnly(object.key, await gzip(text), {
+            'start-offset': String(object.firstOffset),
+            'end-offset': String(object.lastOffset),
+            records: String(object.records.length),
+          });
+          return { created, bytes: Buffer.byteLength(text), object };
+        }),
+      );
+      await commit(state.partition, manifest.end + 1);
+      for (const { created, bytes, object } of written) {
+        if (!created) continue; // another writer's copy of the same object
+        delta.objects += 1;
+        delta.bytes += bytes;
+        if (object.valid) delta.records += object.records.length;
+        else delta.deadLetters += object.records.length;
+      }
+      delta.segments += 1;
+      state.records = state.records.slice(length);
+      state.bytes = state.records.reduce((sum, record) => sum + record.bytes, 0);
+      state.since = state.records.length > 0 ? Date.now() : undefined;
+      state.next = manifest.end + 1;
+      state.committed = state.next;
+      state.adopted = undefined;
+      state.lastFlushAt = Date.now();
+      return true;
+    }
+
+    async function commit(partition: number, offset: number) {
+      try {
+        await consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
+      } catch (error) {
+        // Not fatal: the segment is in S3 and its manifest; whoever reads it again adopts it.
+        log.warn('offset commit failed', { partition, offset, error: (error as Error).message });
+      }
+    }
+
+    /** Writes the partitions that are due (or all that hold records, when `whole`). */
+    async function flushDue(whole: boolean) {
+      const now = Date.now();
+      await Promise.all(
+        [...states.values()].map(async (state) => {
+          for (;;) {
+            const due =
+              whole ||
+              state.adopted !== undefined ||
+              state.records.length >= flush.maxRecords ||
+              state.bytes >= flush.maxBytes ||
+              (state.since !== undefined && now - state.since >= flush.maxAgeMs);
+            if (!due || state.records.length === 0) return;
+            if (!(await writeSegment(state))) return;
+          }
+        }),
+      );
+    }
+
+    /** Where each assigned partition's chain stands: the group's committed offset, or the log start. */
+    async function loadStates(partitions: number[]) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      const fresh = new Map<number, PartitionState>();
+      for (const partition of partitions) {
+        const offsets = ends.find((entry) => entry.partition === partition);
+        const group = committed?.partitions.find((entry) => entry.partition === partition);
+        const next = group && Number(group.offset) >= 0 ? Number(group.offset) : Number(offsets?.low ?? 0);
+        fresh.set(partition, {
+          partition,
+          next,
+          last: next - 1,
+          records: [],
+          bytes: 0,
+          committed: next,
+          highWatermark: Number(offsets?.high ?? next),
+        });
+      }
+      states = fresh;
+    }
+
+    function ensureLoaded(): Promise<void> {
+      loading ??= loadStates(assigned).catch((error: unknown) => {
+        loading = undefined;
+        throw classifyKafkaError('FetchOffsets', error);
+      });
+      return loading;
+    }
+
+    function take(state: PartitionState, payload: EachBatchPayload) {
+      const { batch } = payload;
+      for (const message of batch.messages) {
+        const offset = Number(message.offset);
+        // Already in S3 (below the chain position) or already buffered.
+        if (offset <= state.last) continue;
+        const check = checkRecord(message.value, input.maxRecordBytes);
+        const line = check.ok
+          ? check.line
+          : deadLetterLine(
+              topic,
+              batch.partition,
+              message.offset,
+              message.timestamp,
+              message.key,
+              message.value,
+              check.reason,
+            );
+        if (!check.ok) log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
+        state.records.push({
+          offset,
+          valid: check.ok,
+          line,
+          hour: hourPartition(check.ok ? check.eventTime : Number(message.timestamp)),
+          bytes: message.value?.length ?? 0,
+        });
+        state.bytes += message.value?.length ?? 0;
+        state.last = offset;
+        state.since ??= Date.now();
+      }
+      state.highWatermark = Number(batch.highWatermark);
+    }
+
+    const bufferedBytes = () => [...states.values()].reduce((sum, state) => sum + state.bytes, 0);
+
+    async function eachBatch(payload: EachBatchPayload) {
+      const { batch, heartbeat, resolveOffset, isStale, isRunning } = payload;
+      if (fatal !== undefined || stopping) return;
+      await keepingAlive(
+        exclusive(async () => {
+          await ensureLoaded();
+          if (isStale() || !isRunning()) return;
+          const state = states.get(batch.partition);
+          if (!state) return; // not ours since the last join
+          take(state, payload);
+          resolveOffset(batch.lastOffset());
+          await flushDue(false);
+          // Bounded memory: while too much is unwritten (S3 slow or down), write before reading on.
+          if (bufferedBytes() > input.maxBufferedBytes) await flushDue(true);
+        }),
+        heartbeat,
+      ).catch((error: unknown) => {
+        // Ends the member (see the main loop); kafkajs must not retry the batch on its own.
+        fatal ??= error;
+      });
+    }
+
+    function partitionStatuses(): PartitionStatus[] {
+      const reportedAt = new Date().toISOString();
+      return [...states.values()].map((state) => ({
+        partition: state.partition,
+        committed: state.committed,
+        highWatermark: Math.max(state.highWatermark, state.committed),
+        lag: Math.max(0, state.highWatermark - state.committed),
+        buffered: state.records.length,
+        lastFlushAt: state.lastFlushAt ? new Date(state.lastFlushAt).toISOString() : undefined,
+        member,
+        reportedAt,
+      }));
+    }
+
+    /** Reports to the workflow and applies what it asks (pause, flush now). */
+    async function report() {
+      const sent = delta;
+      delta = emptyTotals();
+      const body: MemberReport = {
+        member,
+        attempt: context.info.attempt,
+        partitions: partitionStatuses(),
+        delta: sent,
+        conditionalWrites,
+        lastError,
+      };
+      try {
+        command = await temporal.workflow.getHandle(workflowId).executeUpdate(memberReportUpdate, { args: [body] });
+      } catch (error) {
+        // Counted again with the next report; the workflow may be between runs.
+        for (const field of Object.keys(sent) as (keyof ConsumerTotals)[]) delta[field] += sent[field];
+        log.debug('report not delivered', { error: (error as Error).message });
+        return;
+      }
+      if (command.paused) consumer.pause([{ topic }]);
+      else consumer.resume([{ topic }]);
+      const flushNow = flushRequestsSeen !== undefined && command.flushRequests > flushRequestsSeen;
+      flushRequestsSeen = command.flushRequests;
+      if (flushNow || command.paused) await exclusive(() => flushDue(true));
+    }
+
+    /** Whether this S3 server refuses to overwrite on `If-None-Match: *`. */
+    async function probeConditionalWrites() {
+      const key = `${manifestPrefix}${topic}/conditional-write-probe`;
+      await putCreateOnly(key, 'probe', {});
+      return !(await putCreateOnly(key, 'probe', {}));
+    }
+
+    const heartbeatTimer = setInterval(() => context.heartbeat({ member, partitions: partitionStatuses() }), 1_000);
+    let ticker: NodeJS.Timeout | undefined;
+    try {
+      try {
+        await admin.connect();
+        await admin.fetchTopicMetadata({ topics: [topic] });
+      } catch (error) {
+        if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+          throw ApplicationFailure.retryable(`topic ${topic} does not exist yet; waiting for it`, 'TopicMissing');
+        }
+        throw classifyKafkaError('Metadata', error);
+      }
+      conditionalWrites = await probeConditionalWrites();
+      if (!conditionalWrites) {
+        log.warn('the S3 server ignores If-None-Match; segments end only at record and byte limits', { bucket });
+      }
+
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        // kafkajs fetches from the committed offsets after every join: forget what is unwritten.
+        assigned = payload.memberAssignment[topic] ?? [];
+        states = new Map();
+        loading = undefined;
+        log.info('joined group', { groupId, member, partitions: assigned });
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) fatal ??= payload.error;
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      running = true;
+
+      let reporting = Date.now();
+      let ticking = false;
+      ticker = setInterval(() => {
+        if (ticking || stopping) return;
+        ticking = true;
+        const now = Date.now();
+        const due = now - reporting >= input.reportSeconds * 1000;
+        (async () => {
+          if (loading) await exclusive(() => flushDue(false));
+          if (due) {
+            reporting = now;
+            await report();
+          }
+        })()
+          .catch((error: unknown) => (fatal ??= error))
+          .finally(() => (ticking = false));
+      }, 250);
+
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (fatal !== undefined || context.cancellationSignal.aborted) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 100);
+      });
+    } finally {
+      stopping = true;
+      clearInterval(ticker);
+      if (fatal === undefined && states.size > 0) {
+        // Stopping: write what we hold, unless S3 keeps failing for longer than the grace time.
+        abandonAt = Date.now() + SHUTDOWN_FLUSH_MS;
+        await exclusive(() => flushDue(true)).catch((error: unknown) =>
+          log.warn('could not write everything before stopping; the next owner will', {
+            error: (error as Error).message,
+          }),
+        );
+      }
+      if (running) await report().catch(() => undefined);
+      await consumer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      clearInterval(heartbeatTimer);
+      groupsHere.delete(groupId);
+    }
+    if (context.cancellationSignal.aborted) {
+      throw new CancelledFailure(String(context.cancellationSignal.reason ?? 'cancelled'));
+    }
+    throw fatal instanceof Error ? classifyKafkaError('Consume', fatal) : new Error(String(fatal));
+  }
+
+  return { consumeAndFlush };
+}

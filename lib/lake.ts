@@ -1,0 +1,91 @@
+/**
+ * The data lake's layout and the rules a Kafka record must pass to enter it.
+ * Pure functions: the consumer activity, tests and (later) the crawler share them.
+ */
+
+/** Hive-style partition of an event time, in UTC: `dt=YYYY-MM-DD/hour=HH`. */
+export function hourPartition(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString();
+  return `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+}
+
+/** `raw/<topic>/dt=…/hour=…/<topic>+<partition>+<startOffset>.jsonl.gz` (and the same shape under dlq/). */
+export function objectKey(prefix: string, topic: string, hour: string, partition: number, startOffset: string): string {
+  return `${prefix}${topic}/${hour}/${topic}+${partition}+${startOffset}.jsonl.gz`;
+}
+
+/**
+ * The segment manifest at a chain position. Offsets are zero-padded so a
+ * listing sorts in offset order.
+ */
+export function manifestKey(prefix: string, topic: string, partition: number, offset: string): string {
+  return `${prefix}${topic}/${partition}/${offset.padStart(20, '0')}.json`;
+}
+
+/** An ISO-8601 date-time with a zone, as the envelope's `ts` is written. */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+export type RecordCheck =
+  | { ok: true; /** One JSON Lines line, without the newline. */ line: string; eventTime: number }
+  | { ok: false; reason: string };
+
+/**
+ * A record enters `raw/` if its value is a JSON object of at most `maxBytes`
+ * bytes carrying the envelope: `ts` (ISO-8601 with a zone), `run_id` (a
+ * non-empty string) and `seq` (a positive integer).
+ */
+export function checkRecord(value: Buffer | null, maxBytes: number): RecordCheck {
+  if (value === null || value.length === 0) return { ok: false, reason: 'empty value' };
+  if (value.length > maxBytes) return { ok: false, reason: `value of ${value.length} bytes exceeds ${maxBytes}` };
+  const text = value.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(value)) return { ok: false, reason: 'value is not valid UTF-8' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, reason: `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}` };
+  }
+  const record = parsed as Record<string, unknown>;
+  const { ts, run_id: runId, seq } = record;
+  if (ts === undefined) return { ok: false, reason: 'missing envelope field ts' };
+  const eventTime = typeof ts === 'string' && ISO_TIMESTAMP.test(ts) ? Date.parse(ts) : NaN;
+  if (Number.isNaN(eventTime)) {
+    return { ok: false, reason: `envelope field ts: expected an ISO-8601 time with a zone, got ${JSON.stringify(ts)}` };
+  }
+  if (runId === undefined) return { ok: false, reason: 'missing envelope field run_id' };
+  if (typeof runId !== 'string' || runId === '') {
+    return { ok: false, reason: `envelope field run_id: expected a non-empty string, got ${JSON.stringify(runId)}` };
+  }
+  if (seq === undefined) return { ok: false, reason: 'missing envelope field seq' };
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) {
+    return { ok: false, reason: `envelope field seq: expected a positive integer, got ${JSON.stringify(seq)}` };
+  }
+  // JSON may span lines; a JSON Lines line may not.
+  return { ok: true, line: /[\r\n]/.test(text) ? JSON.stringify(record) : text, eventTime };
+}
+
+/** A dead letter: where the record was, what it held and why it was refused. */
+export function deadLetterLine(
+  topic: string,
+  partition: number,
+  offset: string,
+  timestamp: string,
+  key: Buffer | null,
+  value: Buffer | null,
+  reason: string,
+): string {
+  const text = value?.toString('utf8');
+  const utf8 = value !== null && text !== undefined && Buffer.from(text, 'utf8').equals(value);
+  return JSON.stringify({
+    topic,
+    partition,
+    offset: Number(offset),
+    timestamp: new Date(Number(timestamp)).toISOString(),
+    key: key?.toString('utf8') ?? null,
+    reason,
+    ...(value === null ? { value: null } : utf8 ? { value: text } : { value_base64: value.toString('base64') }),
+  });
+}

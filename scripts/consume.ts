@@ -1,0 +1,217 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import type { ConsumerInput, ConsumerProgress } from '../lib/types';
+import { consumerWorkflow } from '../workflows';
+import {
+  consumerProgressQuery,
+  flushNowSignal,
+  pauseConsumerSignal,
+  resumeConsumerSignal,
+  stopConsumerSignal,
+} from '../workflows/consumer';
+import { positiveInteger, positiveNumber, runCli } from './cli';
+
+interface TargetOptions {
+  topic?: string;
+  group?: string;
+}
+
+interface StartOptions extends TargetOptions {
+  members: number;
+  maxRecords: number;
+  maxMb: number;
+  maxAgeSeconds: number;
+  maxRecordKb: number;
+  detach?: boolean;
+  progress: boolean;
+}
+
+const target = (options: TargetOptions, config: Config) => {
+  const topic = options.topic ?? config.kafka.topic;
+  const groupId = options.group ?? `${config.kafka.clientId}.lake.${topic}`;
+  return { topic, groupId, workflowId: `consumer-${topic}-${groupId}` };
+};
+
+export function consumerInput(options: StartOptions, config: Config): ConsumerInput {
+  const { topic, groupId } = target(options, config);
+  return {
+    topic,
+    groupId,
+    members: options.members,
+    flush: {
+      maxRecords: options.maxRecords,
+      maxBytes: Math.round(options.maxMb * 1024 * 1024),
+      maxAgeMs: Math.round(options.maxAgeSeconds * 1000),
+    },
+    maxRecordBytes: Math.round(options.maxRecordKb * 1024),
+    maxBufferedBytes: Math.round(options.maxMb * 1024 * 1024) * 4,
+    reportSeconds: 2,
+    maxHistoryEvents: 8_000,
+  };
+}
+
+function progressLine(progress: ConsumerProgress, recordsPerSecond: number): string {
+  const { totals } = progress;
+  const error = progress.lastError ? ` | last error: ${progress.lastError}` : '';
+  return (
+    `${progress.status} | ${totals.records} records in ${totals.objects} objects | ${totals.deadLetters} dead letters` +
+    ` | ${recordsPerSecond} records/s | lag ${progress.lag} | buffered ${progress.buffered}${error}`
+  );
+}
+
+/** Shows live progress until the consumer ends (or Ctrl-C, which leaves it running). */
+async function watch(client: Client, workflowId: string, showBar: boolean): Promise<void> {
+  const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
+  const logger = createLogger('consume');
+  const bar = showBar
+    ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', hideCursor: true })
+    : undefined;
+  bar?.start(1000, 0, { line: 'starting' });
+  let watching = true;
+  process.once('SIGINT', () => {
+    watching = false;
+    bar?.stop();
+    console.log(`\nthe consumer keeps running; stop it with: npm run consume -- stop`);
+    process.exit(0);
+  });
+  const poll = async () => {
+    let last: { records: number; at: number } | undefined;
+    let lastLog = 0;
+    while (watching) {
+      const progress = await handle.query(consumerProgressQuery).catch(() => undefined);
+      if (progress) {
+        const written = progress.totals.records + progress.totals.deadLetters;
+        const now = Date.now();
+        const rate = last && now > last.at ? Math.round(((written - last.records) * 1000) / (now - last.at)) : 0;
+        if (!last || now - last.at >= 2000) last = { records: written, at: now };
+        const committed = progress.partitions.reduce((sum, partition) => sum + partition.committed, 0);
+        const total = committed + progress.lag;
+        bar?.update(total > 0 ? Math.round((committed / total) * 1000) : 1000, { line: progressLine(progress, rate) });
+        if (!bar && now - lastLog >= 5000) {
+          lastLog = now;
+          logger.info({ ...progress, recordsPerSecond: rate }, 'consumer progress');
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
+  const polling = poll();
+  try {
+    const result = await handle.result();
+    const { totals } = result;
+    console.log(
+      `consumer ${workflowId} stopped: ${totals.records} records and ${totals.deadLetters} dead letters in ${totals.objects} objects`,
+    );
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      throw new Error(`consumer ${workflowId} failed: ${rootCauseMessage(error)}`, { cause: error });
+    }
+    throw error;
+  } finally {
+    watching = false;
+    await polling;
+    bar?.stop();
+  }
+}
+
+const targetOptions = (command: Command) =>
+  command
+    .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
+    .option('--group <id>', 'consumer group (default: <client id>.lake.<topic>)');
+
+const program = targetOptions(
+  new Command('npm run consume --').description(
+    'Consume a Kafka topic into S3 (raw/ as gzip JSON Lines, dlq/ for bad records), exactly once, as a durable consumerWorkflow. ' +
+      'Starts the consumer, or attaches to the one already running, and shows live progress.',
+  ),
+)
+  .option('--members <count>', 'consumer-group members (one per worker at most)', positiveInteger('--members'), 1)
+  .option(
+    '--max-records <count>',
+    'write a partition after this many records',
+    positiveInteger('--max-records'),
+    100_000,
+  )
+  .option('--max-mb <MiB>', 'write a partition after this many MiB of records', positiveNumber('--max-mb'), 64)
+  .option(
+    '--max-age-seconds <seconds>',
+    'write a record at most this long after it arrived',
+    positiveNumber('--max-age-seconds'),
+    5,
+  )
+  .option('--max-record-kb <KiB>', 'larger records are dead letters', positiveNumber('--max-record-kb'), 1024)
+  .option('--detach', 'start (or find) the consumer and exit')
+  .option('--no-progress', 'log progress lines instead of drawing a status line')
+  .showHelpAfterError()
+  .action(async (options: StartOptions) => {
+    const config = loadConfig();
+    const input = consumerInput(options, config);
+    const { workflowId } = target(options, config);
+    const client = await connectClient(config);
+    try {
+      await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
+      try {
+        await client.workflow.start(consumerWorkflow, {
+          workflowId,
+          taskQueue: config.temporal.ingestTaskQueue,
+          args: [input],
+        });
+        console.log(
+          `consumer started: ${input.topic} → s3://${config.s3.bucket}/${config.s3.rawPrefix}${input.topic}/`,
+        );
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        console.log(`consumer already running for ${input.topic} (group ${input.groupId}): attaching`);
+      }
+      console.log(`Workflow: ${workflowUrl(config, workflowId)}`);
+      if (options.detach) return;
+      await watch(client, workflowId, options.progress && process.stderr.isTTY === true);
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+const controls = [
+  ['stop', 'write what is buffered, commit and stop the consumer', stopConsumerSignal],
+  ['pause', 'write what is buffered and stop fetching (members stay in the group)', pauseConsumerSignal],
+  ['resume', 'fetch again after a pause', resumeConsumerSignal],
+  ['flush', 'write everything buffered now', flushNowSignal],
+] as const;
+for (const [name, description, signal] of controls) {
+  targetOptions(program.command(name).description(description))
+    .showHelpAfterError()
+    .action(async (options: TargetOptions) => {
+      const config = loadConfig();
+      const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
+      const client = await connectClient(config);
+      try {
+        const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
+        await handle.signal(signal);
+        console.log(`${name}: sent to ${workflowId}`);
+        if (name === 'stop') {
+          const { totals } = await handle.result();
+          console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
+targetOptions(program.command('status').description('print the consumer progress as JSON'))
+  .showHelpAfterError()
+  .action(async (options: TargetOptions) => {
+    const config = loadConfig();
+    const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
+    const client = await connectClient(config);
+    try {
+      console.log(JSON.stringify(await client.workflow.getHandle(workflowId).query(consumerProgressQuery), null, 2));
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+if (require.main === module) runCli(program);
