@@ -25,6 +25,8 @@ export interface ConsumeActivityDeps {
 
 /** How long a stopping member keeps trying to write what it holds before leaving it to the next owner. */
 const SHUTDOWN_FLUSH_MS = 15_000;
+/** A report the workflow does not answer in this time is sent again with the next one. */
+const REPORT_TIMEOUT_MS = 5_000;
 
 interface BufferedRecord {
   offset: number;
@@ -61,6 +63,8 @@ interface PartitionState {
   /** A segment another writer claimed that reaches past what we have read: we read on to its end. */
   adopted?: Manifest;
   committed: number;
+  /** Where fetching stands (past any transaction markers) and where the partition ends. */
+  position: number;
   highWatermark: number;
   lastFlushAt?: number;
 }
@@ -356,6 +360,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           records: [],
           bytes: 0,
           committed: next,
+          position: next,
           highWatermark: Number(offsets?.high ?? next),
         });
       }
@@ -401,6 +406,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         state.since ??= Date.now();
       }
       state.highWatermark = Number(batch.highWatermark);
+      state.position = Number(batch.lastOffset()) + 1;
     }
 
     const bufferedBytes = () => [...states.values()].reduce((sum, state) => sum + state.bytes, 0);
@@ -432,8 +438,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       return [...states.values()].map((state) => ({
         partition: state.partition,
         committed: state.committed,
-        highWatermark: Math.max(state.highWatermark, state.committed),
-        lag: Math.max(0, state.highWatermark - state.committed),
+        highWatermark: state.highWatermark,
+        // Records not yet in S3: not fetched, or fetched and buffered.
+        lag: Math.max(0, state.highWatermark - state.position) + state.records.length,
         buffered: state.records.length,
         lastFlushAt: state.lastFlushAt ? new Date(state.lastFlushAt).toISOString() : undefined,
         member,
@@ -443,6 +450,15 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     /** Reports to the workflow and applies what it asks (pause, flush now). */
     async function report() {
+      // Partition ends from the broker: lag stays true while fetching is paused or idle.
+      try {
+        for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+          const state = states.get(partition);
+          if (state) state.highWatermark = Math.max(state.highWatermark, Number(high));
+        }
+      } catch (error) {
+        log.debug('could not read partition ends', { error: (error as Error).message });
+      }
       const sent = delta;
       delta = emptyTotals();
       const body: MemberReport = {
@@ -454,7 +470,10 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         lastError,
       };
       try {
-        command = await temporal.workflow.getHandle(workflowId).executeUpdate(memberReportUpdate, { args: [body] });
+        // Bounded: a worker that is shutting down no longer runs the workflow task that answers.
+        command = await temporal.withDeadline(Date.now() + REPORT_TIMEOUT_MS, () =>
+          temporal.workflow.getHandle(workflowId).executeUpdate(memberReportUpdate, { args: [body] }),
+        );
       } catch (error) {
         // Counted again with the next report; the workflow may be between runs.
         for (const field of Object.keys(sent) as (keyof ConsumerTotals)[]) delta[field] += sent[field];
@@ -498,6 +517,13 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         states = new Map();
         loading = undefined;
         log.info('joined group', { groupId, member, partitions: assigned });
+      });
+      // Batches of transaction markers only never reach eachBatch, but still move the position.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const state = states.get(payload.partition);
+        if (!state) return;
+        state.position = Math.max(state.position, Number(payload.lastOffset) + 1);
+        state.highWatermark = Number(payload.highWatermark);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) fatal ??= payload.error;

@@ -1,4 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
@@ -190,7 +195,10 @@ for (const [name, description, signal] of controls) {
       const client = await connectClient(config);
       try {
         const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
-        await handle.signal(signal);
+        await handle.signal(signal).catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer is running as ${workflowId}`);
+          throw error;
+        });
         console.log(`${name}: sent to ${workflowId}`);
         if (name === 'stop') {
           const { totals } = await handle.result();
@@ -208,7 +216,14 @@ targetOptions(program.command('status').description('print the consumer progress
     const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
     const client = await connectClient(config);
     try {
-      console.log(JSON.stringify(await client.workflow.getHandle(workflowId).query(consumerProgressQuery), null, 2));
+      const progress = await client.workflow
+        .getHandle(workflowId)
+        .query(consumerProgressQuery)
+        .catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer has run as ${workflowId}`);
+          throw error;
+        });
+      console.log(JSON.stringify(progress, null, 2));
     } finally {
       await client.connection.close();
     }
