@@ -46,7 +46,8 @@ export function checkRecord(value: Buffer | null, maxBytes: number): RecordCheck
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { ok: false, reason: `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}` };
+    const got = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed;
+    return { ok: false, reason: `expected a JSON object, got ${got}` };
   }
   const record = parsed as Record<string, unknown>;
   const { ts, run_id: runId, seq } = record;

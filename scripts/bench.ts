@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
+import { benchConsume } from '../test/bench/consume';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, runCli } from './cli';
 
@@ -19,6 +20,24 @@ program
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
     const result = await withStackUp(stack, selectServices([], false), () => benchReplay(config, logger, options));
+    console.log(JSON.stringify(result));
+  });
+
+program
+  .command('consume')
+  .description("consumerWorkflow into S3 against Kafka's ConsumerPerformance and one S3 PUT per message")
+  .option('--rows <count>', 'records in the topic', positiveInteger('--rows'), 1_000_000)
+  .option(
+    '--per-message-sample <count>',
+    'records for the one-PUT-per-message run',
+    positiveInteger('--per-message-sample'),
+    5000,
+  )
+  .action(async (options: { rows: number; perMessageSample: number }) => {
+    const config = loadConfig();
+    const logger = createLogger('bench', config.logLevel);
+    const stack = openStack(config, logger);
+    const result = await withStackUp(stack, selectServices([], false), () => benchConsume(config, logger, options));
     console.log(JSON.stringify(result));
   });
 

@@ -8,10 +8,10 @@ import { createKafka } from '../../lib/clients';
 import { PROJECT_ROOT, type Config } from '../../lib/config';
 import { convertRow, inferSchema } from '../../lib/rows';
 import { connectClient } from '../../lib/temporal';
-import { generateTicks } from '../../scripts/generate';
 import { kafkaJava } from '../../stack/install';
 import { replayWorkflow } from '../../workflows';
 import { replayInputFor } from '../helpers/replay';
+import { benchTickFile } from './ticks';
 import { startWorkerProcess, uniqueName } from '../helpers/workers';
 
 export interface ReplayBenchOptions {
@@ -27,18 +27,7 @@ export interface ReplayBenchOptions {
 export async function benchReplay(config: Config, logger: Logger, options: ReplayBenchOptions) {
   const dir = path.join(config.stack.dir, 'bench');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `ticks-${options.rows}.csv`);
-  if (!fs.existsSync(file)) {
-    logger.info({ file }, 'generating the tick file');
-    await generateTicks({
-      rows: options.rows,
-      out: file,
-      symbols: 500,
-      seed: 1,
-      start: '2026-01-05T14:30:00.000Z',
-      ticksPerSecond: 2000,
-    });
-  }
+  const file = await benchTickFile(config, logger, options.rows);
 
   // The average message TickSync sends (key + JSON value), from the file's first rows.
   const head = parse(

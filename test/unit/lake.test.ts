@@ -1,0 +1,73 @@
+import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey } from '../../lib/lake';
+
+const envelope = { ts: '2026-03-01T23:59:59.999Z', run_id: 'r1', seq: 7 };
+const check = (value: unknown, maxBytes = 1 << 20) =>
+  checkRecord(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)), maxBytes);
+
+test('event-time partitions are UTC hours', () => {
+  expect(hourPartition(Date.parse('2026-03-01T23:59:59.999Z'))).toBe('dt=2026-03-01/hour=23');
+  expect(hourPartition(Date.parse('2026-03-02T00:30:00+02:00'))).toBe('dt=2026-03-01/hour=22');
+});
+
+test('object and manifest keys', () => {
+  expect(objectKey('raw/', 'ticks', 'dt=2026-03-01/hour=23', 4, '1200')).toBe(
+    'raw/ticks/dt=2026-03-01/hour=23/ticks+4+1200.jsonl.gz',
+  );
+  expect(manifestKey('manifests/', 'ticks', 4, '1200')).toBe('manifests/ticks/4/00000000000000001200.json');
+});
+
+test('a valid record keeps its bytes and gives its event time', () => {
+  const text = JSON.stringify({ symbol: 'HSI', price: 1.5, ...envelope });
+  expect(check(text)).toEqual({ ok: true, line: text, eventTime: Date.parse(envelope.ts) });
+  // JSON spread over lines becomes one line.
+  const pretty = JSON.stringify({ symbol: 'HSI', ...envelope }, null, 2);
+  const result = check(pretty);
+  expect(result.ok && result.line).toBe(JSON.stringify({ symbol: 'HSI', ...envelope }));
+  expect(check({ ...envelope, ts: '2026-03-01T23:59:59+01:00' }).ok).toBe(true);
+});
+
+test.each([
+  ['not JSON', '{"a": ', /^not JSON/],
+  ['an array', '[1,2]', /expected a JSON object, got an array/],
+  ['a number', '42', /expected a JSON object, got number/],
+  ['null', 'null', /expected a JSON object, got null/],
+  ['no ts', { run_id: 'r', seq: 1 }, /missing envelope field ts/],
+  ['ts without a zone', { ...envelope, ts: '2026-03-01T10:00:00' }, /ts: expected an ISO-8601 time with a zone/],
+  ['ts as a number', { ...envelope, ts: 1_700_000_000_000 }, /ts: expected an ISO-8601/],
+  ['ts impossible', { ...envelope, ts: '2026-13-45T10:00:00Z' }, /ts: expected an ISO-8601/],
+  ['no run_id', { ts: envelope.ts, seq: 1 }, /missing envelope field run_id/],
+  ['empty run_id', { ...envelope, run_id: '' }, /run_id: expected a non-empty string/],
+  ['no seq', { ts: envelope.ts, run_id: 'r' }, /missing envelope field seq/],
+  ['seq zero', { ...envelope, seq: 0 }, /seq: expected a positive integer, got 0/],
+  ['seq as text', { ...envelope, seq: '7' }, /seq: expected a positive integer, got "7"/],
+])('%s is a dead letter with its reason', (_name, value, reason) => {
+  const result = check(value);
+  expect(result.ok).toBe(false);
+  expect(!result.ok && result.reason).toMatch(reason);
+});
+
+test('empty, oversized and non-UTF-8 values are dead letters', () => {
+  expect(checkRecord(null, 10)).toEqual({ ok: false, reason: 'empty value' });
+  expect(checkRecord(Buffer.alloc(0), 10)).toEqual({ ok: false, reason: 'empty value' });
+  expect(check({ ...envelope, pad: 'x'.repeat(100) }, 64)).toMatchObject({
+    ok: false,
+    reason: expect.stringMatching(/bytes exceeds 64/),
+  });
+  expect(checkRecord(Buffer.from([0x7b, 0xff, 0x7d]), 100)).toEqual({ ok: false, reason: 'value is not valid UTF-8' });
+});
+
+test('dead letters carry where the record was, its bytes and the reason', () => {
+  const text = deadLetterLine('ticks', 2, '41', '1772409599999', Buffer.from('HSI'), Buffer.from('[1]'), 'an array');
+  expect(JSON.parse(text)).toEqual({
+    topic: 'ticks',
+    partition: 2,
+    offset: 41,
+    timestamp: '2026-03-01T23:59:59.999Z',
+    key: 'HSI',
+    reason: 'an array',
+    value: '[1]',
+  });
+  const binary = JSON.parse(deadLetterLine('ticks', 0, '1', '0', null, Buffer.from([0xff, 0x00]), 'bad'));
+  expect(binary).toMatchObject({ key: null, value_base64: Buffer.from([0xff, 0x00]).toString('base64') });
+  expect(binary.value).toBeUndefined();
+});
