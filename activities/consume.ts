@@ -164,6 +164,8 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     let flushRequestsSeen: number | undefined;
     let conditionalWrites = true;
     let running = false;
+    let flushWanted = false;
+    const commits = new Set<Promise<void>>();
 
     // Flushes and record intake take turns: a flush reads a consistent buffer.
     let lock: Promise<unknown> = Promise.resolve();
@@ -297,7 +299,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           return { created, bytes: Buffer.byteLength(text), object };
         }),
       );
-      await commit(state.partition, manifest.end + 1);
+      commit(state, manifest.end + 1);
       for (const { created, bytes, object } of written) {
         if (!created) continue; // another writer's copy of the same object
         delta.objects += 1;
@@ -310,19 +312,26 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       state.bytes = state.records.reduce((sum, record) => sum + record.bytes, 0);
       state.since = state.records.length > 0 ? Date.now() : undefined;
       state.next = manifest.end + 1;
-      state.committed = state.next;
       state.adopted = undefined;
       state.lastFlushAt = Date.now();
       return true;
     }
 
-    async function commit(partition: number, offset: number) {
-      try {
-        await consumer.commitOffsets([{ topic, partition, offset: String(offset) }]);
-      } catch (error) {
-        // Not fatal: the segment is in S3 and its manifest; whoever reads it again adopts it.
-        log.warn('offset commit failed', { partition, offset, error: (error as Error).message });
-      }
+    /**
+     * Commits in the background: a commit only says where to start reading, so a
+     * slow one (during a rebalance, say) must not hold up writing or the rejoin.
+     */
+    function commit(state: PartitionState, offset: number) {
+      const { partition } = state;
+      const pending = consumer
+        .commitOffsets([{ topic, partition, offset: String(offset) }])
+        .then(() => void (state.committed = Math.max(state.committed, offset)))
+        .catch((error: unknown) => {
+          // Not fatal: the segment is in S3 with its manifest; whoever reads it again adopts it.
+          log.warn('offset commit failed', { partition, offset, error: (error as Error).message });
+        })
+        .finally(() => commits.delete(pending));
+      commits.add(pending);
     }
 
     /** Writes the partitions that are due (or all that hold records, when `whole`). */
@@ -484,7 +493,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       else consumer.resume([{ topic }]);
       const flushNow = flushRequestsSeen !== undefined && command.flushRequests > flushRequestsSeen;
       flushRequestsSeen = command.flushRequests;
-      if (flushNow || command.paused) await exclusive(() => flushDue(true));
+      if (flushNow || command.paused) flushWanted = true;
     }
 
     /** Whether this S3 server refuses to overwrite on `If-None-Match: *`. */
@@ -495,7 +504,20 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     }
 
     const heartbeatTimer = setInterval(() => context.heartbeat({ member, partitions: partitionStatuses() }), 1_000);
-    let ticker: NodeJS.Timeout | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    /** Runs `task` every `ms`, never two at once; its failure ends the member. */
+    const every = (ms: number, task: () => Promise<void>) => {
+      let busy = false;
+      timers.push(
+        setInterval(() => {
+          if (busy || stopping) return;
+          busy = true;
+          task()
+            .catch((error: unknown) => (fatal ??= error))
+            .finally(() => (busy = false));
+        }, ms),
+      );
+    };
     try {
       try {
         await admin.connect();
@@ -533,23 +555,13 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
       running = true;
 
-      let reporting = Date.now();
-      let ticking = false;
-      ticker = setInterval(() => {
-        if (ticking || stopping) return;
-        ticking = true;
-        const now = Date.now();
-        const due = now - reporting >= input.reportSeconds * 1000;
-        (async () => {
-          if (loading) await exclusive(() => flushDue(false));
-          if (due) {
-            reporting = now;
-            await report();
-          }
-        })()
-          .catch((error: unknown) => (fatal ??= error))
-          .finally(() => (ticking = false));
-      }, 250);
+      // Age-based and requested flushes; reports run on their own, so they go on while S3 is down.
+      every(250, async () => {
+        const whole = flushWanted;
+        await exclusive(() => flushDue(whole));
+        if (whole) flushWanted = false;
+      });
+      every(input.reportSeconds * 1000, report);
 
       await new Promise<void>((resolve) => {
         const check = setInterval(() => {
@@ -561,7 +573,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       });
     } finally {
       stopping = true;
-      clearInterval(ticker);
+      timers.forEach(clearInterval);
       if (fatal === undefined && states.size > 0) {
         // Stopping: write what we hold, unless S3 keeps failing for longer than the grace time.
         abandonAt = Date.now() + SHUTDOWN_FLUSH_MS;
@@ -571,6 +583,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           }),
         );
       }
+      await Promise.race([Promise.allSettled([...commits]), new Promise((resolve) => setTimeout(resolve, 5_000))]);
       if (running) await report().catch(() => undefined);
       await consumer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);

@@ -109,12 +109,14 @@ export async function consumerWorkflow(input: ConsumerInput): Promise<ConsumerRe
   const running = Array.from({ length: input.members }, (_, index) =>
     members.run(() => consumeAndFlush({ workflowId: workflowInfo().workflowId, member: index + 1, consumer })),
   );
-  // A member that fails for good (bad credentials, say) fails the run; one that ends by cancellation does not.
+  // A member that fails for good (bad credentials, say) fails the run. Once members are told to stop, how each
+  // ends does not matter: one whose worker died ends by timing out rather than by its cancellation.
   let failure: unknown;
+  let stoppingMembers = false;
   const settled = Promise.all(
     running.map((member) =>
       member.catch((error: unknown) => {
-        if (!isCancellation(error)) failure ??= error;
+        if (!stoppingMembers && !isCancellation(error)) failure ??= error;
       }),
     ),
   );
@@ -126,11 +128,13 @@ export async function consumerWorkflow(input: ConsumerInput): Promise<ConsumerRe
   try {
     await condition(() => stopping || failure !== undefined || membersDone || historyFull());
     status = stopping ? 'stopping' : status;
+    stoppingMembers = true;
     members.cancel();
     await settled;
   } catch (error) {
     // The run itself was cancelled: its members were cancelled with it; let them write what they hold.
     status = isCancellation(error) ? 'stopped' : 'failed';
+    stoppingMembers = true;
     await CancellationScope.nonCancellable(() => settled);
     throw error;
   }
