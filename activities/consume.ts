@@ -63,8 +63,7 @@ interface PartitionState {
   /** A segment another writer claimed that reaches past what we have read: we read on to its end. */
   adopted?: Manifest;
   committed: number;
-  /** Where fetching stands (past any transaction markers) and where the partition ends. */
-  position: number;
+  /** Where the partition ends. */
   highWatermark: number;
   lastFlushAt?: number;
 }
@@ -133,10 +132,12 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     const context = Context.current();
     const { topic, groupId, flush } = input;
     if (groupsHere.has(groupId)) {
-      throw ApplicationFailure.retryable(
-        `this worker already runs a member of group ${groupId}; member ${member} waits for another worker`,
-        'MemberWaiting',
-      );
+      // Retried soon (another worker's poller may take it), not after the policy's growing backoff.
+      throw ApplicationFailure.create({
+        message: `this worker already runs a member of group ${groupId}; member ${member} waits for another worker`,
+        type: 'MemberWaiting',
+        nextRetryDelay: '2 seconds',
+      });
     }
     groupsHere.add(groupId);
     const log = context.log;
@@ -153,6 +154,8 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     });
 
     let states = new Map<number, PartitionState>();
+    /** Where fetching stands per partition since the last join, past any transaction markers. */
+    const positions = new Map<number, number>();
     let loading: Promise<void> | undefined;
     let assigned: number[] = [];
     let fatal: unknown;
@@ -369,7 +372,6 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           records: [],
           bytes: 0,
           committed: next,
-          position: next,
           highWatermark: Number(offsets?.high ?? next),
         });
       }
@@ -415,7 +417,6 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         state.since ??= Date.now();
       }
       state.highWatermark = Number(batch.highWatermark);
-      state.position = Number(batch.lastOffset()) + 1;
     }
 
     const bufferedBytes = () => [...states.values()].reduce((sum, state) => sum + state.bytes, 0);
@@ -449,7 +450,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         committed: state.committed,
         highWatermark: state.highWatermark,
         // Records not yet in S3: not fetched, or fetched and buffered.
-        lag: Math.max(0, state.highWatermark - state.position) + state.records.length,
+        lag:
+          Math.max(0, state.highWatermark - Math.max(state.next, positions.get(state.partition) ?? 0)) +
+          state.records.length,
         buffered: state.records.length,
         lastFlushAt: state.lastFlushAt ? new Date(state.lastFlushAt).toISOString() : undefined,
         member,
@@ -537,15 +540,22 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         // kafkajs fetches from the committed offsets after every join: forget what is unwritten.
         assigned = payload.memberAssignment[topic] ?? [];
         states = new Map();
+        positions.clear();
         loading = undefined;
         log.info('joined group', { groupId, member, partitions: assigned });
+        // Now rather than at the first batch: idle partitions are reported too.
+        exclusive(ensureLoaded).catch((error: unknown) =>
+          log.warn('could not read the group offsets; trying again at the next batch', {
+            error: (error as Error).message,
+          }),
+        );
       });
       // Batches of transaction markers only never reach eachBatch, but still move the position.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const state = states.get(payload.partition);
-        if (!state) return;
-        state.position = Math.max(state.position, Number(payload.lastOffset) + 1);
-        state.highWatermark = Number(payload.highWatermark);
+        positions.set(
+          payload.partition,
+          Math.max(positions.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1),
+        );
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) fatal ??= payload.error;

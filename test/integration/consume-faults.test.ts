@@ -15,15 +15,20 @@ import { largeCsv, replayInputFor } from '../helpers/replay';
 import { freePorts, runScript } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
+// Each test replays for a while, breaks something and waits out Temporal's and Kafka's timeouts.
+jest.setTimeout(300_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let client: Client;
 const workers: WorkerProcess[] = [];
+const consumers: WorkflowHandle<typeof consumerWorkflow>[] = [];
 
 beforeAll(async () => {
   client = await connectClient(loadConfig());
 });
 
 afterAll(async () => {
+  // A consumer that a failed test left running would run (and retry) for a day.
+  await Promise.all(consumers.map((handle) => handle.terminate('test over').catch(() => undefined)));
   await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
   await client?.connection.close();
   // The workers' logs, for a failure seen only in CI.
@@ -56,12 +61,15 @@ function pipeline(extraEnv: NodeJS.ProcessEnv = {}) {
         taskQueue: producerEnv.TICKSYNC_INGEST_TASK_QUEUE,
         args: [input],
       }),
-    consume: (input: ConsumerInput) =>
-      client.workflow.start(consumerWorkflow, {
+    consume: async (input: ConsumerInput) => {
+      const handle = await client.workflow.start(consumerWorkflow, {
         workflowId: uniqueName('consumer'),
         taskQueue: consumerEnv.TICKSYNC_INGEST_TASK_QUEUE,
         args: [input],
-      }),
+      });
+      consumers.push(handle);
+      return handle;
+    },
   };
 }
 
@@ -246,7 +254,7 @@ test('a second worker joins and takes half the partitions; then one worker is ki
   expect(new Set(await memberWorkerPids(consumer))).toEqual(new Set([first.child.pid]));
   const second = await p.startConsumerWorker();
   // The group rebalances: both members own partitions.
-  await waitForProgress(consumer, (progress) => new Set(progress.partitions.map((q) => q.member)).size === 2, 60_000);
+  await waitForProgress(consumer, (progress) => new Set(progress.partitions.map((q) => q.member)).size === 2, 90_000);
   expect(new Set(await memberWorkerPids(consumer))).toEqual(new Set([first.child.pid, second.child.pid]));
   await sleep(1000 + Math.random() * 1000);
   await second.stop('SIGKILL');

@@ -1,5 +1,5 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { hourPartition } from '../../lib/lake';
@@ -24,6 +24,7 @@ const s3 = createS3Client(config, 'admin');
 const { bucket, rawPrefix, dlqPrefix, manifestPrefix } = config.s3;
 let client: Client;
 let worker: WorkerProcess;
+const consumers: WorkflowHandle<typeof consumerWorkflow>[] = [];
 
 beforeAll(async () => {
   client = await connectClient(config);
@@ -31,17 +32,22 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // A consumer that a failed test left running would run (and retry) for a day.
+  await Promise.all(consumers.map((handle) => handle.terminate('test over').catch(() => undefined)));
   await worker?.stop();
   await client?.connection.close();
   s3.destroy();
 });
 
-const startConsumer = (input: ReturnType<typeof consumerInputFor>) =>
-  client.workflow.start(consumerWorkflow, {
+async function startConsumer(input: ReturnType<typeof consumerInputFor>) {
+  const handle = await client.workflow.start(consumerWorkflow, {
     workflowId: uniqueName('consumer'),
     taskQueue: config.temporal.ingestTaskQueue,
     args: [input],
   });
+  consumers.push(handle);
+  return handle;
+}
 
 test('replayed rows land under raw/ exactly once, partitioned by their ts, as gzip JSON Lines', async () => {
   const rows = 5000;
@@ -235,4 +241,26 @@ test('npm run consume starts, reports and stops the consumer; bad flags exit 2',
   const help = await runScript('consume', ['--help'], env);
   expect(help.code).toBe(0);
   expect(help.stdout).toMatch(/--max-age-seconds/);
+});
+
+test('the run continues as new when its history fills, without losing or repeating a record', async () => {
+  const rows = 6000;
+  const replay = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 500 }, batchRows: 100 });
+  const replaying = await client.workflow.start(replayWorkflow, {
+    workflowId: `replay-${replay.runId}`,
+    taskQueue: config.temporal.ingestTaskQueue,
+    args: [replay],
+  });
+  // ~5 events a report: a new run every few seconds.
+  const handle = await startConsumer(consumerInputFor(replay.topic, { maxHistoryEvents: 60 }));
+  expect((await replaying.result()).sent).toBe(rows);
+  const after = new Date().toISOString();
+  const progress = await waitForProgress(
+    handle,
+    (p) => p.partitions.length === 3 && p.partitions.every((q) => q.reportedAt > after) && p.lag === 0,
+  );
+  expect(progress.runs).toBeGreaterThanOrEqual(3);
+  await handle.signal(stopConsumerSignal);
+  await handle.result();
+  expectExactlyOnce(await readLake(s3, bucket, `${rawPrefix}${replay.topic}/`), replay.runId, rows);
 });
