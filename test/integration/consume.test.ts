@@ -245,14 +245,15 @@ test('npm run consume starts, reports and stops the consumer; bad flags exit 2',
 
 test('the run continues as new when its history fills, without losing or repeating a record', async () => {
   const rows = 6000;
-  const replay = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 500 }, batchRows: 100 });
+  const replay = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 300 }, batchRows: 100 });
   const replaying = await client.workflow.start(replayWorkflow, {
     workflowId: `replay-${replay.runId}`,
     taskQueue: config.temporal.ingestTaskQueue,
     args: [replay],
   });
-  // ~5 events a report: a new run every few seconds.
-  const handle = await startConsumer(consumerInputFor(replay.topic, { maxHistoryEvents: 60 }));
+  // ~5 events a report, a report a second: a new run every few seconds.
+  const started = await startConsumer(consumerInputFor(replay.topic, { maxHistoryEvents: 40 }));
+  const handle = client.workflow.getHandle<typeof consumerWorkflow>(started.workflowId); // the newest run
   expect((await replaying.result()).sent).toBe(rows);
   const after = new Date().toISOString();
   const progress = await waitForProgress(
@@ -261,6 +262,6 @@ test('the run continues as new when its history fills, without losing or repeati
   );
   expect(progress.runs).toBeGreaterThanOrEqual(3);
   await handle.signal(stopConsumerSignal);
-  await handle.result();
+  expect((await handle.result()).totals.records).toBe(rows);
   expectExactlyOnce(await readLake(s3, bucket, `${rawPrefix}${replay.topic}/`), replay.runId, rows);
 });
