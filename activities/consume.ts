@@ -238,32 +238,27 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
      */
     async function writeSegment(state: PartitionState): Promise<boolean> {
       let manifest = state.adopted;
-      let length: number;
-      if (manifest) {
-        if (state.last < manifest.end) return false;
-        length = state.records.findIndex((record) => record.offset > (manifest as Manifest).end);
-        if (length === -1) length = state.records.length;
-      } else {
-        length = segmentLength(state.records, flush.maxRecords, flush.maxBytes);
+      if (!manifest) {
+        const length = segmentLength(state.records, flush.maxRecords, flush.maxBytes);
         if (length === 0) return false;
         // Without create-only writes, a segment may only end where any writer would end it.
         if (!conditionalWrites && length === state.records.length && length < flush.maxRecords) return false;
         const records = state.records.slice(0, length);
-        const end = (records[length - 1] as BufferedRecord).offset;
-        const objects = segmentObjects(deps, topic, state.partition, records);
         const claim: Manifest = {
           topic,
           partition: state.partition,
           start: state.next,
-          end,
+          end: (records[length - 1] as BufferedRecord).offset,
           records: records.filter((record) => record.valid).length,
           deadLetters: records.filter((record) => !record.valid).length,
-          objects: objects.map(({ key, records: list, firstOffset, lastOffset }) => ({
-            key,
-            records: list.length,
-            firstOffset,
-            lastOffset,
-          })),
+          objects: segmentObjects(deps, topic, state.partition, records).map(
+            ({ key, records: list, firstOffset, lastOffset }) => ({
+              key,
+              records: list.length,
+              firstOffset,
+              lastOffset,
+            }),
+          ),
         };
         const key = manifestKey(manifestPrefix, topic, state.partition, String(state.next));
         if (await putCreateOnly(key, JSON.stringify(claim), {})) manifest = claim;
@@ -274,14 +269,23 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
             start: state.next,
             end: manifest.end,
           });
-          if (manifest.end > state.last) {
-            state.adopted = manifest;
-            return false;
-          }
-          length = state.records.findIndex((record) => record.offset > (manifest as Manifest).end);
-          if (length === -1) length = state.records.length;
         }
       }
+      const end = manifest.end;
+      const first = Math.min(...manifest.objects.map((object) => object.firstOffset));
+      if ((state.records[0]?.offset ?? Infinity) > first) {
+        // We started reading past the segment's first record: kafkajs resumed from a commit newer than the
+        // position we loaded, and commits only follow whole segments, so this one is in S3 already.
+        skipSegment(state, end);
+        return true;
+      }
+      if (state.last < end) {
+        // Claimed by another writer further than we have read: read on to its end.
+        state.adopted = manifest;
+        return false;
+      }
+      let length = state.records.findIndex((record) => record.offset > end);
+      if (length === -1) length = state.records.length;
       const records = state.records.slice(0, length);
       const objects = segmentObjects(deps, topic, state.partition, records);
       const expected = manifest.objects.map((object) => object.key).join(',');
@@ -302,7 +306,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           return { created, bytes: Buffer.byteLength(text), object };
         }),
       );
-      commit(state, manifest.end + 1);
+      commit(state, end + 1);
       for (const { created, bytes, object } of written) {
         if (!created) continue; // another writer's copy of the same object
         delta.objects += 1;
@@ -311,13 +315,19 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         else delta.deadLetters += object.records.length;
       }
       delta.segments += 1;
-      state.records = state.records.slice(length);
-      state.bytes = state.records.reduce((sum, record) => sum + record.bytes, 0);
-      state.since = state.records.length > 0 ? Date.now() : undefined;
-      state.next = manifest.end + 1;
-      state.adopted = undefined;
+      skipSegment(state, end);
       state.lastFlushAt = Date.now();
       return true;
+    }
+
+    /** Moves a partition's chain position past a segment that is in S3, dropping its records. */
+    function skipSegment(state: PartitionState, end: number) {
+      state.records = state.records.filter((record) => record.offset > end);
+      state.bytes = state.records.reduce((sum, record) => sum + record.bytes, 0);
+      state.since = state.records.length > 0 ? Date.now() : undefined;
+      state.last = Math.max(state.last, end);
+      state.next = end + 1;
+      state.adopted = undefined;
     }
 
     /**

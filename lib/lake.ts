@@ -1,12 +1,24 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * The data lake's layout and the rules a Kafka record must pass to enter it.
  * Pure functions: the consumer activity, tests and (later) the crawler share them.
  */
 
+const hourNames = new Map<number, string>();
+
 /** Hive-style partition of an event time, in UTC: `dt=YYYY-MM-DD/hour=HH`. */
 export function hourPartition(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString();
-  return `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+  // Called per record: the few hours a stream spans are formatted once each.
+  const hour = Math.floor(epochMs / 3_600_000);
+  let name = hourNames.get(hour);
+  if (name === undefined) {
+    const iso = new Date(hour * 3_600_000).toISOString();
+    name = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
+    if (hourNames.size >= 10_000) hourNames.clear();
+    hourNames.set(hour, name);
+  }
+  return name;
 }
 
 /** `raw/<topic>/dt=…/hour=…/<topic>+<partition>+<startOffset>.jsonl.gz` (and the same shape under dlq/). */
@@ -37,8 +49,8 @@ export type RecordCheck =
 export function checkRecord(value: Buffer | null, maxBytes: number): RecordCheck {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty value' };
   if (value.length > maxBytes) return { ok: false, reason: `value of ${value.length} bytes exceeds ${maxBytes}` };
+  if (!isUtf8(value)) return { ok: false, reason: 'value is not valid UTF-8' };
   const text = value.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(value)) return { ok: false, reason: 'value is not valid UTF-8' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -79,7 +91,7 @@ export function deadLetterLine(
   reason: string,
 ): string {
   const text = value?.toString('utf8');
-  const utf8 = value !== null && text !== undefined && Buffer.from(text, 'utf8').equals(value);
+  const utf8 = value !== null && isUtf8(value);
   return JSON.stringify({
     topic,
     partition,

@@ -58,7 +58,7 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
 
     logger.info('TickSync consumer');
     const input = consumerInputFor(topic, {
-      flush: { maxRecords: 100_000, maxBytes: 64 << 20, maxAgeMs: 5000 },
+      flush: { maxRecords: 50_000, maxBytes: 64 << 20, maxAgeMs: 1000 },
       reportSeconds: 1,
     });
     const started = process.hrtime.bigint();
@@ -97,7 +97,7 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
         String(records),
         '--timeout',
         '60000',
-        '--command-config',
+        '--consumer.config',
         properties,
       ],
       { maxBuffer: 16 << 20 },
