@@ -3,6 +3,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
@@ -180,6 +181,24 @@ const program = targetOptions(
     }
   });
 
+/** Runs a control subcommand against the consumer the options name; a missing run is reported as such. */
+async function withConsumer(
+  options: TargetOptions,
+  run: (handle: WorkflowHandle<typeof consumerWorkflow>) => Promise<void>,
+): Promise<void> {
+  const config = loadConfig();
+  const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
+  const client = await connectClient(config);
+  try {
+    await run(client.workflow.getHandle<typeof consumerWorkflow>(workflowId)).catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer is running as ${workflowId}`);
+      throw error;
+    });
+  } finally {
+    await client.connection.close();
+  }
+}
+
 const controls = [
   ['stop', 'write what is buffered, commit and stop the consumer', stopConsumerSignal],
   ['pause', 'write what is buffered and stop fetching (members stay in the group)', pauseConsumerSignal],
@@ -189,44 +208,23 @@ const controls = [
 for (const [name, description, signal] of controls) {
   targetOptions(program.command(name).description(description))
     .showHelpAfterError()
-    .action(async (options: TargetOptions) => {
-      const config = loadConfig();
-      const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
-      const client = await connectClient(config);
-      try {
-        const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
-        await handle.signal(signal).catch((error: unknown) => {
-          if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer is running as ${workflowId}`);
-          throw error;
-        });
-        console.log(`${name}: sent to ${workflowId}`);
+    .action((options: TargetOptions) =>
+      withConsumer(options, async (handle) => {
+        await handle.signal(signal);
+        console.log(`${name}: sent to ${handle.workflowId}`);
         if (name === 'stop') {
           const { totals } = await handle.result();
           console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
         }
-      } finally {
-        await client.connection.close();
-      }
-    });
+      }),
+    );
 }
 targetOptions(program.command('status').description('print the consumer progress as JSON'))
   .showHelpAfterError()
-  .action(async (options: TargetOptions) => {
-    const config = loadConfig();
-    const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
-    const client = await connectClient(config);
-    try {
-      const progress = await client.workflow
-        .getHandle(workflowId)
-        .query(consumerProgressQuery)
-        .catch((error: unknown) => {
-          if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer has run as ${workflowId}`);
-          throw error;
-        });
-      console.log(JSON.stringify(progress, null, 2));
-    } finally {
-      await client.connection.close();
-    }
-  });
+  .action((options: TargetOptions) =>
+    withConsumer(options, async (handle) => {
+      console.log(JSON.stringify(await handle.query(consumerProgressQuery), null, 2));
+    }),
+  );
 
 if (require.main === module) runCli(program);

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
 
@@ -58,4 +60,33 @@ export async function freePorts(count: number): Promise<number[]> {
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
+}
+
+/**
+ * Runs `run` with a Kafka broker or S3 server of its own (free ports, its own stack dir), started and stopped by
+ * the real stack script, so a test can stop and restart it while the shared stack serves the other tests.
+ */
+export async function withOwnService<T>(
+  service: 'kafka' | 's3',
+  run: (env: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  const env: Record<string, string> = {
+    TICKSYNC_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), `ticksync-own-${service}-`)),
+  };
+  if (service === 'kafka') {
+    const [brokerPort, controllerPort] = await freePorts(2);
+    env.TICKSYNC_KAFKA_BROKERS = `127.0.0.1:${brokerPort}`;
+    env.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT = String(controllerPort);
+  } else {
+    const [port] = await freePorts(1);
+    env.TICKSYNC_S3_ENDPOINT = `http://127.0.0.1:${port}`;
+  }
+  try {
+    const up = await runScript('stack', ['up', service], env);
+    if (up.code !== 0) throw new Error(`stack up ${service} failed:\n${up.stderr}`);
+    return await run(env);
+  } finally {
+    await runScript('stack', ['down', service], env);
+    fs.rmSync(env.TICKSYNC_STACK_DIR as string, { recursive: true, force: true });
+  }
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -12,7 +11,7 @@ import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consu
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, expectExactlyOnce, readLake, waitForProgress } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';
-import { freePorts, runScript } from '../helpers/scripts';
+import { runScript, withOwnService } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 // Each test replays for a while, breaks something and waits out Temporal's and Kafka's timeouts.
@@ -126,14 +125,7 @@ test('kill -9 of the consumer worker at random moments: every record is in raw/ 
 });
 
 test('the broker stops mid-stream and a worker is killed after its S3 writes, before its commits', async () => {
-  const [brokerPort, controllerPort] = await freePorts(2);
-  const stackEnv = {
-    TICKSYNC_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-consume-broker-')),
-    TICKSYNC_KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
-    TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: String(controllerPort),
-  };
-  expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
-  try {
+  await withOwnService('kafka', async (stackEnv) => {
     const p = pipeline(stackEnv);
     await p.startProducer();
     await p.startConsumerWorker();
@@ -172,20 +164,11 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
 
     await p.startConsumerWorker();
     await expectAllOnceInS3(p.config, replay, consumer, input, rows);
-  } finally {
-    await runScript('stack', ['down', 'kafka'], stackEnv);
-    fs.rmSync(stackEnv.TICKSYNC_STACK_DIR, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the S3 server stops for 30 s: the member keeps its partitions, holds bounded memory and resumes', async () => {
-  const [s3Port] = await freePorts(1);
-  const stackEnv = {
-    TICKSYNC_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-consume-s3-')),
-    TICKSYNC_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-  };
-  expect((await runScript('stack', ['up', 's3'], stackEnv)).code).toBe(0);
-  try {
+  await withOwnService('s3', async (stackEnv) => {
     const p = pipeline(stackEnv);
     await p.startProducer();
     await p.startConsumerWorker();
@@ -228,10 +211,7 @@ test('the S3 server stops for 30 s: the member keeps its partitions, holds bound
 
     expect((await runScript('stack', ['up', 's3'], stackEnv)).code).toBe(0);
     await expectAllOnceInS3(p.config, replay, consumer, input, rows);
-  } finally {
-    await runScript('stack', ['down', 's3'], stackEnv);
-    fs.rmSync(stackEnv.TICKSYNC_STACK_DIR, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a second worker joins and takes half the partitions; then one worker is killed and the other takes them all', async () => {

@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
@@ -9,7 +6,7 @@ import { replayWorkflow } from '../../workflows';
 import { progressQuery } from '../../workflows/replay';
 import { readTopic } from '../helpers/kafka';
 import { largeCsv, replayInputFor, SAMPLE_CSV } from '../helpers/replay';
-import { freePorts, runScript } from '../helpers/scripts';
+import { freePorts, runScript, withOwnService } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 const env = { TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-replay-faults') };
@@ -91,16 +88,9 @@ test('an unreachable broker is retried with backoff and shows in the progress qu
 
 test('the broker restarts mid-run: the run waits, resumes, and every row is in the topic once', async () => {
   // A broker of its own (the shared one stays up for the other tests), driven by the real stack script.
-  const [brokerPort, controllerPort] = await freePorts(2);
-  const stackEnv = {
-    TICKSYNC_STACK_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-broker-restart-')),
-    TICKSYNC_KAFKA_BROKERS: `127.0.0.1:${brokerPort}`,
-    TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: String(controllerPort),
-  };
-  const brokerEnv = { ...stackEnv, TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-broker-restart') };
-  const brokerConfig = loadConfig({ ...process.env, ...brokerEnv });
-  expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
-  try {
+  await withOwnService('kafka', async (stackEnv) => {
+    const brokerEnv = { ...stackEnv, TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-broker-restart') };
+    const brokerConfig = loadConfig({ ...process.env, ...brokerEnv });
     workers.push(await startWorkerProcess('ingest', brokerEnv));
     const rows = 6000;
     const input = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 800 }, batchRows: 400 });
@@ -121,8 +111,5 @@ test('the broker restarts mid-run: the run waits, resumes, and every row is in t
     const seqs = new Set(messages.map((message) => message.value.seq));
     expect(messages).toHaveLength(rows);
     expect(seqs.size).toBe(rows);
-  } finally {
-    await runScript('stack', ['down', 'kafka'], stackEnv);
-    fs.rmSync(stackEnv.TICKSYNC_STACK_DIR, { recursive: true, force: true });
-  }
+  });
 });
