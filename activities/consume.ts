@@ -388,8 +388,20 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       states = fresh;
     }
 
+    /** Loads the states, waiting out what a broker says while it starts (coordinator loading, say). */
+    async function loadStatesPatiently(partitions: number[]) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await loadStates(partitions);
+        } catch (error) {
+          if (!(error as { retriable?: boolean }).retriable || attempt >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
+
     function ensureLoaded(): Promise<void> {
-      loading ??= loadStates(assigned).catch((error: unknown) => {
+      loading ??= loadStatesPatiently(assigned).catch((error: unknown) => {
         loading = undefined;
         throw classifyKafkaError('FetchOffsets', error);
       });

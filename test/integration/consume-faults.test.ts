@@ -148,7 +148,16 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
     // S3 holds segments beyond the group's committed offsets: written, never committed.
     const admin = testKafka(p.config).admin();
     await admin.connect();
-    const [offsets] = await admin.fetchOffsets({ groupId: consumerInput.groupId, topics: [input.topic] });
+    let offsets: Awaited<ReturnType<typeof admin.fetchOffsets>>[number] | undefined;
+    // The restarted broker answers "coordinator loading" for a moment.
+    for (let attempt = 0; !offsets; attempt++) {
+      try {
+        [offsets] = await admin.fetchOffsets({ groupId: consumerInput.groupId, topics: [input.topic] });
+      } catch (error) {
+        if (attempt >= 60) throw error;
+        await sleep(500);
+      }
+    }
     await admin.disconnect();
     const s3 = createS3Client(p.config, 'admin');
     const listed = await s3.send(
