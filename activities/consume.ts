@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
-import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey } from '../lib/lake';
+import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
 import type { ConsumerTotals, MemberCommand, MemberInput, MemberReport, PartitionStatus } from '../lib/types';
 import { memberReportUpdate } from '../workflows/consumer';
 
@@ -101,21 +101,6 @@ function segmentObjects(
       lastOffset: last.offset,
     };
   });
-}
-
-/**
- * The records to write next from a partition's buffer: all of them up to the
- * flush policy's record and byte limits (at least one record).
- */
-function segmentLength(records: BufferedRecord[], maxRecords: number, maxBytes: number): number {
-  let bytes = 0;
-  let count = 0;
-  for (const record of records) {
-    if (count >= maxRecords || (count > 0 && bytes + record.bytes > maxBytes)) break;
-    bytes += record.bytes;
-    count += 1;
-  }
-  return count;
 }
 
 export function createConsumeActivities(deps: ConsumeActivityDeps) {
@@ -239,10 +224,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     async function writeSegment(state: PartitionState): Promise<boolean> {
       let manifest = state.adopted;
       if (!manifest) {
-        const length = segmentLength(state.records, flush.maxRecords, flush.maxBytes);
-        if (length === 0) return false;
         // Without create-only writes, a segment may only end where any writer would end it.
-        if (!conditionalWrites && length === state.records.length && length < flush.maxRecords) return false;
+        const length = segmentLength(state.records, flush, !conditionalWrites);
+        if (length === 0) return false;
         const records = state.records.slice(0, length);
         const claim: Manifest = {
           topic,

@@ -102,3 +102,26 @@ export function deadLetterLine(
     ...(value === null ? { value: null } : utf8 ? { value: text } : { value_base64: value.toString('base64') }),
   });
 }
+
+/**
+ * How many of a partition's buffered records (from its chain position on) the next segment takes: all of
+ * them up to the record and byte limits, at least one. With `onlyWhole` (an S3 server that may overwrite), only
+ * a segment that reached a limit, so any writer starting at the same position ends it at the same record;
+ * 0 while the buffer holds less.
+ */
+export function segmentLength(
+  records: readonly { bytes: number }[],
+  limits: { maxRecords: number; maxBytes: number },
+  onlyWhole: boolean,
+): number {
+  let bytes = 0;
+  let count = 0;
+  for (const record of records) {
+    if (count >= limits.maxRecords || (count > 0 && bytes + record.bytes > limits.maxBytes)) break;
+    bytes += record.bytes;
+    count += 1;
+  }
+  // A segment reached its byte limit when the next record did not fit (or it filled the limit exactly).
+  const whole = count >= limits.maxRecords || count < records.length || bytes >= limits.maxBytes;
+  return onlyWhole && !whole ? 0 : count;
+}

@@ -1,4 +1,4 @@
-import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey } from '../../lib/lake';
+import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../../lib/lake';
 
 const envelope = { ts: '2026-03-01T23:59:59.999Z', run_id: 'r1', seq: 7 };
 const check = (value: unknown, maxBytes = 1 << 20) =>
@@ -70,4 +70,34 @@ test('dead letters carry where the record was, its bytes and the reason', () => 
   const binary = JSON.parse(deadLetterLine('ticks', 0, '1', '0', null, Buffer.from([0xff, 0x00]), 'bad'));
   expect(binary).toMatchObject({ key: null, value_base64: Buffer.from([0xff, 0x00]).toString('base64') });
   expect(binary.value).toBeUndefined();
+});
+
+describe('segmentLength', () => {
+  const records = (...sizes: number[]) => sizes.map((bytes) => ({ bytes }));
+  const limits = { maxRecords: 3, maxBytes: 100 };
+
+  test('takes records up to the record limit or the byte limit, and at least one', () => {
+    expect(segmentLength(records(10, 10, 10, 10), limits, false)).toBe(3);
+    expect(segmentLength(records(60, 30, 20), limits, false)).toBe(2);
+    expect(segmentLength(records(500, 10), limits, false)).toBe(1);
+    expect(segmentLength(records(10), limits, false)).toBe(1);
+    expect(segmentLength([], limits, false)).toBe(0);
+  });
+
+  test('with onlyWhole, a partial segment waits and a whole one is taken', () => {
+    expect(segmentLength(records(10, 10), limits, true)).toBe(0);
+    expect(segmentLength(records(10, 10, 10), limits, true)).toBe(3);
+    expect(segmentLength(records(60, 30, 20), limits, true)).toBe(2);
+    expect(segmentLength(records(60, 40), limits, true)).toBe(2);
+  });
+
+  test('with onlyWhole, every buffer that starts the same way ends the segment at the same record', () => {
+    const stream = records(20, 45, 5, 70, 10, 10, 30, 99, 1, 1);
+    const lengths = new Set<number>();
+    for (let held = 1; held <= stream.length; held++) {
+      const length = segmentLength(stream.slice(0, held), limits, true);
+      if (length > 0) lengths.add(length);
+    }
+    expect([...lengths]).toEqual([3]);
+  });
 });
