@@ -155,7 +155,8 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     let flushWanted = false;
     const commits = new Set<Promise<void>>();
 
-    // Flushes and record intake take turns: a flush reads a consistent buffer.
+    // One flush at a time. Intake only appends to the buffers, and a flush removes exactly the records it wrote
+    // (by offset), so intake need not wait for it.
     let lock: Promise<unknown> = Promise.resolve();
     const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
       const result = lock.then(run);
@@ -427,26 +428,34 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     const bufferedBytes = () => [...states.values()].reduce((sum, state) => sum + state.bytes, 0);
 
+    /**
+     * Takes a batch into the buffers. Writing happens beside it (the 250 ms flush timer), so fetching goes on
+     * while segments are compressed and uploaded; only when too much is unwritten (S3 slow or down) does
+     * intake wait for the writes, heartbeating to Kafka meanwhile.
+     */
     async function eachBatch(payload: EachBatchPayload) {
       const { batch, heartbeat, resolveOffset, isStale, isRunning } = payload;
-      if (fatal !== undefined || stopping) return;
-      await keepingAlive(
-        exclusive(async () => {
-          await ensureLoaded();
-          if (isStale() || !isRunning()) return;
-          const state = states.get(batch.partition);
-          if (!state) return; // not ours since the last join
-          take(state, payload);
-          resolveOffset(batch.lastOffset());
-          await flushDue(false);
-          // Bounded memory: while too much is unwritten (S3 slow or down), write before reading on.
-          if (bufferedBytes() > input.maxBufferedBytes) await flushDue(true);
-        }),
-        heartbeat,
-      ).catch((error: unknown) => {
+      try {
+        if (fatal !== undefined || stopping) return;
+        await keepingAlive(ensureLoaded(), heartbeat);
+        if (isStale() || !isRunning()) return;
+        const state = states.get(batch.partition);
+        if (!state) return; // not ours since the last join
+        take(state, payload);
+        resolveOffset(batch.lastOffset());
+        while (bufferedBytes() > input.maxBufferedBytes && fatal === undefined && !stopping) {
+          const before = bufferedBytes();
+          await keepingAlive(
+            exclusive(() => flushDue(true)),
+            heartbeat,
+          );
+          // Nothing could be written yet (only whole segments may be): wait for more to read rather than spin.
+          if (bufferedBytes() >= before) break;
+        }
+      } catch (error) {
         // Ends the member (see the main loop); kafkajs must not retry the batch on its own.
         fatal ??= error;
-      });
+      }
     }
 
     function partitionStatuses(): PartitionStatus[] {
@@ -550,7 +559,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         loading = undefined;
         log.info('joined group', { groupId, member, partitions: assigned });
         // Now rather than at the first batch: idle partitions are reported too.
-        exclusive(ensureLoaded).catch((error: unknown) =>
+        ensureLoaded().catch((error: unknown) =>
           log.warn('could not read the group offsets; trying again at the next batch', {
             error: (error as Error).message,
           }),
