@@ -490,10 +490,8 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       delta = emptyTotals();
       const body: MemberReport = {
         member,
-        attempt: context.info.attempt,
         partitions: partitionStatuses(),
         delta: sent,
-        conditionalWrites,
         lastError,
       };
       try {

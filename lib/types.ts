@@ -215,12 +215,9 @@ export interface PartitionStatus {
 
 export interface MemberReport {
   member: number;
-  attempt: number;
   partitions: PartitionStatus[];
   /** Counts since the member's previous report. */
   delta: ConsumerTotals;
-  /** The S3 server refuses create-only writes that would overwrite: segment ends may depend on time. */
-  conditionalWrites: boolean;
   lastError?: string;
 }
 
