@@ -6,7 +6,14 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
 import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
-import type { ConsumerTotals, MemberCommand, MemberInput, MemberReport, PartitionStatus } from '../lib/types';
+import {
+  emptyTotals,
+  type ConsumerTotals,
+  type MemberCommand,
+  type MemberInput,
+  type MemberReport,
+  type PartitionStatus,
+} from '../lib/types';
 import { memberReportUpdate } from '../workflows/consumer';
 
 const gzip = promisify(zlib.gzip);
@@ -71,10 +78,6 @@ interface PartitionState {
 const isPreconditionFailed = (error: unknown) =>
   (error as { name?: string }).name === 'PreconditionFailed' ||
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
-
-function emptyTotals(): ConsumerTotals {
-  return { records: 0, deadLetters: 0, objects: 0, bytes: 0, segments: 0 };
-}
 
 /** The objects a segment's records make: one per (raw or dlq, hour), named after its first offset. */
 function segmentObjects(

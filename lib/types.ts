@@ -200,6 +200,10 @@ export interface ConsumerTotals {
   segments: number;
 }
 
+export function emptyTotals(): ConsumerTotals {
+  return { records: 0, deadLetters: 0, objects: 0, bytes: 0, segments: 0 };
+}
+
 export interface PartitionStatus {
   partition: number;
   /** The group's committed offset: everything below it is in S3. */

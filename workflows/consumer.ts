@@ -14,15 +14,16 @@ import {
 } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type {
-  ConsumerInput,
-  ConsumerProgress,
-  ConsumerResult,
-  ConsumerState,
-  ConsumerStatus,
-  ConsumerTotals,
-  MemberCommand,
-  MemberReport,
+import {
+  emptyTotals,
+  type ConsumerInput,
+  type ConsumerProgress,
+  type ConsumerResult,
+  type ConsumerState,
+  type ConsumerStatus,
+  type ConsumerTotals,
+  type MemberCommand,
+  type MemberReport,
 } from '../lib/types';
 
 export const pauseConsumerSignal = defineSignal('pause');
@@ -34,8 +35,6 @@ export const stopConsumerSignal = defineSignal('stop');
 export const consumerProgressQuery = defineQuery<ConsumerProgress>('consumerProgress');
 /** A member's periodic report; the answer carries the workflow's requests back. */
 export const memberReportUpdate = defineUpdate<MemberCommand, [MemberReport]>('memberReport');
-
-const emptyTotals = (): ConsumerTotals => ({ records: 0, deadLetters: 0, objects: 0, bytes: 0, segments: 0 });
 
 /**
  * Consumes a topic into S3 as one consumer group: `members` long-running
