@@ -16,6 +16,8 @@ export class ConfigError extends Error {
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
+/** The account id the local stack reports, as LocalStack and moto do. */
+export const LOCAL_ACCOUNT_ID = '000000000000';
 const LOCAL_ADMIN_ACCESS_KEY_ID = 'ticksync-admin';
 const LOCAL_ADMIN_SECRET_ACCESS_KEY = 'ticksync-admin-secret-key';
 
@@ -56,7 +58,7 @@ const prefix = (example: string) =>
 // AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
 const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
 
-const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
+export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
 export type Role = (typeof ROLES)[number];
 
 type CredentialVariable = `TICKSYNC_${Uppercase<Role>}_${'ACCESS_KEY_ID' | 'SECRET_ACCESS_KEY'}`;
@@ -102,6 +104,11 @@ const envSchema = z.object({
     'ticksync',
   ).default('ticksync'),
   TICKSYNC_GLUE_CRAWLER: name('a Glue crawler name', /^[A-Za-z0-9_.-]{1,255}$/, 'ticksync-raw').default('ticksync-raw'),
+  TICKSYNC_GLUE_CRAWLER_ROLE: name(
+    'an IAM role ARN',
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    'arn:aws:iam::123456789012:role/ticksync-crawler',
+  ).optional(),
   TICKSYNC_ATHENA_WORKGROUP: name('an Athena workgroup name', /^[A-Za-z0-9._-]{1,128}$/, 'ticksync').default(
     'ticksync',
   ),
@@ -148,7 +155,12 @@ export interface Config {
     credentials: Record<Role, Credentials | undefined>;
   };
   s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string; manifestPrefix: string };
-  glue: { database: string; crawler: string };
+  glue: {
+    database: string;
+    crawler: string;
+    /** The role the crawler assumes to read S3 (required on AWS); locally `role/ticksync-<role>` maps to that role's keys. */
+    crawlerRole: string | undefined;
+  };
   athena: { workgroup: string; outputLocation: string };
   temporal: {
     address: string;
@@ -216,7 +228,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inputPrefix: e.TICKSYNC_S3_INPUT_PREFIX,
       manifestPrefix: e.TICKSYNC_S3_MANIFEST_PREFIX,
     },
-    glue: { database: e.TICKSYNC_GLUE_DATABASE, crawler: e.TICKSYNC_GLUE_CRAWLER },
+    glue: {
+      database: e.TICKSYNC_GLUE_DATABASE,
+      crawler: e.TICKSYNC_GLUE_CRAWLER,
+      crawlerRole:
+        e.TICKSYNC_GLUE_CRAWLER_ROLE ?? (local ? `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/ticksync-crawler` : undefined),
+    },
     athena: {
       workgroup: e.TICKSYNC_ATHENA_WORKGROUP,
       outputLocation: e.TICKSYNC_ATHENA_OUTPUT_LOCATION ?? `s3://${e.TICKSYNC_S3_BUCKET}/athena-results/`,
