@@ -1,3 +1,4 @@
+import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -14,6 +15,15 @@ export function createS3Client(config: Config, role: Role): S3Client {
     endpoint: config.aws.s3Endpoint,
     // S3-compatible servers address buckets by path; AWS by virtual host.
     forcePathStyle: config.aws.s3Endpoint !== undefined,
+    credentials: config.aws.credentials[role],
+  });
+}
+
+/** The Glue client a component uses: TickSync's local service, or AWS when no endpoint is set. */
+export function createGlueClient(config: Config, role: Role): GlueClient {
+  return new GlueClient({
+    region: config.aws.region,
+    endpoint: config.aws.endpoint,
     credentials: config.aws.credentials[role],
   });
 }
