@@ -9,7 +9,7 @@ import { runCli } from './cli';
 
 const program = new Command('npm run stack --')
   .description(
-    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, optionally the workers) natively, with data in .stack/.',
+    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue service, optionally the workers) natively, with data in .stack/.',
   )
   .showHelpAfterError();
 
@@ -21,7 +21,10 @@ function openFromEnv(): Stack {
 program
   .command('up')
   .description('install what is missing, start what is not running, wait until every service answers')
-  .argument('[services...]', 'kafka, temporal, s3, ingest-worker, catalog-worker (default: kafka, temporal, s3)')
+  .argument(
+    '[services...]',
+    'kafka, temporal, s3, aws, ingest-worker, catalog-worker (default: kafka, temporal, s3, aws)',
+  )
   .option('--workers', 'also start the ingest and catalog workers')
   .action(async (names: string[], options: { workers?: boolean }) => {
     const stack = openFromEnv();
@@ -43,7 +46,7 @@ program
 program
   .command('status')
   .description('ask each service; exit 0 only if every one asked is up')
-  .argument('[services...]', 'services to ask (default: kafka, temporal, s3, and the workers if running)')
+  .argument('[services...]', 'services to ask (default: kafka, temporal, s3, aws, and the workers if running)')
   .option('--json', 'print one JSON array instead of a table')
   .action(async (names: string[], options: { json?: boolean }) => {
     const stack = openFromEnv();

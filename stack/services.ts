@@ -3,11 +3,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { GetDatabasesCommand } from '@aws-sdk/client-glue';
 import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
-import { createKafka, createS3Client } from '../lib/clients';
+import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
 import { PROJECT_ROOT, portOf, type Config } from '../lib/config';
 import { ensureGoTool, kafkaJava, TEMPORAL_CLI, VERSITYGW } from './install';
 import type { StartOptions } from './process';
@@ -235,6 +236,31 @@ const s3: Service = {
   startTimeoutMs: 30_000,
 };
 
+const localAws: Service = {
+  name: 'aws',
+  kind: 'infra',
+  address: (config) => `${config.aws.endpoint} (Glue)`,
+  ports: (config) => [{ port: portOf(config.aws.endpoint ?? ''), variable: 'TICKSYNC_AWS_ENDPOINT' }],
+  prepare: () => {
+    const script = path.join(PROJECT_ROOT, 'local-aws/server.ts');
+    return Promise.resolve({
+      command: process.execPath,
+      args: ['--import', 'tsx', script],
+      cwd: PROJECT_ROOT,
+      signature: script,
+    });
+  },
+  async healthcheck(config) {
+    const client = createGlueClient(config, 'admin');
+    try {
+      await client.send(new GetDatabasesCommand({ MaxResults: 1 }), { abortSignal: AbortSignal.timeout(5000) });
+    } finally {
+      client.destroy();
+    }
+  },
+  startTimeoutMs: 30_000,
+};
+
 function worker(name: string, entry: string, taskQueue: (config: Config) => string): Service {
   const script = path.join(PROJECT_ROOT, entry);
   return {
@@ -271,6 +297,7 @@ export const SERVICES: Service[] = [
   kafka,
   temporal,
   s3,
+  localAws,
   worker('ingest-worker', 'workers/ingest.ts', (config) => config.temporal.ingestTaskQueue),
   worker('catalog-worker', 'workers/catalog.ts', (config) => config.temporal.catalogTaskQueue),
 ];

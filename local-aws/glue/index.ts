@@ -1,0 +1,63 @@
+import path from 'node:path';
+import * as glueSdk from '@aws-sdk/client-glue';
+import type { Logger } from 'pino';
+import type { Config } from '../../lib/config';
+import type { Handler, JsonService } from '../protocol/json-protocol';
+import { Catalog } from './catalog';
+import { Crawlers } from './crawlers';
+import { InvalidInput } from './errors';
+import { GlueStore } from './store';
+
+/** AWS Glue's Data Catalog and crawlers, behind `X-Amz-Target: AWSGlue.<Operation>`. */
+export function createGlueService(config: Config, logger: Logger, dataDir: string): JsonService {
+  const store = new GlueStore(path.join(dataDir, 'glue.json'));
+  const catalog = new Catalog(store);
+  const crawlers = new Crawlers({ store, catalog, config, logger: logger.child({ service: 'glue' }) });
+  const bind = <T extends object>(target: T, names: (keyof T & string)[]) =>
+    Object.fromEntries(
+      names.map((name) => [
+        name.charAt(0).toUpperCase() + name.slice(1),
+        (target[name] as (...args: unknown[]) => unknown).bind(target) as Handler,
+      ]),
+    );
+  return {
+    signingName: 'glue',
+    targetPrefix: 'AWSGlue',
+    sdk: glueSdk as unknown as Record<string, unknown>,
+    invalidInput: InvalidInput,
+    operations: {
+      ...bind(catalog, [
+        'createDatabase',
+        'getDatabase',
+        'getDatabases',
+        'updateDatabase',
+        'deleteDatabase',
+        'createTable',
+        'getTable',
+        'getTables',
+        'updateTable',
+        'deleteTable',
+        'batchDeleteTable',
+        'createPartition',
+        'getPartition',
+        'getPartitions',
+        'updatePartition',
+        'deletePartition',
+        'batchCreatePartition',
+        'batchGetPartition',
+        'batchDeletePartition',
+      ]),
+      ...bind(crawlers, [
+        'createCrawler',
+        'getCrawler',
+        'getCrawlers',
+        'listCrawlers',
+        'updateCrawler',
+        'deleteCrawler',
+        'startCrawler',
+        'stopCrawler',
+        'getCrawlerMetrics',
+      ]),
+    },
+  };
+}

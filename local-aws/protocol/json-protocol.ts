@@ -1,0 +1,131 @@
+import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { InternalFailure, Serialization, ServiceError, UnknownOperation } from '../errors';
+import { verifySigV4, type Identity } from './sigv4';
+import { inputSchema, validateInput, validationMessage } from './validate';
+
+/**
+ * The AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`,
+ * a JSON body, timestamps as epoch seconds, and errors as a 4xx/5xx status with
+ * `{"__type","message"}` and `X-Amzn-Errortype`.
+ */
+
+export interface RequestContext {
+  identity: Identity;
+  requestId: string;
+  logger: Logger;
+}
+
+export type Handler = (input: never, context: RequestContext) => unknown;
+
+export interface JsonService {
+  /** The SigV4 signing name: `glue`, `athena`. */
+  signingName: string;
+  /** The `X-Amz-Target` prefix: `AWSGlue`, `AmazonAthena`. */
+  targetPrefix: string;
+  /** The `@aws-sdk/client-*` module, whose `<Op>$` schemas validate requests. */
+  sdk: Record<string, unknown>;
+  /** The service's own error for a request that breaks its model. */
+  invalidInput: (message: string) => ServiceError;
+  operations: Record<string, Handler>;
+}
+
+export interface ProtocolOptions {
+  region: string;
+  identities: ReadonlyMap<string, Identity>;
+  services: JsonService[];
+  logger: Logger;
+}
+
+/** AWS rejects request bodies over a few MB; 16 MiB is more than any catalog call needs. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(Serialization(`Request body is larger than ${MAX_BODY_BYTES} bytes`));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+/** JSON with Dates as epoch seconds, as the JSON protocols send timestamps. */
+export function toWireJson(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, field: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : field;
+  });
+}
+
+function send(response: ServerResponse, status: number, requestId: string, body: string, errorType?: string): void {
+  response.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  response.end(body);
+}
+
+export function createJsonProtocolHandler(options: ProtocolOptions) {
+  const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
+  return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const requestId = crypto.randomUUID();
+    const logger = options.logger.child({ requestId });
+    const target = String(request.headers['x-amz-target'] ?? '');
+    try {
+      const body = await readBody(request);
+      const [prefix, operation] = target.split('.', 2) as [string, string | undefined];
+      const service = byPrefix.get(prefix);
+      if (request.method !== 'POST' || !service || !operation) {
+        throw UnknownOperation(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header');
+      }
+      const identity = await verifySigV4(
+        { method: request.method, url: request.url ?? '/', headers: request.headers, body },
+        service.signingName,
+        options.region,
+        options.identities,
+      );
+      const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
+      const schema = inputSchema(service.sdk, operation);
+      if (!handler || !schema) throw UnknownOperation(`Unknown operation ${target}`);
+      let input: unknown = {};
+      if (body.length > 0) {
+        try {
+          input = JSON.parse(body.toString('utf8'));
+        } catch (error) {
+          throw Serialization(`Could not parse the request body as JSON: ${(error as Error).message}`);
+        }
+      }
+      const problems = validateInput(schema, input);
+      if (problems.length > 0) throw service.invalidInput(validationMessage(problems));
+      const output = await (handler as (input: unknown, context: RequestContext) => unknown)(input, {
+        identity,
+        requestId,
+        logger,
+      });
+      logger.debug({ operation: target, principal: identity.principal }, 'handled');
+      send(response, 200, requestId, toWireJson(output ?? {}));
+    } catch (caught) {
+      const error = caught instanceof ServiceError ? caught : undefined;
+      if (!error) logger.error({ err: caught, operation: target }, 'internal error');
+      const answer = error ?? InternalFailure('The request processing has failed because of an unknown error.');
+      if (error) logger.info({ operation: target, error: error.code, message: error.message }, 'request refused');
+      send(
+        response,
+        answer.status,
+        requestId,
+        JSON.stringify({ __type: answer.code, message: answer.message }),
+        answer.code,
+      );
+    }
+  };
+}

@@ -1,0 +1,44 @@
+import http from 'node:http';
+import path from 'node:path';
+import { loadConfig, portOf } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { createGlueService } from './glue';
+import { createJsonProtocolHandler } from './protocol/json-protocol';
+import type { Identity } from './protocol/sigv4';
+
+/**
+ * TickSync's local AWS service: Glue (Data Catalog and crawlers) behind the AWS
+ * JSON 1.1 protocol on TICKSYNC_AWS_ENDPOINT (127.0.0.1:4599 by default), with
+ * state under `<stack dir>/aws/`. The identities it accepts are the configured
+ * TickSync roles' keys.
+ */
+function main(): void {
+  const config = loadConfig();
+  const logger = createLogger('local-aws', config.logLevel);
+  if (!config.aws.endpoint) throw new Error('TICKSYNC_AWS_ENDPOINT is not set: nothing to serve');
+  const identities = new Map<string, Identity>();
+  for (const [principal, credentials] of Object.entries(config.aws.credentials)) {
+    // Locally the roles may share the admin keys; the first role named keeps the key.
+    if (credentials && !identities.has(credentials.accessKeyId))
+      identities.set(credentials.accessKeyId, { principal, ...credentials });
+  }
+  const dataDir = path.join(config.stack.dir, 'aws');
+  const handler = createJsonProtocolHandler({
+    region: config.aws.region,
+    identities,
+    services: [createGlueService(config, logger, dataDir)],
+    logger,
+  });
+  const server = http.createServer((request, response) => void handler(request, response));
+  const port = portOf(config.aws.endpoint);
+  server.listen(port, '127.0.0.1', () => logger.info({ port, dataDir }, 'local AWS service listening'));
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main();
