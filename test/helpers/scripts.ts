@@ -63,11 +63,11 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /**
- * Runs `run` with a Kafka broker or S3 server of its own (free ports, its own stack dir), started and stopped by
+ * Runs `run` with a Kafka broker, S3 server or local AWS service of its own (free ports, its own stack dir), started and stopped by
  * the real stack script, so a test can stop and restart it while the shared stack serves the other tests.
  */
 export async function withOwnService<T>(
-  service: 'kafka' | 's3',
+  service: 'kafka' | 's3' | 'aws',
   run: (env: Record<string, string>) => Promise<T>,
 ): Promise<T> {
   const env: Record<string, string> = {
@@ -79,7 +79,7 @@ export async function withOwnService<T>(
     env.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT = String(controllerPort);
   } else {
     const [port] = await freePorts(1);
-    env.TICKSYNC_S3_ENDPOINT = `http://127.0.0.1:${port}`;
+    env[service === 's3' ? 'TICKSYNC_S3_ENDPOINT' : 'TICKSYNC_AWS_ENDPOINT'] = `http://127.0.0.1:${port}`;
   }
   try {
     const up = await runScript('stack', ['up', service], env);

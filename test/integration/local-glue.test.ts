@@ -5,10 +5,12 @@ import {
   BatchDeleteTableCommand,
   BatchGetPartitionCommand,
   CreateDatabaseCommand,
+  CreateCrawlerCommand,
   CreatePartitionCommand,
   CreateTableCommand,
   DeleteDatabaseCommand,
   DeletePartitionCommand,
+  GetCrawlerCommand,
   GetDatabaseCommand,
   GetDatabasesCommand,
   GetPartitionCommand,
@@ -25,6 +27,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createGlueClient } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { Sha256 } from '../../local-aws/protocol/sigv4';
+import { runScript, withOwnService } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
 
 const config = loadConfig();
@@ -448,5 +451,54 @@ describe('Data Catalog', () => {
         new GetPartitionCommand({ DatabaseName: database, TableName: table, PartitionValues: ['2024-01-01', '3'] }),
       ),
     ).rejects.toMatchObject({ name: 'EntityNotFoundException' });
+  });
+});
+
+test('the catalog and crawlers survive a restart of the service', async () => {
+  await withOwnService('aws', async (env) => {
+    const own = createGlueClient(loadConfig({ ...process.env, ...env }), 'admin');
+    try {
+      await own.send(new CreateDatabaseCommand({ DatabaseInput: { Name: 'kept' } }));
+      await own.send(
+        new CreateTableCommand({
+          DatabaseName: 'kept',
+          TableInput: {
+            Name: 't',
+            StorageDescriptor: descriptor('s3://some-bucket/t/'),
+            PartitionKeys: [{ Name: 'dt', Type: 'string' }],
+          },
+        }),
+      );
+      await own.send(
+        new CreatePartitionCommand({
+          DatabaseName: 'kept',
+          TableName: 't',
+          PartitionInput: { Values: ['2024-01-01'] },
+        }),
+      );
+      await own.send(
+        new CreateCrawlerCommand({
+          Name: 'kept-crawler',
+          Role: config.glue.crawlerRole,
+          DatabaseName: 'kept',
+          Targets: { S3Targets: [{ Path: 's3://some-bucket/t/' }] },
+        }),
+      );
+      const before = (await own.send(new GetTableCommand({ DatabaseName: 'kept', Name: 't' }))).Table;
+
+      expect((await runScript('stack', ['down', 'aws'], env)).code).toBe(0);
+      expect((await runScript('stack', ['up', 'aws'], env)).code).toBe(0);
+
+      const after = (await own.send(new GetTableCommand({ DatabaseName: 'kept', Name: 't' }))).Table;
+      expect(after).toEqual(before);
+      const { Partition } = await own.send(
+        new GetPartitionCommand({ DatabaseName: 'kept', TableName: 't', PartitionValues: ['2024-01-01'] }),
+      );
+      expect(Partition?.Values).toEqual(['2024-01-01']);
+      const { Crawler } = await own.send(new GetCrawlerCommand({ Name: 'kept-crawler' }));
+      expect(Crawler).toMatchObject({ State: 'READY', DatabaseName: 'kept', Version: 1 });
+    } finally {
+      own.destroy();
+    }
   });
 });
