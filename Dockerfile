@@ -7,5 +7,6 @@ COPY lib lib
 COPY activities activities
 COPY workflows workflows
 COPY workers workers
+COPY local-aws local-aws
 USER node
 CMD ["node", "--import", "tsx", "workers/ingest.ts"]

@@ -132,6 +132,10 @@ const envSchema = z.object({
   TICKSYNC_STACK_DIR: z.string().min(1).optional(),
   TICKSYNC_CACHE_DIR: z.string().min(1).optional(),
   TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
+  TICKSYNC_STACK_LISTEN_HOST: z
+    .string()
+    .regex(/^[0-9.]+$|^localhost$/, { error: 'expected an IPv4 address to listen on, such as 127.0.0.1' })
+    .default('127.0.0.1'),
 
   ...credentialShape,
 });
@@ -169,7 +173,8 @@ export interface Config {
     ingestTaskQueue: string;
     catalogTaskQueue: string;
   };
-  stack: { dir: string; cacheDir: string; kafkaControllerPort: number };
+  /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
+  stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -249,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),
       cacheDir: path.resolve(e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`),
       kafkaControllerPort: e.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT,
+      listenHost: e.TICKSYNC_STACK_LISTEN_HOST,
     },
   };
 }

@@ -12,6 +12,12 @@ export const ErrorType = {
   ClientFault: 'ClientFault',
   /** A probe read back something other than what it wrote. */
   DataMismatch: 'DataMismatch',
+  /** The named resource does not exist (AWS `EntityNotFoundException`): a crawler, a database. */
+  NotFound: 'NotFound',
+  /** A Glue crawl ended FAILED; the message carries the crawler's ErrorMessage. */
+  CrawlFailed: 'CrawlFailed',
+  /** A Glue crawl ended CANCELLED: someone stopped the crawler. */
+  CrawlCancelled: 'CrawlCancelled',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -24,6 +30,9 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.InvalidInput,
   ErrorType.ClientFault,
   ErrorType.DataMismatch,
+  ErrorType.NotFound,
+  ErrorType.CrawlFailed,
+  ErrorType.CrawlCancelled,
 ];
 
 export function nonRetryable(type: ErrorType, message: string, cause?: unknown): ApplicationFailure {
@@ -47,15 +56,51 @@ function isAwsServiceError(error: unknown): error is AwsServiceError {
 }
 
 /**
+ * Client faults that pass with time. Glue models ThrottlingException as a plain
+ * client fault (no `$retryable`), so throttling is also known by name, as the
+ * SDK's own retry strategy knows it; a Glue operation that timed out or met a
+ * concurrent change succeeds when tried again.
+ */
+const AWS_TRANSIENT_CLIENT_FAULTS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'OperationTimeoutException',
+  'ConcurrentModificationException',
+]);
+
+/** AWS error names that say what kind of client fault it is; the rest are ClientFault. */
+const AWS_CLIENT_FAULT_TYPES: Record<string, ErrorType> = {
+  EntityNotFoundException: ErrorType.NotFound,
+  InvalidInputException: ErrorType.InvalidInput,
+  ValidationException: ErrorType.InvalidInput,
+};
+
+/**
  * Classifies an AWS SDK error once, where it arises: client faults other than
  * throttling become non-retryable failures naming the operation; everything
  * else is rethrown for Temporal to retry with backoff.
  */
 export function classifyAwsError(operation: string, error: unknown): Error {
-  if (isAwsServiceError(error) && error.$fault === 'client' && !error.$retryable?.throttling) {
-    return nonRetryable(ErrorType.ClientFault, `${operation} failed: ${error.name}: ${error.message}`, error);
+  if (
+    isAwsServiceError(error) &&
+    error.$fault === 'client' &&
+    !error.$retryable?.throttling &&
+    !AWS_TRANSIENT_CLIENT_FAULTS.has(error.name)
+  ) {
+    const type = AWS_CLIENT_FAULT_TYPES[error.name] ?? ErrorType.ClientFault;
+    return nonRetryable(type, `${operation} failed: ${error.name}: ${error.message}`, error);
   }
   return error instanceof Error ? error : new Error(`${operation} failed: ${String(error)}`);
+}
+
+/** Whether an error is the AWS error of that name (the SDK names errors by their wire code). */
+export function isAwsError(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
 }
 
 /** Runs one AWS call and classifies its error. */

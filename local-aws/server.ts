@@ -31,7 +31,9 @@ function main(): void {
   });
   const server = http.createServer((request, response) => void handler(request, response));
   const port = portOf(config.aws.endpoint);
-  server.listen(port, '127.0.0.1', () => logger.info({ port, dataDir }, 'local AWS service listening'));
+  server.listen(port, config.stack.listenHost, () =>
+    logger.info({ host: config.stack.listenHost, port, dataDir }, 'local AWS service listening'),
+  );
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
     server.close(() => process.exit(0));
