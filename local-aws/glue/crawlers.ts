@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { Config, Credentials } from '../../lib/config';
 import type { Catalog } from './catalog';
-import type { CrawlResult, CrawledTable } from './crawler';
+import { crawlTargets, s3ObjectReader, type CrawlResult, type CrawledTable } from './engine';
 import {
   AlreadyExists,
   CrawlerNotRunning,
@@ -355,7 +355,6 @@ export class Crawlers {
       this.deps.catalog.database(databaseName);
       const configuration = parseConfiguration(record.crawler.Configuration);
       const newFoldersOnly = record.crawler.RecrawlPolicy?.RecrawlBehavior === 'CRAWL_NEW_FOLDERS_ONLY';
-      const { crawlTargets, s3ObjectReader } = await import('./crawler');
       const result = await crawlTargets(
         {
           targets: (record.crawler.Targets?.S3Targets ?? []).map((target) => ({
