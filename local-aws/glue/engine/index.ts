@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import path from 'node:path';
 import type { SerDeInfo, StorageDescriptor } from '@aws-sdk/client-glue';
 import picomatch from 'picomatch';
 import { classifyObject, UnreadableObject, type Classified } from './classify';
@@ -307,7 +306,7 @@ function buildTables(
       }));
       return {
         values,
-        storageDescriptor: descriptor(path.posix.join(location, folders) + '/', partitionColumns, parameters),
+        storageDescriptor: descriptor(`${location}${folders}/`, partitionColumns, parameters),
         parameters,
       };
     });
