@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { Config, Credentials } from '../../lib/config';
 import type { Catalog } from './catalog';
-import { crawlTargets, s3ObjectReader, type CrawlResult, type CrawledTable } from './engine';
+import { crawlTargets, s3ObjectReader, type CrawlResult, type CrawledTable } from './crawler';
 import {
   AlreadyExists,
   CrawlerNotRunning,
