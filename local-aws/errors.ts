@@ -8,6 +8,8 @@ export class ServiceError extends Error {
     readonly code: string,
     message: string,
     readonly status = 400,
+    /** Extra members of the error body, such as Athena's `AthenaErrorCode`. */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
     this.name = code;

@@ -1,15 +1,7 @@
 import { ServiceError } from '../errors';
 
 /** Athena's errors; `InvalidRequestException` carries an `AthenaErrorCode` as AWS's does. */
-export class AthenaRequestError extends ServiceError {
-  constructor(
-    message: string,
-    readonly athenaErrorCode = 'INVALID_INPUT',
-  ) {
-    super('InvalidRequestException', message, 400);
-  }
-}
-
-export const InvalidRequest = (message: string) => new AthenaRequestError(message);
+export const InvalidRequest = (message: string, athenaErrorCode = 'INVALID_INPUT') =>
+  new ServiceError('InvalidRequestException', message, 400, { AthenaErrorCode: athenaErrorCode });
 export const InternalServer = (message: string) => new ServiceError('InternalServerException', message, 500);
 export const ResourceNotFound = (message: string) => new ServiceError('ResourceNotFoundException', message, 400);

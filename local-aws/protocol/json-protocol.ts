@@ -123,7 +123,7 @@ export function createJsonProtocolHandler(options: ProtocolOptions) {
         response,
         answer.status,
         requestId,
-        JSON.stringify({ __type: answer.code, message: answer.message }),
+        JSON.stringify({ __type: answer.code, message: answer.message, ...answer.fields }),
         answer.code,
       );
     }
