@@ -1,4 +1,5 @@
 import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
+import { createGlueActivities, type GlueActivityDeps } from './glue';
 import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
 import { createReplayActivities, type ReplayActivityDeps } from './replay';
 import { createS3Activities, type S3ActivityDeps } from './s3';
@@ -16,3 +17,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
 }
 
 export type IngestActivities = ReturnType<typeof createIngestActivities>;
+
+export type CatalogActivityDeps = GlueActivityDeps;
+
+/** The activities of the `ticksync-catalog` queue: everything that talks to Glue (crawler credentials). */
+export function createCatalogActivities(deps: CatalogActivityDeps) {
+  return {
+    ...createGlueActivities(deps),
+  };
+}
+
+export type CatalogActivities = ReturnType<typeof createCatalogActivities>;

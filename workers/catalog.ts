@@ -1,5 +1,14 @@
+import { createCatalogActivities } from '../activities';
+import { createGlueClient } from '../lib/clients';
 import { runWorkerProcess } from './run-worker';
 
-// The `ticksync-catalog` worker: runs workflows on its own hosts; the Glue and
-// Athena activities (crawler and analyst credentials) register here.
-runWorkerProcess('catalog-worker', (config) => ({ taskQueue: config.temporal.catalogTaskQueue, activities: {} }));
+// The `ticksync-catalog` worker: runs workflows on its own hosts; the Glue
+// activities run here with the crawler role's credentials (Athena's will join them).
+runWorkerProcess('catalog-worker', (config, logger) => {
+  const glue = createGlueClient(config, 'crawler');
+  return {
+    taskQueue: config.temporal.catalogTaskQueue,
+    activities: createCatalogActivities({ glue, config, logger }),
+    close: async () => glue.destroy(),
+  };
+});

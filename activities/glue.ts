@@ -1,0 +1,214 @@
+import {
+  GetCrawlerCommand,
+  GetCrawlerMetricsCommand,
+  GetPartitionsCommand,
+  GetTablesCommand,
+  StartCrawlerCommand,
+  StopCrawlerCommand,
+  type Crawler,
+  type GlueClient,
+  type Table,
+} from '@aws-sdk/client-glue';
+import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
+import type { Config } from '../lib/config';
+import { callAws, classifyAwsError, isAwsError } from '../lib/errors';
+import type {
+  CatalogSnapshot,
+  CrawlChangesInput,
+  CrawlColumn,
+  CrawlerState,
+  CrawlSummary,
+  LastCrawl,
+  StartCrawlerResult,
+} from '../lib/types';
+
+export interface GlueActivityDeps {
+  /** A client with the crawler role's credentials. */
+  glue: GlueClient;
+  config: Pick<Config, 'glue'>;
+  logger: Logger;
+}
+
+const qualified = (database: string, table: string) => `${database}.${table}`;
+
+/** A table's columns as Athena shows them: data columns, then partition keys. */
+const columnsOf = (table: Table): CrawlColumn[] =>
+  [...(table.StorageDescriptor?.Columns ?? []), ...(table.PartitionKeys ?? [])].map((column) => ({
+    name: (column.Name ?? '').toLowerCase(),
+    type: column.Type ?? '',
+  }));
+
+export function createGlueActivities({ glue, config, logger }: GlueActivityDeps) {
+  const abortSignal = () => Context.current().cancellationSignal;
+
+  async function getCrawler(crawler: string): Promise<Crawler> {
+    const { Crawler: found } = await callAws('GetCrawler', () =>
+      glue.send(new GetCrawlerCommand({ Name: crawler }), { abortSignal: abortSignal() }),
+    );
+    if (!found) throw new Error(`GetCrawler ${crawler} answered without a crawler`);
+    return found;
+  }
+
+  function stateOf(crawler: string, found: Crawler): CrawlerState {
+    const last = found.LastCrawl;
+    const lastCrawl: LastCrawl | undefined =
+      last?.Status && last.StartTime
+        ? {
+            status: last.Status,
+            startTime: last.StartTime.toISOString(),
+            errorMessage: last.ErrorMessage,
+            logGroup: last.LogGroup,
+            logStream: last.LogStream,
+          }
+        : undefined;
+    // A crawler writes its tables to DatabaseName; a catalog-target crawler reads and updates other databases too.
+    const databases = new Set([found.DatabaseName ?? config.glue.database]);
+    for (const target of found.Targets?.CatalogTargets ?? [])
+      if (target.DatabaseName) databases.add(target.DatabaseName);
+    return {
+      crawler,
+      state: found.State ?? 'READY',
+      databases: [...databases],
+      lastCrawl,
+      elapsedSeconds: found.CrawlElapsedTime === undefined ? undefined : found.CrawlElapsedTime / 1000,
+    };
+  }
+
+  /** GetCrawler: the crawler's state, its last finished crawl and the databases it writes to. */
+  async function getCrawlerState(crawler: string): Promise<CrawlerState> {
+    return stateOf(crawler, await getCrawler(crawler));
+  }
+
+  /** Every table of the databases, page by page; a database that does not exist yet has none. */
+  async function* tablesOf(databases: string[]): AsyncGenerator<{ database: string; table: Table }> {
+    for (const database of databases) {
+      let token: string | undefined;
+      do {
+        let page;
+        try {
+          page = await glue.send(new GetTablesCommand({ DatabaseName: database, NextToken: token }), {
+            abortSignal: abortSignal(),
+          });
+        } catch (error) {
+          if (isAwsError(error, 'EntityNotFoundException') && token === undefined) break;
+          throw classifyAwsError('GetTables', error);
+        }
+        for (const table of page.TableList ?? []) yield { database, table };
+        token = page.NextToken;
+      } while (token);
+    }
+  }
+
+  /** The column names of every table in the databases, to tell afterwards which columns a crawl added. */
+  async function snapshotCatalog(databases: string[]): Promise<CatalogSnapshot> {
+    const tables: CatalogSnapshot['tables'] = {};
+    for await (const { database, table } of tablesOf(databases)) {
+      tables[qualified(database, table.Name ?? '')] = columnsOf(table).map((column) => column.name);
+    }
+    return { tables };
+  }
+
+  /**
+   * StartCrawler. A crawler runs one crawl at a time: CrawlerRunningException means
+   * a crawl is under way (RUNNING, or STOPPING as every crawl does at its end), and
+   * waiting for it serves the caller as well as a new one would.
+   */
+  async function startCrawler(crawler: string): Promise<StartCrawlerResult> {
+    const before = await getCrawlerState(crawler);
+    const requestedAt = new Date();
+    let outcome: StartCrawlerResult['outcome'] = 'started';
+    try {
+      await glue.send(new StartCrawlerCommand({ Name: crawler }), { abortSignal: abortSignal() });
+    } catch (error) {
+      if (!isAwsError(error, 'CrawlerRunningException')) throw classifyAwsError('StartCrawler', error);
+      outcome = 'joined';
+    }
+    const after = await getCrawlerState(crawler);
+    // Glue reports no start time for a running crawl, only how long it has been running.
+    const startTime =
+      after.state === 'RUNNING' && after.elapsedSeconds !== undefined
+        ? new Date(Date.now() - after.elapsedSeconds * 1000).toISOString()
+        : outcome === 'started'
+          ? requestedAt.toISOString()
+          : undefined;
+    logger.info({ crawler, outcome, state: after.state, startTime }, `crawler ${outcome}`);
+    return { crawler, outcome, startTime, previousCrawlStartTime: before.lastCrawl?.startTime };
+  }
+
+  /** StopCrawler; a crawler that is not running (or already stopping) is left as it is. */
+  async function stopCrawler(crawler: string): Promise<{ stopped: boolean }> {
+    try {
+      await glue.send(new StopCrawlerCommand({ Name: crawler }), { abortSignal: abortSignal() });
+    } catch (error) {
+      if (isAwsError(error, 'CrawlerNotRunningException') || isAwsError(error, 'CrawlerStoppingException')) {
+        return { stopped: false };
+      }
+      throw classifyAwsError('StopCrawler', error);
+    }
+    logger.info({ crawler }, 'crawler stopped');
+    return { stopped: true };
+  }
+
+  /**
+   * What a finished crawl changed, read back from the catalog: tables created or
+   * updated since its StartTime (CreateTime, UpdateTime), partitions whose
+   * CreationTime is at or after it, and columns missing from the snapshot taken
+   * before the crawl. Large tables take many GetPartitions pages: each one heartbeats.
+   */
+  async function describeCrawlChanges({
+    crawler,
+    databases,
+    since,
+    snapshot,
+  }: CrawlChangesInput): Promise<CrawlSummary> {
+    const context = Context.current();
+    const start = Date.parse(since);
+    const summary: CrawlSummary = { tablesCreated: [], tablesUpdated: [], partitionsAdded: {}, columnsAdded: {} };
+    for await (const { database, table } of tablesOf(databases)) {
+      const name = qualified(database, table.Name ?? '');
+      const columns = columnsOf(table);
+      const created = (table.CreateTime?.getTime() ?? 0) >= start;
+      if (created) summary.tablesCreated.push(name);
+      else if ((table.UpdateTime?.getTime() ?? 0) >= start) summary.tablesUpdated.push(name);
+      const before = snapshot.tables[name];
+      const added = created ? columns : before ? columns.filter((column) => !before.includes(column.name)) : [];
+      if (added.length > 0) summary.columnsAdded[name] = added;
+
+      if (!table.PartitionKeys?.length) continue;
+      let count = 0;
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await callAws('GetPartitions', () =>
+          glue.send(
+            new GetPartitionsCommand({
+              DatabaseName: database,
+              TableName: table.Name,
+              NextToken: token,
+              ExcludeColumnSchema: true,
+            }),
+            { abortSignal: context.cancellationSignal },
+          ),
+        );
+        for (const partition of page.Partitions ?? []) {
+          if ((partition.CreationTime?.getTime() ?? 0) >= start) count += 1;
+        }
+        token = page.NextToken;
+        context.heartbeat({ table: name, pages: ++pages });
+      } while (token);
+      if (count > 0) summary.partitionsAdded[name] = count;
+    }
+
+    const { CrawlerMetricsList } = await callAws('GetCrawlerMetrics', () =>
+      glue.send(new GetCrawlerMetricsCommand({ CrawlerNameList: [crawler] }), {
+        abortSignal: context.cancellationSignal,
+      }),
+    );
+    summary.runtimeSeconds = CrawlerMetricsList?.[0]?.LastRuntimeSeconds;
+    logger.info({ crawler, since, ...summary }, 'crawl changes');
+    return summary;
+  }
+
+  return { getCrawlerState, snapshotCatalog, startCrawler, stopCrawler, describeCrawlChanges };
+}
