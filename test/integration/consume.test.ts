@@ -223,7 +223,7 @@ test('npm run consume starts, reports and stops the consumer; bad flags exit 2',
   const started = await runScript('consume', ['--topic', topic, '--detach'], env);
   expect(started.code).toBe(0);
   expect(started.stdout).toMatch(new RegExp(`consumer started: ${topic}`));
-  expect(started.stdout).toMatch(/Workflow: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/consumer-/);
+  expect(started.stdout).toContain(`Workflow: ${config.temporal.uiUrl}/namespaces/default/workflows/consumer-`);
   const again = await runScript('consume', ['--topic', topic, '--detach'], env);
   expect(again.stdout).toMatch(/already running .*: attaching/);
   const status = await runScript('consume', ['status', '--topic', topic], env);

@@ -1,3 +1,4 @@
+import { loadConfig } from '../../lib/config';
 import type { ServiceStatus } from '../../stack';
 import { runScript } from '../helpers/scripts';
 
@@ -27,11 +28,13 @@ test('npm run demo runs the main job, prints the Web UI URL, and leaves it answe
   expect(result.stdout).toContain('npm run stack -- down');
 
   const url = /^Temporal Web UI: (\S+)$/m.exec(result.stdout)?.[1];
-  expect(url).toBe('http://127.0.0.1:8233');
+  expect(url).toBe(loadConfig().temporal.uiUrl);
   expect((await fetch(url as string)).status).toBe(200);
 
   const workflowLink = /^Workflow: (\S+)$/m.exec(result.stdout)?.[1];
-  expect(workflowLink).toMatch(/^http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/healthcheck-/);
+  expect(workflowLink?.startsWith(`${loadConfig().temporal.uiUrl}/namespaces/default/workflows/healthcheck-`)).toBe(
+    true,
+  );
 
   const status = await runScript('stack', ['status', '--json']);
   expect(status.code).toBe(0);

@@ -374,7 +374,7 @@ test('the replay script validates its flags and prints a summary', async () => {
   expect(run.stderr).not.toContain('error:');
   expect(run.code).toBe(0);
   expect(run.stdout).toContain(`${sampleRows.length} rows sent to ${topic}, 0 rejected`);
-  expect(run.stdout).toMatch(/Workflow: http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/replay-/);
+  expect(run.stdout).toContain(`Workflow: ${config.temporal.uiUrl}/namespaces/default/workflows/replay-`);
 
   // A detached run, steered with replay-control.
   const runId = uniqueName('ctl');
