@@ -39,3 +39,24 @@ export const positiveInteger = (flag: string) => (value: string) => {
     throw new InvalidArgumentError(`${flag} must be a whole number above 0`);
   return number;
 };
+
+/** Awaits a workflow's result while `tick` runs every `intervalMs` (progress lines, bars, logs), then stops ticking. */
+export async function awaitWhileWatching<T>(
+  result: Promise<T>,
+  tick: () => Promise<void>,
+  intervalMs: number,
+): Promise<T> {
+  let watching = true;
+  const polling = (async () => {
+    while (watching) {
+      await tick();
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  try {
+    return await result;
+  } finally {
+    watching = false;
+    await polling;
+  }
+}

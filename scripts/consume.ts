@@ -19,7 +19,7 @@ import {
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../workflows/consumer';
-import { positiveInteger, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
 
 interface TargetOptions {
   topic?: string;
@@ -77,37 +77,36 @@ async function watch(client: Client, workflowId: string, showBar: boolean): Prom
     ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', hideCursor: true })
     : undefined;
   bar?.start(1000, 0, { line: 'starting' });
-  let watching = true;
   process.once('SIGINT', () => {
-    watching = false;
     bar?.stop();
     console.log(`\nthe consumer keeps running; stop it with: npm run consume -- stop`);
     process.exit(0);
   });
-  const poll = async () => {
-    let last: { records: number; at: number } | undefined;
-    let lastLog = 0;
-    while (watching) {
-      const progress = await handle.query(consumerProgressQuery).catch(() => undefined);
-      if (progress) {
-        const written = progress.totals.records + progress.totals.deadLetters;
-        const now = Date.now();
-        const rate = last && now > last.at ? Math.round(((written - last.records) * 1000) / (now - last.at)) : 0;
-        if (!last || now - last.at >= 2000) last = { records: written, at: now };
-        const committed = progress.partitions.reduce((sum, partition) => sum + partition.committed, 0);
-        const total = committed + progress.lag;
-        bar?.update(total > 0 ? Math.round((committed / total) * 1000) : 1000, { line: progressLine(progress, rate) });
-        if (!bar && now - lastLog >= 5000) {
-          lastLog = now;
-          logger.info({ ...progress, recordsPerSecond: rate }, 'consumer progress');
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  };
-  const polling = poll();
+  let last: { records: number; at: number } | undefined;
+  let lastLog = 0;
   try {
-    const result = await handle.result();
+    const result = await awaitWhileWatching(
+      handle.result(),
+      async () => {
+        const progress = await handle.query(consumerProgressQuery).catch(() => undefined);
+        if (progress) {
+          const written = progress.totals.records + progress.totals.deadLetters;
+          const now = Date.now();
+          const rate = last && now > last.at ? Math.round(((written - last.records) * 1000) / (now - last.at)) : 0;
+          if (!last || now - last.at >= 2000) last = { records: written, at: now };
+          const committed = progress.partitions.reduce((sum, partition) => sum + partition.committed, 0);
+          const total = committed + progress.lag;
+          bar?.update(total > 0 ? Math.round((committed / total) * 1000) : 1000, {
+            line: progressLine(progress, rate),
+          });
+          if (!bar && now - lastLog >= 5000) {
+            lastLog = now;
+            logger.info({ ...progress, recordsPerSecond: rate }, 'consumer progress');
+          }
+        }
+      },
+      1000,
+    );
     const { totals } = result;
     console.log(
       `consumer ${workflowId} stopped: ${totals.records} records and ${totals.deadLetters} dead letters in ${totals.objects} objects`,
@@ -118,8 +117,6 @@ async function watch(client: Client, workflowId: string, showBar: boolean): Prom
     }
     throw error;
   } finally {
-    watching = false;
-    await polling;
     bar?.stop();
   }
 }

@@ -12,7 +12,7 @@ import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } fr
 import type { CrawlInput, CrawlProgress, CrawlResult } from '../lib/types';
 import { crawlWorkflow } from '../workflows';
 import { crawlProgressQuery } from '../workflows/crawl';
-import { positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, positiveNumber, runCli } from './cli';
 
 /** The id of the crawl run this script starts; a Schedule's runs add the scheduled time to it. */
 export const crawlWorkflowId = (crawler: string) => `crawl-${crawler}`;
@@ -78,10 +78,10 @@ async function watch(
   print: (line: string) => void,
 ): Promise<CrawlResult> {
   const logger = createLogger('crawl');
-  let watching = true;
-  const poll = async () => {
-    let shown = '';
-    while (watching) {
+  let shown = '';
+  return awaitWhileWatching(
+    handle.result(),
+    async () => {
       const progress = await handle.query(crawlProgressQuery).catch(() => undefined);
       const key = progress && `${progress.phase}/${progress.crawlerState}`;
       if (progress && key !== shown) {
@@ -89,16 +89,9 @@ async function watch(
         print(progressLine(progress));
         logger.info(progress, 'crawl progress');
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  };
-  const polling = poll();
-  try {
-    return await handle.result();
-  } finally {
-    watching = false;
-    await polling;
-  }
+    },
+    1000,
+  );
 }
 
 interface CrawlOptions {

@@ -19,7 +19,7 @@ import {
 } from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
-import { positiveInteger, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
 
 interface ReplayOptions {
   topic?: string;
@@ -110,37 +110,33 @@ async function watch(
   const logger = createLogger('replay');
   const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
-  let watching = true;
-  const poll = async () => {
-    let lastLog = 0;
-    let shown = { rowsRead: -1, at: Date.now() };
-    while (watching) {
-      // The run may be between tasks or already closed: skip that poll.
-      const progress = await currentProgress(handle, input).catch(() => undefined);
-      // Counters never go back (a poll may land between chunks); status and errors always show.
-      if (progress && progress.rowsRead >= shown.rowsRead) {
-        // The rate over the last poll, steadier to watch than the workflow's per-chunk figure.
-        const seconds = (Date.now() - shown.at) / 1000;
-        if (shown.rowsRead >= 0 && seconds > 0 && progress.rowsRead > shown.rowsRead) {
-          progress.rowsPerSecond = Math.round((progress.rowsRead - shown.rowsRead) / seconds);
-        } else if (progress.status !== 'running') progress.rowsPerSecond = 0;
-        if (progress.rowsRead > shown.rowsRead || shown.rowsRead < 0)
-          shown = { rowsRead: progress.rowsRead, at: Date.now() };
-        if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
-        else if (Date.now() - lastLog >= 5000) {
-          lastLog = Date.now();
-          logger.info(progress, 'replay progress');
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  };
-  const polling = poll();
+  let lastLog = 0;
+  let shown = { rowsRead: -1, at: Date.now() };
   try {
-    return await handle.result();
+    return await awaitWhileWatching(
+      handle.result(),
+      async () => {
+        // The run may be between tasks or already closed: skip that poll.
+        const progress = await currentProgress(handle, input).catch(() => undefined);
+        // Counters never go back (a poll may land between chunks); status and errors always show.
+        if (progress && progress.rowsRead >= shown.rowsRead) {
+          // The rate over the last poll, steadier to watch than the workflow's per-chunk figure.
+          const seconds = (Date.now() - shown.at) / 1000;
+          if (shown.rowsRead >= 0 && seconds > 0 && progress.rowsRead > shown.rowsRead) {
+            progress.rowsPerSecond = Math.round((progress.rowsRead - shown.rowsRead) / seconds);
+          } else if (progress.status !== 'running') progress.rowsPerSecond = 0;
+          if (progress.rowsRead > shown.rowsRead || shown.rowsRead < 0)
+            shown = { rowsRead: progress.rowsRead, at: Date.now() };
+          if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
+          else if (Date.now() - lastLog >= 5000) {
+            lastLog = Date.now();
+            logger.info(progress, 'replay progress');
+          }
+        }
+      },
+      500,
+    );
   } finally {
-    watching = false;
-    await polling;
     bar?.stop();
   }
 }

@@ -47,20 +47,24 @@ const put = (key: string, body: Buffer | string) =>
 const columnsOf = (table: Table | undefined) =>
   Object.fromEntries((table?.StorageDescriptor?.Columns ?? []).map((column) => [column.Name, column.Type]));
 
-async function createCrawler(prefix: string, overrides: Partial<CreateCrawlerCommandInput> = {}): Promise<string> {
+/** A crawler of `path` (an s3:// URL) into the test's database, deleted after the tests. */
+async function createCrawlerOf(path: string, overrides: Partial<CreateCrawlerCommandInput> = {}): Promise<string> {
   const name = uniqueName('crawler');
   await glue.send(
     new CreateCrawlerCommand({
       Name: name,
       Role: config.glue.crawlerRole,
       DatabaseName: database,
-      Targets: { S3Targets: [{ Path: `s3://${bucket}/${root}${prefix}` }] },
+      Targets: { S3Targets: [{ Path: path }] },
       ...overrides,
     }),
   );
   crawlers.push(name);
   return name;
 }
+
+const createCrawler = (prefix: string, overrides: Partial<CreateCrawlerCommandInput> = {}) =>
+  createCrawlerOf(`s3://${bucket}/${root}${prefix}`, overrides);
 
 /** Starts the crawler and polls it as a user would, returning the states it went through and the crawler at READY. */
 async function crawl(name: string): Promise<{ states: string[]; crawler: Crawler }> {
@@ -120,16 +124,7 @@ test("the consumer's gzip JSON Lines make one table with typed columns and dt/ho
   await consumer.signal(stopConsumerSignal);
   const { totals } = await consumer.result();
 
-  const name = uniqueName('crawler');
-  await glue.send(
-    new CreateCrawlerCommand({
-      Name: name,
-      Role: config.glue.crawlerRole,
-      DatabaseName: database,
-      Targets: { S3Targets: [{ Path: `s3://${bucket}/${config.s3.rawPrefix}${replay.topic}/` }] },
-    }),
-  );
-  crawlers.push(name);
+  const name = await createCrawlerOf(`s3://${bucket}/${config.s3.rawPrefix}${replay.topic}/`);
   const { states, crawler } = await crawl(name);
   expect(crawler.LastCrawl).toMatchObject({ Status: 'SUCCEEDED', LogGroup: '/aws-glue/crawlers' });
   expect(states.at(-1)).toBe('READY');
@@ -385,16 +380,7 @@ describe('crawler definitions and states', () => {
   });
 
   test('a crawl fails with the reason when its bucket does not exist or its database is gone', async () => {
-    const name = uniqueName('crawler');
-    await glue.send(
-      new CreateCrawlerCommand({
-        Name: name,
-        Role: config.glue.crawlerRole,
-        DatabaseName: database,
-        Targets: { S3Targets: [{ Path: 's3://no-such-bucket-ticksync/x/' }] },
-      }),
-    );
-    crawlers.push(name);
+    const name = await createCrawlerOf('s3://no-such-bucket-ticksync/x/');
     const { crawler } = await crawl(name);
     expect(crawler.LastCrawl).toMatchObject({
       Status: 'FAILED',
