@@ -1,0 +1,151 @@
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { canceled, internalError } from './errors';
+import { quoteString } from './glue-types';
+import { MACRO_SQL } from './macros';
+import { ObjectCache } from './object-cache';
+import { QueryRun } from './query-run';
+import type { QueryEngineOptions, QueryOutcome, QueryRequest } from './types';
+
+const positiveInteger = (value: number | undefined) => value === undefined || (Number.isInteger(value) && value > 0);
+
+/** Options are checked once, here: a wrong one names itself and the form expected. */
+function validateOptions(options: QueryEngineOptions): void {
+  if (!options.cacheDir) throw new Error('QueryEngine option cacheDir: expected a folder path');
+  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(options.memoryLimit)) {
+    throw new Error(`QueryEngine option memoryLimit: expected a size such as '1GB', got '${options.memoryLimit}'`);
+  }
+  if (!positiveInteger(options.threads)) {
+    throw new Error(`QueryEngine option threads: expected a positive integer, got ${options.threads}`);
+  }
+  if (!positiveInteger(options.maxConcurrentQueries)) {
+    throw new Error(
+      `QueryEngine option maxConcurrentQueries: expected a positive integer, got ${options.maxConcurrentQueries}`,
+    );
+  }
+}
+
+/**
+ * Athena's query engine on one sandboxed DuckDB instance. Queries run N at a
+ * time, each on its own connection; the rest wait in order. The sandbox is
+ * architecture section 5's: limits first, extension autoinstall and autoload
+ * off, then reads only under the object cache, no other file or network
+ * access, and the configuration locked so user SQL cannot undo any of it.
+ */
+export class QueryEngine {
+  private readonly cache: ObjectCache;
+  private readonly instance: Promise<DuckDBInstance>;
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly waiting: { resume: () => void; reject: (error: Error) => void }[] = [];
+  private readonly shutdown = new AbortController();
+  private readonly maxConcurrent: number;
+  private running = 0;
+
+  constructor(private readonly options: QueryEngineOptions) {
+    validateOptions(options);
+    this.maxConcurrent = options.maxConcurrentQueries ?? 2;
+    this.cache = new ObjectCache(options.cacheDir);
+    this.instance = this.open();
+    // A failed start is reported by run(); this only keeps it from being an unhandled rejection.
+    this.instance.catch(() => undefined);
+  }
+
+  private async open(): Promise<DuckDBInstance> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads),
+      memory_limit: this.options.memoryLimit,
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const setup = await instance.connect();
+    try {
+      await setup.run(MACRO_SQL);
+      await setup.run(
+        [
+          // Athena's session zone is UTC; Trino sorts NULLs last in both directions.
+          "SET GLOBAL TimeZone = 'UTC'",
+          "SET GLOBAL default_null_order = 'nulls_last'",
+          // No spilling: a query over the memory limit fails (EXCEEDED_MEMORY_LIMIT) instead of filling the disk.
+          "SET GLOBAL temp_directory = ''",
+          `SET allowed_directories = [${quoteString(`${this.cache.root}/`)}]`,
+          'SET enable_external_access = false',
+          'SET lock_configuration = true',
+        ].join('; '),
+      );
+    } finally {
+      setup.closeSync();
+    }
+    return instance;
+  }
+
+  /** Runs one query; waits for a free slot first. */
+  async run(request: QueryRequest): Promise<QueryOutcome> {
+    if (this.shutdown.signal.aborted) throw internalError('The local Athena engine is closed');
+    await this.acquire(request.signal);
+    let connection: DuckDBConnection | undefined;
+    try {
+      const instance = await this.instance.catch((error: unknown) => {
+        throw internalError(`The local Athena engine could not start: ${(error as Error).message}`);
+      });
+      connection = this.idle.pop() ?? (await instance.connect());
+      const run = new QueryRun(
+        {
+          connection,
+          cache: this.cache,
+          memoryLimit: this.options.memoryLimit,
+          shutdown: this.shutdown.signal,
+          logger: this.options.logger,
+        },
+        request,
+      );
+      const outcome = await run.run();
+      this.options.logger?.debug(
+        { engineMs: outcome.engineMs, dataScannedBytes: outcome.dataScannedBytes, rows: outcome.rows.length },
+        'athena query answered',
+      );
+      return outcome;
+    } finally {
+      if (connection) this.idle.push(connection);
+      this.release();
+    }
+  }
+
+  private async acquire(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw canceled();
+    if (this.running < this.maxConcurrent) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const entry = {
+        resume: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject,
+      };
+      const onAbort = () => {
+        this.waiting.splice(this.waiting.indexOf(entry), 1);
+        reject(canceled());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
+
+  /** Hands the slot to the next waiting query, if any, else frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next.resume();
+    else this.running--;
+  }
+
+  /** Stops running queries, refuses waiting and new ones, and closes DuckDB. */
+  async close(): Promise<void> {
+    this.shutdown.abort();
+    for (const entry of this.waiting.splice(0)) entry.reject(internalError('The local Athena engine is closed'));
+    while (this.running > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const instance = await this.instance.catch(() => undefined);
+    for (const connection of this.idle.splice(0)) connection.closeSync();
+    instance?.closeSync();
+  }
+}

@@ -1,0 +1,13 @@
+export { QueryEngine } from './engine';
+export { QueryFailure } from './errors';
+export type {
+  ObjectSource,
+  QueryEngineOptions,
+  QueryOutcome,
+  QueryRequest,
+  ResultColumn,
+  StatementType,
+  StoredObject,
+  TableCatalog,
+  TableLookup,
+} from './types';

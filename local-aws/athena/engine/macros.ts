@@ -1,0 +1,137 @@
+/**
+ * DuckDB macros giving Trino's semantics where DuckDB's own functions differ.
+ * The dialect rewrite calls them; user SQL cannot (their names are not in the
+ * function allowlist). Behaviour that depends on an argument's type is picked
+ * with typeof(), which DuckDB folds to a constant so only one branch runs, or
+ * with DuckDB's own overloads (divide, time_bucket). Macros overloaded on
+ * parameter types serve only where the dialect knows the arguments can be
+ * typed first: DuckDB cannot choose such an overload for an aggregate.
+ */
+
+const FLOATING = "typeof(x) IN ('DOUBLE', 'FLOAT')";
+
+/** `x` of any type through VARCHAR as `type`: binds whatever x is, and is exact when x has that type. */
+const as = (type: string) => `TRY_CAST(CAST(x AS VARCHAR) AS ${type})`;
+
+/** Java's Double.toString-style scientific form Trino casts doubles to varchar with: 1.5E0, 1.0E-3. */
+const DOUBLE_TO_VARCHAR = `
+CREATE MACRO athena_scientific(digits, exponent) AS
+  substr(digits, 1, 1) || '.' || coalesce(nullif(substr(digits, 2), ''), '0') || 'E' || CAST(exponent AS VARCHAR);
+CREATE MACRO athena_scientific_parts(m) AS athena_scientific(
+  rtrim(ltrim(m.i || m.f, '0'), '0'),
+  length(m.i) - 1 + coalesce(TRY_CAST(nullif(m.e, '') AS INTEGER), 0)
+    - (length(m.i || m.f) - length(ltrim(m.i || m.f, '0'))));
+CREATE MACRO athena_double_to_varchar(x) AS CASE
+  WHEN isnan(x) THEN 'NaN'
+  WHEN isinf(x) THEN CASE WHEN x > 0 THEN 'Infinity' ELSE '-Infinity' END
+  WHEN x = 0 THEN '0.0E0'
+  ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || athena_scientific_parts(
+    regexp_extract(CAST(abs(x) AS VARCHAR), '^([0-9]+)\\.?([0-9]*)(?:e([+-]?[0-9]+))?$', ['i', 'f', 'e']))
+END;`;
+
+/** Trino's casts to varchar (timestamps with milliseconds, doubles in scientific form) and to integers (rounding). */
+const CASTS = `
+CREATE MACRO athena_to_varchar(x) AS CASE typeof(x)
+  WHEN 'TIMESTAMP' THEN strftime(${as('TIMESTAMP')}, '%Y-%m-%d %H:%M:%S.%g')
+  WHEN 'TIMESTAMP WITH TIME ZONE' THEN strftime(${as('TIMESTAMP WITH TIME ZONE')}, '%Y-%m-%d %H:%M:%S.%g UTC')
+  WHEN 'DOUBLE' THEN athena_double_to_varchar(${as('DOUBLE')})
+  WHEN 'FLOAT' THEN athena_double_to_varchar(${as('DOUBLE')})
+  ELSE CAST(x AS VARCHAR) END;
+${['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']
+  .map(
+    (type) => `CREATE MACRO athena_to_${type.toLowerCase()}(x) AS CASE WHEN ${FLOATING}
+  THEN CAST(round(${as('DOUBLE')}) AS ${type}) ELSE CAST(x AS ${type}) END;`,
+  )
+  .join('\n')}`;
+
+/**
+ * Trino divides integers as integers, truncating, as DuckDB's divide() does (its `/` always gives a
+ * double); but fails on an integer or decimal zero, where divide() gives NULL.
+ */
+const DIVISION = `
+CREATE MACRO athena_divisor(b) AS
+  CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN error('Division by zero') ELSE b END;`;
+
+const DATES = `
+CREATE MACRO athena_interval(unit, n) AS CASE lower(unit)
+  WHEN 'millisecond' THEN to_milliseconds(n)
+  WHEN 'second' THEN to_seconds(n)
+  WHEN 'minute' THEN to_minutes(n)
+  WHEN 'hour' THEN to_hours(n)
+  WHEN 'day' THEN to_days(CAST(n AS INTEGER))
+  WHEN 'week' THEN to_weeks(CAST(n AS INTEGER))
+  WHEN 'month' THEN to_months(CAST(n AS INTEGER))
+  WHEN 'quarter' THEN to_months(CAST(n * 3 AS INTEGER))
+  WHEN 'year' THEN to_years(CAST(n AS INTEGER))
+  ELSE error('''' || unit || ''' is not a valid unit') END;
+CREATE MACRO athena_date_add(unit VARCHAR, n BIGINT, x DATE) AS CAST(x + athena_interval(unit, n) AS DATE),
+  (unit VARCHAR, n BIGINT, x TIMESTAMP) AS x + athena_interval(unit, n),
+  (unit VARCHAR, n BIGINT, x TIMESTAMP WITH TIME ZONE) AS x + athena_interval(unit, n);
+CREATE MACRO athena_date_add_untyped(unit, n, x) AS x + athena_interval(unit, n);
+-- time_bucket keeps the argument's type (date_trunc makes a DATE a TIMESTAMP); its weeks start on Monday, as Trino's.
+CREATE MACRO athena_date_trunc(unit, x) AS time_bucket(athena_interval(unit, 1), x);
+CREATE MACRO athena_to_iso8601(x) AS CASE typeof(x)
+  WHEN 'DATE' THEN strftime(${as('DATE')}, '%Y-%m-%d')
+  WHEN 'TIMESTAMP' THEN strftime(${as('TIMESTAMP')}, '%Y-%m-%dT%H:%M:%S.%g')
+  ELSE strftime(${as('TIMESTAMP WITH TIME ZONE')}, '%Y-%m-%dT%H:%M:%S.%gZ') END;
+CREATE MACRO athena_from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMP WITH TIME ZONE);
+CREATE MACRO athena_from_iso8601_date(s) AS CAST(s AS DATE);
+CREATE MACRO athena_date(x) AS CAST(x AS DATE);
+CREATE MACRO athena_millisecond(x) AS CAST(date_part('millisecond', x) % 1000 AS BIGINT);
+CREATE MACRO athena_sequence(a BIGINT, b BIGINT) AS generate_series(a, b),
+  (a DATE, b DATE) AS list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), INTERVAL 1 DAY), d -> CAST(d AS DATE)),
+  (a BIGINT, b BIGINT, step BIGINT) AS generate_series(a, b, step),
+  (a DATE, b DATE, step INTERVAL) AS list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), step), d -> CAST(d AS DATE)),
+  (a TIMESTAMP, b TIMESTAMP, step INTERVAL) AS generate_series(a, b, step);`;
+
+/** Trino returns NULL (not '') when split_part or regexp_extract find nothing. */
+const STRINGS = `
+CREATE MACRO athena_split_part(s, delimiter, i) AS
+  CASE WHEN i > len(string_split(s, delimiter)) THEN NULL ELSE split_part(s, delimiter, i) END;
+CREATE MACRO athena_regexp_extract(s, pattern) AS CASE WHEN regexp_matches(s, pattern) THEN regexp_extract(s, pattern) END,
+  (s, pattern, g) AS CASE WHEN regexp_matches(s, pattern) THEN regexp_extract(s, pattern, g) END;
+CREATE MACRO athena_regexp_count(s, pattern) AS CAST(len(regexp_extract_all(s, pattern)) AS BIGINT);
+CREATE MACRO athena_replace(s, search) AS replace(s, search, '');
+CREATE MACRO athena_reverse(x VARCHAR) AS reverse(x), (x) AS list_reverse(x);
+CREATE MACRO athena_json_extract_scalar(j, path) AS
+  CASE WHEN json_type(json_extract(j, path)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, path) END;
+CREATE MACRO athena_json_format(j) AS CAST(j AS VARCHAR);
+-- The JSON pointer to an object's last key equal to name ignoring case (the OpenX SerDe lowercases keys).
+CREATE MACRO athena_json_pointer(j, name) AS
+  '/' || replace(replace(list_filter(json_keys(j), k -> lower(k) = name)[-1], '~', '~0'), '/', '~1');
+CREATE MACRO athena_typeof(x) AS CASE typeof(x)
+  WHEN 'VARCHAR' THEN 'varchar' WHEN 'INTEGER' THEN 'integer' WHEN 'BIGINT' THEN 'bigint' WHEN 'HUGEINT' THEN 'bigint'
+  WHEN 'SMALLINT' THEN 'smallint' WHEN 'TINYINT' THEN 'tinyint' WHEN 'DOUBLE' THEN 'double' WHEN 'FLOAT' THEN 'real'
+  WHEN 'BOOLEAN' THEN 'boolean' WHEN 'DATE' THEN 'date' WHEN 'TIMESTAMP' THEN 'timestamp(3)'
+  WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp(3) with time zone' WHEN 'BLOB' THEN 'varbinary'
+  ELSE lower(typeof(x)) END;`;
+
+/** Trino's greatest and least are NULL when any argument is; DuckDB's skip NULLs. Up to 8 arguments. */
+function extremum(name: string): string {
+  const overloads = [2, 3, 4, 5, 6, 7, 8].map((count) => {
+    const names = Array.from({ length: count }, (_, i) => `a${i}`);
+    const anyNull = names.map((arg) => `${arg} IS NULL`).join(' OR ');
+    return `(${names.join(', ')}) AS CASE WHEN ${anyNull} THEN NULL ELSE ${name}(${names.join(', ')}) END`;
+  });
+  return `CREATE MACRO athena_${name} ${overloads.join(',\n  ')};`;
+}
+
+/** Trino's array and map functions where DuckDB's differ in name or edge cases. */
+const COLLECTIONS = `
+CREATE MACRO athena_cardinality(x) AS CASE
+  WHEN x IS NULL THEN NULL
+  WHEN json_type(to_json(x)) = 'OBJECT' THEN CAST(len(json_keys(to_json(x))) AS BIGINT)
+  ELSE CAST(json_array_length(to_json(x)) AS BIGINT) END;
+CREATE MACRO athena_array_position(a, x) AS CASE WHEN a IS NULL THEN NULL ELSE CAST(coalesce(list_position(a, x), 0) AS BIGINT) END;
+CREATE MACRO athena_slice(a, start, n) AS
+  list_slice(a, CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END,
+    CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END + n - 1);
+CREATE MACRO athena_repeat(x, n) AS list_transform(range(n), i -> x);
+CREATE MACRO athena_array_remove(a, x) AS list_filter(a, e -> e IS DISTINCT FROM x);
+CREATE MACRO athena_nan() AS CAST('NaN' AS DOUBLE);
+CREATE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE);
+CREATE MACRO athena_e() AS exp(1);
+${['greatest', 'least'].map(extremum).join('\n')}`;
+
+/** Every macro, in an order where each is defined before its callers. */
+export const MACRO_SQL = [DOUBLE_TO_VARCHAR, CASTS, DIVISION, DATES, STRINGS, COLLECTIONS].join('\n');

@@ -1,0 +1,405 @@
+import type { Partition, Table } from '@aws-sdk/client-glue';
+import type { DuckDBConnection, DuckDBMaterializedResult, DuckDBValue } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import {
+  arrayField,
+  clone,
+  conjunction,
+  isObject,
+  type JsonObject,
+  parseJsonLossless,
+  queryLocation,
+  selectStatement,
+  stringifyJsonLossless,
+} from './ast';
+import { mapLimit, parseS3Location, readableObjects, resolveTable, tableName } from './catalog';
+import type { DialectContext } from './dialect';
+import { classifyDuckDbError } from './duckdb-errors';
+import {
+  canceled,
+  exceededTimeLimit,
+  internalError,
+  notSupported,
+  QueryFailure,
+  type SqlPosition,
+  statementNotSupported,
+  syntaxError,
+} from './errors';
+import { quoteString } from './glue-types';
+import { classifyObjectError, type LakeObject, type ObjectCache, s3Uri } from './object-cache';
+import { partitionColumnTest, pruningPredicates, pruningQuery } from './pruning';
+import { renderValue, resultColumn } from './render';
+import {
+  type AnalyzedQuery,
+  analyzeStatement,
+  nameResultColumns,
+  qualifyColumnRefs,
+  spliceTableSource,
+  type TableReference,
+  UNNAMED_COLUMN,
+} from './rewrite';
+import {
+  byteToCharOffset,
+  classifyStatement,
+  type EditedSql,
+  normalizeTrinoSql,
+  parseUtilityStatement,
+  positionAt,
+  type Token,
+  tokenize,
+} from './sql-text';
+import {
+  type FileProfile,
+  type PartitionScan,
+  type ScanFile,
+  tableLayout,
+  type TableLayout,
+  tableSourceSql,
+} from './table-source';
+import type { QueryOutcome, QueryRequest, StoredObject } from './types';
+import { runUtilityStatement } from './utility';
+
+/** S3 requests one query keeps in flight (listings, downloads). */
+const S3_CONCURRENCY = 8;
+const INTERRUPT_REPEAT_MS = 100;
+
+export interface RunDependencies {
+  connection: DuckDBConnection;
+  cache: ObjectCache;
+  memoryLimit: string;
+  /** Aborted when the engine closes. */
+  shutdown: AbortSignal;
+  logger?: Logger;
+}
+
+/** One table reference of the query, resolved and with the partitions it reads. */
+interface TableScan {
+  ref: TableReference;
+  table: Table;
+  layout: TableLayout;
+  partitions: Partition[];
+  scans: PartitionScan[];
+}
+
+/** One query, from its text to Athena's outcome, on one DuckDB connection. */
+export class QueryRun {
+  private readonly startedAt = Date.now();
+  private readonly deadline = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly objectsByFile = new Map<string, LakeObject>();
+  private readonly listings = new Map<string, Promise<StoredObject[]>>();
+  private normalized: EditedSql | undefined;
+  private columnRefs: JsonObject[] = [];
+  private planningMs = 0;
+
+  constructor(
+    private readonly deps: RunDependencies,
+    private readonly request: QueryRequest,
+  ) {
+    this.signal = AbortSignal.any([request.signal, this.deadline.signal, deps.shutdown]);
+  }
+
+  async run(): Promise<QueryOutcome> {
+    const timer = setTimeout(() => this.deadline.abort(), this.request.timeoutMs);
+    try {
+      return await this.runStatement();
+    } catch (error) {
+      throw this.failure(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failure(error: unknown): QueryFailure {
+    if (this.request.signal.aborted) return canceled();
+    if (this.deadline.signal.aborted) return exceededTimeLimit(this.request.timeoutMs);
+    if (this.deps.shutdown.aborted) return internalError('The local Athena engine was shut down during the query');
+    if (error instanceof QueryFailure) return error;
+    return classifyDuckDbError(error, {
+      memoryLimit: this.deps.memoryLimit,
+      cacheRoot: this.deps.cache.root,
+      objectFor: (file) => {
+        const object = this.objectsByFile.get(file);
+        return object && s3Uri(object);
+      },
+      columnPosition: (name) => this.columnPosition(name),
+    });
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  private async runStatement(): Promise<QueryOutcome> {
+    const { sql } = this.request;
+    const tokens = tokenize(sql);
+    const { kind, word } = classifyStatement(tokens);
+    const expecting = "Expecting: 'SELECT', 'WITH', 'VALUES', 'SHOW', 'DESCRIBE'";
+    if (kind === 'empty') throw syntaxError(`mismatched input '<EOF>'. ${expecting}`, { line: 1, column: 1 });
+    if (kind === 'unknown') {
+      throw syntaxError(
+        `mismatched input '${sql.slice(word!.start, word!.end)}'. ${expecting}`,
+        positionAt(sql, word!.start),
+      );
+    }
+    if (kind === 'unsupported') throw statementNotSupported(word!.value.toUpperCase(), positionAt(sql, word!.start));
+    this.requireSingleStatement(tokens);
+    if (kind === 'utility') {
+      const result = runUtilityStatement(parseUtilityStatement(sql, tokens), {
+        sql,
+        database: this.request.database,
+        catalog: this.request.catalog,
+      });
+      const ms = this.elapsed();
+      return { ...result, dataScannedBytes: 0, planningMs: ms, engineMs: ms };
+    }
+    return this.runQuery();
+  }
+
+  /** Athena runs one statement per query; a trailing semicolon is allowed. */
+  private requireSingleStatement(tokens: Token[]): void {
+    const separator = tokens.findIndex((token) => token.kind === 'symbol' && token.value === ';');
+    const after = separator < 0 ? [] : tokens.slice(separator + 1).filter((token) => token.value !== ';');
+    if (after.length > 0) {
+      throw notSupported('Only one SQL statement is allowed per query', positionAt(this.request.sql, after[0]!.start));
+    }
+  }
+
+  private async runQuery(): Promise<QueryOutcome> {
+    this.normalized = normalizeTrinoSql(this.request.sql);
+    const statement = await this.parse(this.normalized.sql, true);
+    const root = statement.node as JsonObject;
+    const analysis = analyzeStatement(root, this.dialectContext());
+    this.columnRefs = analysis.columnRefs;
+    nameResultColumns(root);
+    const tables = analysis.tables.map((ref) => this.resolve(ref));
+    qualifyColumnRefs(analysis.columnRefs, analysis.tables, this.request.database);
+    for (const table of tables) table.partitions = await this.prune(table, tables);
+    for (const table of tables) table.scans = await this.list(table);
+    this.planningMs = this.elapsed();
+    const dataScannedBytes = await this.fetch(tables);
+    for (const table of tables) {
+      const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
+      spliceTableSource(table.ref, source.node as JsonObject);
+    }
+    const result = await this.execute(await this.deserialize(statement));
+    return this.outcome(result, analysis, dataScannedBytes);
+  }
+
+  private dialectContext(): DialectContext {
+    return {
+      now: new Date(this.startedAt),
+      database: this.request.database,
+      position: (node) => this.position(queryLocation(node)),
+    };
+  }
+
+  /** A byte offset DuckDB reported in the normalized SQL, as Trino's line:column in the user's SQL. */
+  private position(byteOffset: number | undefined): SqlPosition | undefined {
+    if (byteOffset === undefined || !this.normalized) return undefined;
+    const offset = this.normalized.toOriginal(byteToCharOffset(this.normalized.sql, byteOffset));
+    return positionAt(this.request.sql, offset);
+  }
+
+  private columnPosition(name: string): SqlPosition | undefined {
+    const lower = name.toLowerCase();
+    const ref = this.columnRefs.find((node) => {
+      const names = arrayField(node, 'column_names');
+      return String(names.at(-1)).toLowerCase() === lower || names.map(String).join('.').toLowerCase() === lower;
+    });
+    return ref && this.position(queryLocation(ref));
+  }
+
+  /** DuckDB's parse tree of one SELECT statement; user SQL that does not parse is a SYNTAX_ERROR. */
+  private async parse(sql: string, fromUser: boolean): Promise<JsonObject> {
+    const result = await this.execute('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    const parsed = parseJsonLossless(String((await result.getRows())[0]![0]));
+    if (!isObject(parsed)) throw internalError('json_serialize_sql answered something other than an object');
+    if (parsed.error === true) {
+      const message = String(parsed.error_message ?? 'syntax error');
+      if (!fromUser) throw internalError(`The engine wrote SQL DuckDB cannot parse: ${message}`);
+      if (/Only SELECT statements/i.test(message)) throw statementNotSupported('Non-query');
+      throw syntaxError(message, this.position(Number(parsed.position ?? 0)));
+    }
+    const statements = arrayField(parsed, 'statements');
+    if (statements.length !== 1 || !isObject(statements[0])) {
+      throw notSupported('Only one SQL statement is allowed per query');
+    }
+    return statements[0];
+  }
+
+  private async deserialize(statement: JsonObject): Promise<string> {
+    const json = stringifyJsonLossless({ error: false, statements: [statement] });
+    const result = await this.execute('SELECT json_deserialize_sql($1::VARCHAR)', [json]);
+    return String((await result.getRows())[0]![0]);
+  }
+
+  private async expressionSql(expression: JsonObject): Promise<string> {
+    const sql = await this.deserialize(selectStatement([expression]));
+    if (!sql.startsWith('SELECT ')) throw internalError(`Unexpected SQL for an expression: ${sql}`);
+    return sql.slice('SELECT '.length);
+  }
+
+  /**
+   * Runs SQL on the query's connection; aborting the query interrupts it. An interrupt that lands just
+   * before DuckDB starts the statement is lost, so it is repeated until the statement ends.
+   */
+  private async execute(sql: string, values?: DuckDBValue[]): Promise<DuckDBMaterializedResult> {
+    if (this.signal.aborted) throw canceled();
+    let repeat: NodeJS.Timeout | undefined;
+    const interrupt = () => {
+      this.deps.connection.interrupt();
+      repeat ??= setInterval(() => this.deps.connection.interrupt(), INTERRUPT_REPEAT_MS);
+    };
+    this.signal.addEventListener('abort', interrupt, { once: true });
+    try {
+      return await this.deps.connection.run(sql, values);
+    } finally {
+      this.signal.removeEventListener('abort', interrupt);
+      clearInterval(repeat);
+    }
+  }
+
+  private resolve(ref: TableReference): TableScan {
+    const name = tableName({ catalog: ref.catalog, schema: ref.schema, table: ref.table }, this.request.database);
+    const { table, partitions } = resolveTable(this.request.catalog, name, this.position(ref.location));
+    return { ref, table, layout: tableLayout(table), partitions, scans: [] };
+  }
+
+  /** Whether a FROM item other than this table may have a column of that name (unknown items may). */
+  private otherItemHasColumn(scan: TableScan, tables: TableScan[], column: string): boolean {
+    return (scan.ref.from?.items ?? []).some((item) => {
+      if (item === scan.ref.node) return false;
+      const other = tables.find((candidate) => candidate.ref.node === item);
+      if (!other) return true;
+      return [...other.layout.columns, ...other.layout.partitionKeys].some((c) => c.name === column);
+    });
+  }
+
+  private async prune(scan: TableScan, tables: TableScan[]): Promise<Partition[]> {
+    const keys = scan.layout.partitionKeys;
+    if (keys.length === 0 || scan.partitions.length === 0) return scan.partitions;
+    const test = partitionColumnTest(scan.ref, keys, (column) => this.otherItemHasColumn(scan, tables, column));
+    const predicates = pruningPredicates(scan.ref, test);
+    if (predicates.length === 0) return scan.partitions;
+    const condition = await this.expressionSql(conjunction(predicates.map((predicate) => clone(predicate))));
+    const values = scan.partitions.map((partition) => partition.Values ?? []);
+    try {
+      const result = await this.execute(pruningQuery(scan.ref.alias, keys, values, condition));
+      const chosen = new Set((await result.getRows()).map((row) => Number(row[0])));
+      return scan.partitions.filter((_, index) => chosen.has(index));
+    } catch (error) {
+      if (this.signal.aborted) throw error;
+      // Reading every partition is always correct; the query itself will report what is wrong.
+      this.deps.logger?.warn({ err: error, table: scan.ref.table }, 'partition pruning failed; reading all partitions');
+      return scan.partitions;
+    }
+  }
+
+  private listing(bucket: string, prefix: string): Promise<StoredObject[]> {
+    const id = `${bucket}/${prefix}`;
+    let listing = this.listings.get(id);
+    if (!listing) {
+      listing = this.request.objects.list(bucket, prefix, this.signal);
+      this.listings.set(id, listing);
+    }
+    return listing;
+  }
+
+  /** The readable objects under each chosen partition's location (the table's, when unpartitioned). */
+  private async list(scan: TableScan): Promise<PartitionScan[]> {
+    const tableLocation = scan.table.StorageDescriptor?.Location ?? '';
+    const units =
+      scan.layout.partitionKeys.length === 0
+        ? [{ values: [] as string[], location: tableLocation }]
+        : scan.partitions.map((partition) => ({
+            values: partition.Values ?? [],
+            location: partition.StorageDescriptor?.Location ?? '',
+          }));
+    return mapLimit(units, S3_CONCURRENCY, async ({ values, location }) => {
+      const parsed = parseS3Location(location);
+      if (!parsed) {
+        throw notSupported(`Table '${scan.ref.table}' has a location that is not in S3: '${location}'`);
+      }
+      let objects: StoredObject[];
+      try {
+        objects = await this.listing(parsed.bucket, parsed.prefix);
+      } catch (error) {
+        throw classifyObjectError(error, { bucket: parsed.bucket, key: parsed.prefix, size: 0, etag: '' });
+      }
+      const files = readableObjects(objects, parsed.prefix).map((object): ScanFile => ({
+        file: '',
+        object: { ...object, bucket: parsed.bucket },
+      }));
+      return { values, files };
+    });
+  }
+
+  /** Downloads what the cache lacks, learns the files' keys, and counts the bytes the query reads. */
+  private async fetch(tables: TableScan[]): Promise<number> {
+    const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
+    await mapLimit(files, S3_CONCURRENCY, async (file) => {
+      const { file: path } = await this.deps.cache.fetch(this.request.objects, file.object, this.signal);
+      file.file = path;
+      this.objectsByFile.set(path, file.object);
+    });
+    for (const table of tables) await this.profile(table);
+    return files.reduce((total, file) => total + file.object.size, 0);
+  }
+
+  private async profile(table: TableScan): Promise<void> {
+    const files = table.scans.flatMap((scan) => scan.files);
+    if (files.length === 0) return;
+    if (table.layout.format === 'json') await this.profileJson(files);
+    if (table.layout.format === 'parquet') {
+      const result = await this.execute(
+        `DESCRIBE SELECT * FROM read_parquet([${files.map((file) => quoteString(file.file)).join(', ')}], union_by_name = true)`,
+      );
+      const keys = (await result.getRows()).map((row) => String(row[0]));
+      for (const file of files) file.profile = { keys };
+    }
+  }
+
+  /** The top-level keys of each JSON file, to match columns case-insensitively; kept beside the cached file. */
+  private async profileJson(files: ScanFile[]): Promise<void> {
+    const missing: ScanFile[] = [];
+    for (const file of files) {
+      file.profile = this.deps.cache.readProfile<FileProfile>(file.file);
+      if (!file.profile) missing.push(file);
+    }
+    const unique = [...new Set(missing.map((file) => file.file))];
+    if (unique.length === 0) return;
+    const result = await this.execute(
+      `SELECT filename, list(DISTINCT key) FROM (SELECT filename, unnest(json_keys(json)) AS key FROM read_ndjson_objects([${unique.map(quoteString).join(', ')}], filename = true, ignore_errors = true)) GROUP BY filename`,
+    );
+    const profiles = new Map<string, FileProfile>(unique.map((file) => [file, { keys: [] }]));
+    for (const [name, keys] of await result.getRows()) {
+      const items = keys !== null && typeof keys === 'object' && 'items' in keys ? keys.items : [];
+      profiles.set(String(name), { keys: items.map(String) });
+    }
+    for (const [file, profile] of profiles) this.deps.cache.writeProfile(file, profile);
+    for (const file of missing) file.profile = profiles.get(file.file);
+  }
+
+  private async outcome(
+    result: DuckDBMaterializedResult,
+    analysis: AnalyzedQuery,
+    scanned: number,
+  ): Promise<QueryOutcome> {
+    const types = result.columnTypes();
+    const names = result.columnNames().map((name, index) => {
+      if (name.startsWith(UNNAMED_COLUMN)) return `_col${index}`;
+      if (analysis.anonymousValues && /^col\d+$/.test(name)) return `_col${index}`;
+      return name;
+    });
+    const rows = (await result.getRows()).map((row) => row.map((value, index) => renderValue(types[index]!, value)));
+    return {
+      statementType: 'DML',
+      columns: names.map((name, index) => resultColumn(name, types[index]!)),
+      rows,
+      dataScannedBytes: scanned,
+      planningMs: this.planningMs,
+      engineMs: this.elapsed(),
+    };
+  }
+}

@@ -1,0 +1,335 @@
+import {
+  arrayField,
+  castTo,
+  functionCall,
+  isObject,
+  type Json,
+  type JsonObject,
+  objectField,
+  objectsIn,
+  queryLocation,
+  replaceNode,
+  stringField,
+} from './ast';
+import {
+  currentTimeConstant,
+  type DialectContext,
+  rewriteFunction,
+  rewriteWindowFunction,
+  unnamedRowForCast,
+} from './dialect';
+import { functionNotFound, notSupported } from './errors';
+
+/**
+ * One walk over DuckDB's parse tree of the user's query that checks every node
+ * against what Athena's SQL has, rewrites functions, casts and current_timestamp
+ * to Trino's semantics, and collects the table references to resolve through
+ * the catalog (CTE names excepted). Any node kind it does not know is refused,
+ * so nothing in user SQL reaches DuckDB unexamined.
+ */
+
+export interface FromClause {
+  select: JsonObject;
+  /** Every item of the FROM clause, joins flattened. */
+  items: JsonObject[];
+}
+
+export interface TableReference {
+  /** The BASE_TABLE node; replaced in place by the table's source. */
+  node: JsonObject;
+  catalog: string;
+  schema: string;
+  table: string;
+  /** The name the rest of the query knows it by: its alias, or its table name. */
+  alias: string;
+  location: number | undefined;
+  from: FromClause | undefined;
+  /** False on the NULL-supplying side of an outer join, where WHERE cannot prune. */
+  preserved: boolean;
+}
+
+export interface AnalyzedQuery {
+  tables: TableReference[];
+  columnRefs: JsonObject[];
+  /** VALUES without column names: DuckDB calls the columns col0, col1 where Trino says _col0, _col1. */
+  anonymousValues: boolean;
+}
+
+const QUERY_NODES = new Set(['SELECT_NODE', 'SET_OPERATION_NODE', 'RECURSIVE_CTE_NODE', 'CTE_NODE']);
+const TABLE_REFS = new Set(['BASE_TABLE', 'JOIN', 'SUBQUERY', 'EXPRESSION_LIST', 'EMPTY', 'TABLE_FUNCTION']);
+const EXPRESSIONS = new Set([
+  'COLUMN_REF',
+  'CONSTANT',
+  'FUNCTION',
+  'WINDOW',
+  'CASE',
+  'CAST',
+  'COMPARISON',
+  'CONJUNCTION',
+  'OPERATOR',
+  'BETWEEN',
+  'SUBQUERY',
+  'STAR',
+  'LAMBDA',
+]);
+const OPERATOR_TYPES = new Set([
+  'OPERATOR_NOT',
+  'OPERATOR_IS_NULL',
+  'OPERATOR_IS_NOT_NULL',
+  'COMPARE_IN',
+  'COMPARE_NOT_IN',
+  'OPERATOR_COALESCE',
+  'ARRAY_EXTRACT',
+  'ARRAY_SLICE',
+  'STRUCT_EXTRACT',
+  'ARRAY_CONSTRUCTOR',
+  'OPERATOR_TRY',
+]);
+/** Joins Trino has; DuckDB's ASOF, POSITIONAL, SEMI and ANTI joins are not Athena SQL. */
+const JOIN_TYPES = new Set(['INNER', 'LEFT', 'RIGHT', 'OUTER', 'FULL']);
+const JOIN_REF_TYPES = new Set(['REGULAR', 'CROSS', 'NATURAL', 'DEPENDENT']);
+const CURRENT_TIME_NAMES = new Set([
+  'current_timestamp',
+  'current_date',
+  'current_time',
+  'localtimestamp',
+  'localtime',
+  'current_schema',
+  'current_catalog',
+]);
+
+const CASTS_TO_MACROS: Record<string, string> = {
+  VARCHAR: 'athena_to_varchar',
+  TINYINT: 'athena_to_tinyint',
+  SMALLINT: 'athena_to_smallint',
+  INTEGER: 'athena_to_integer',
+  BIGINT: 'athena_to_bigint',
+};
+
+/** What a table reference sees of the FROM clause it sits in. */
+interface FromPlacement {
+  from: FromClause;
+  preserved: boolean;
+}
+
+class QueryRewriter {
+  readonly tables: TableReference[] = [];
+  readonly columnRefs: JsonObject[] = [];
+  anonymousValues = false;
+  private lambdaDepth = 0;
+  private readonly placements = new WeakMap<JsonObject, FromPlacement>();
+
+  constructor(private readonly context: DialectContext) {}
+
+  visit(value: Json, ctes: ReadonlySet<string>): Json {
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => (value[index] = this.visit(item, ctes)));
+      return value;
+    }
+    if (!isObject(value)) return value;
+    if (typeof value.class === 'string') return this.visitExpression(value, ctes);
+    const type = stringField(value, 'type');
+    if ('modifiers' in value && 'cte_map' in value) return this.visitQueryNode(value, type, ctes);
+    if ('alias' in value && 'sample' in value) return this.visitTableRef(value, type, ctes);
+    this.visitFields(value, ctes);
+    return value;
+  }
+
+  private visitFields(node: JsonObject, ctes: ReadonlySet<string>): void {
+    for (const key of Object.keys(node)) node[key] = this.visit(node[key]!, ctes);
+  }
+
+  private fail(node: JsonObject, what: string): never {
+    throw notSupported(`${what} is not supported`, this.context.position(node));
+  }
+
+  private visitQueryNode(node: JsonObject, type: string, outer: ReadonlySet<string>): JsonObject {
+    if (!QUERY_NODES.has(type)) this.fail(node, `The query form ${type}`);
+    const ctes = new Set(outer);
+    for (const entry of objectsIn(objectField(node, 'cte_map') ?? {}, 'map'))
+      ctes.add(stringField(entry, 'key').toLowerCase());
+    if (type === 'RECURSIVE_CTE_NODE') ctes.add(stringField(node, 'ctename').toLowerCase());
+    if (type === 'SELECT_NODE') {
+      if (node.qualify !== null && node.qualify !== undefined) this.fail(node, 'QUALIFY');
+      this.placeFromItems(node);
+    }
+    this.visitFields(node, ctes);
+    return node;
+  }
+
+  private placeFromItems(select: JsonObject): void {
+    const from: FromClause = { select, items: [] };
+    const place = (ref: JsonObject, preserved: boolean) => {
+      if (stringField(ref, 'type') !== 'JOIN') {
+        from.items.push(ref);
+        this.placements.set(ref, { from, preserved });
+        return;
+      }
+      const join = stringField(ref, 'join_type');
+      const left = objectField(ref, 'left');
+      const right = objectField(ref, 'right');
+      if (left) place(left, preserved && (join === 'INNER' || join === 'LEFT'));
+      if (right) place(right, preserved && (join === 'INNER' || join === 'RIGHT'));
+    };
+    const table = objectField(select, 'from_table');
+    if (table) place(table, true);
+  }
+
+  private visitTableRef(ref: JsonObject, type: string, ctes: ReadonlySet<string>): JsonObject {
+    if (!TABLE_REFS.has(type)) this.fail(ref, `The table reference ${type}`);
+    if (type === 'BASE_TABLE') return this.visitBaseTable(ref, ctes);
+    if (type === 'TABLE_FUNCTION') {
+      const call = objectField(ref, 'function');
+      const name = call ? stringField(call, 'function_name').toLowerCase() : '';
+      if (!call || name !== 'unnest' || stringField(call, 'schema') !== '') {
+        throw functionNotFound(name, this.context.position(call ?? ref), 'Table function');
+      }
+      // Its arguments, not the call itself: unnest is a table function, not in the scalar allowlist.
+      this.visitFields(call, ctes);
+      return ref;
+    }
+    if (type === 'JOIN') {
+      if (!JOIN_TYPES.has(stringField(ref, 'join_type')) || !JOIN_REF_TYPES.has(stringField(ref, 'ref_type'))) {
+        this.fail(ref, `${stringField(ref, 'ref_type')} ${stringField(ref, 'join_type')} JOIN`);
+      }
+    }
+    if (type === 'EXPRESSION_LIST') this.anonymousValues ||= !this.hasColumnAliases(ref);
+    this.visitFields(ref, ctes);
+    return ref;
+  }
+
+  /** VALUES directly in FROM has no column names; `(VALUES ...) AS t(a, b)` is a SUBQUERY that has. */
+  private hasColumnAliases(values: JsonObject): boolean {
+    return arrayField(values, 'expected_names').length > 0;
+  }
+
+  private visitBaseTable(ref: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+    const catalog = stringField(ref, 'catalog_name').toLowerCase();
+    const schema = stringField(ref, 'schema_name').toLowerCase();
+    const table = stringField(ref, 'table_name').toLowerCase();
+    if (catalog === '' && schema === '' && ctes.has(table)) return ref;
+    const placement = this.placements.get(ref);
+    this.tables.push({
+      node: ref,
+      catalog,
+      schema,
+      table,
+      alias: stringField(ref, 'alias') || stringField(ref, 'table_name'),
+      location: queryLocation(ref),
+      from: placement?.from,
+      preserved: placement?.preserved ?? false,
+    });
+    return ref;
+  }
+
+  private visitExpression(node: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+    const kind = stringField(node, 'class');
+    if (!EXPRESSIONS.has(kind)) this.fail(node, kind === 'PARAMETER' ? 'A query parameter' : `The expression ${kind}`);
+    if (kind === 'OPERATOR' && !OPERATOR_TYPES.has(stringField(node, 'type'))) {
+      this.fail(node, `The operator ${stringField(node, 'type')}`);
+    }
+    if (kind === 'STAR' && (node.columns === true || node.expr !== null)) this.fail(node, 'COLUMNS(...)');
+    if (kind === 'COLUMN_REF') return this.visitColumnRef(node);
+    if (kind === 'CONSTANT') return this.visitConstant(node);
+    if (kind === 'LAMBDA') this.lambdaDepth++;
+    try {
+      this.visitFields(node, ctes);
+    } finally {
+      if (kind === 'LAMBDA') this.lambdaDepth--;
+    }
+    if (kind === 'FUNCTION') return rewriteFunction(node, this.context, { insideLambda: this.lambdaDepth > 0 });
+    if (kind === 'WINDOW') return rewriteWindowFunction(node, this.context);
+    if (kind === 'CAST') return this.rewriteCast(node);
+    return node;
+  }
+
+  private visitColumnRef(node: JsonObject): JsonObject {
+    const names = arrayField(node, 'column_names');
+    const only = names.length === 1 && typeof names[0] === 'string' ? names[0].toLowerCase() : undefined;
+    const constant = only && CURRENT_TIME_NAMES.has(only) ? currentTimeConstant(only, this.context, node) : undefined;
+    if (constant) return constant;
+    this.columnRefs.push(node);
+    return node;
+  }
+
+  /** DuckDB writes a double constant back as `1.5`, which it would read again as a decimal: keep it a double. */
+  private visitConstant(constant: JsonObject): JsonObject {
+    const value = objectField(constant, 'value');
+    const type = value ? stringField(objectField(value, 'type') ?? {}, 'id') : '';
+    return type === 'DOUBLE' || type === 'FLOAT' ? castTo(constant, type, constant) : constant;
+  }
+
+  /** Casts whose Trino result differs from DuckDB's (varchar rendering, rounding to integers). */
+  private rewriteCast(cast: JsonObject): JsonObject {
+    const target = objectField(cast, 'cast_type');
+    const row = target?.id === 'STRUCT' && isObject(cast.child) ? unnamedRowForCast(cast.child) : undefined;
+    if (row) return { ...cast, child: row };
+    const macro = target && target.type_info === null ? CASTS_TO_MACROS[stringField(target, 'id')] : undefined;
+    if (!macro) return cast;
+    const converted = functionCall(macro, [cast.child!], cast);
+    return cast.try_cast === true ? functionCall('try', [converted], cast) : converted;
+  }
+}
+
+/** Checks and rewrites a parsed statement in place; returns what the engine must resolve. */
+export function analyzeStatement(statement: JsonObject, context: DialectContext): AnalyzedQuery {
+  const rewriter = new QueryRewriter(context);
+  rewriter.visit(statement, new Set());
+  return { tables: rewriter.tables, columnRefs: rewriter.columnRefs, anonymousValues: rewriter.anonymousValues };
+}
+
+/** Marks unnamed result columns so they can be renamed `_colN` (Trino's name, by final position) afterwards. */
+export const UNNAMED_COLUMN = '__athena_unnamed_column';
+
+function leftmostSelect(node: JsonObject): JsonObject | undefined {
+  const type = stringField(node, 'type');
+  if (type === 'SELECT_NODE') return node;
+  const left = objectField(node, 'left');
+  return left ? leftmostSelect(left) : undefined;
+}
+
+/** Trino names result columns by alias (lowercased, as Athena shows them), column name, or `_colN`. */
+export function nameResultColumns(root: JsonObject): void {
+  const select = leftmostSelect(root);
+  if (!select) return;
+  objectsIn(select, 'select_list').forEach((item, index) => {
+    const alias = stringField(item, 'alias');
+    const kind = stringField(item, 'class');
+    if (alias !== '') item.alias = alias.toLowerCase();
+    else if (kind !== 'COLUMN_REF' && kind !== 'STAR') item.alias = `${UNNAMED_COLUMN}${index}`;
+  });
+}
+
+/** How many leading names of a column reference spell this table (`db.tbl.col`, `awsdatacatalog.db.tbl.col`), or 0. */
+function tablePrefixLength(names: string[], table: TableReference, database: string): number {
+  const schema = table.schema || database;
+  if (names.length >= 4 && names[0] === 'awsdatacatalog' && names[1] === schema && names[2] === table.table) return 3;
+  if (names.length >= 3 && names[0] === schema && names[1] === table.table) return 2;
+  return 0;
+}
+
+/** Points columns named through their table's full name at the table's alias. */
+export function qualifyColumnRefs(columnRefs: JsonObject[], tables: TableReference[], database: string): void {
+  for (const ref of columnRefs) {
+    const original = arrayField(ref, 'column_names');
+    const names = original.map((name) => String(name).toLowerCase());
+    for (const table of tables) {
+      const prefix = tablePrefixLength(names, table, database);
+      if (prefix === 0) continue;
+      ref.column_names = [table.alias, ...original.slice(prefix)];
+      break;
+    }
+  }
+}
+
+/** Puts a table's source query where the user named the table, keeping its alias and column aliases. */
+export function spliceTableSource(table: TableReference, source: JsonObject): void {
+  replaceNode(table.node, {
+    type: 'SUBQUERY',
+    alias: table.alias,
+    sample: table.node.sample ?? null,
+    query_location: table.node.query_location ?? 0,
+    subquery: { node: source, named_param_map: [] },
+    column_name_alias: table.node.column_name_alias ?? [],
+  });
+}

@@ -1,0 +1,539 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as athenaSdk from '@aws-sdk/client-athena';
+import type * as athena from '@aws-sdk/client-athena';
+import type { QueryExecution, WorkGroup } from '@aws-sdk/client-athena';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Logger } from 'pino';
+import type { Config } from '../../lib/config';
+import type { GlueStore } from '../glue/store';
+import type { Handler, JsonService, RequestContext } from '../protocol/json-protocol';
+import type { Identity } from '../protocol/sigv4';
+import { QueryEngine, QueryFailure, type ObjectSource, type QueryOutcome, type TableCatalog } from './engine';
+import { InvalidRequest } from './errors';
+import { columnInfo, toCsv, toRows } from './results';
+
+/**
+ * Amazon Athena's query API over the local engine: executions move QUEUED →
+ * RUNNING → SUCCEEDED / FAILED / CANCELLED, results are written to the output
+ * location with the caller's credentials as Athena writes them, and
+ * GetQueryResults pages them (header first for SELECT, 1,000 rows at most).
+ */
+
+/** Queries running at once (2 cores); the rest wait QUEUED, in order. */
+const MAX_RUNNING = 2;
+/** Athena's default DML timeout is 30 minutes; locally a runaway query is stopped sooner. */
+const QUERY_TIMEOUT_MS = 5 * 60_000;
+const PAGE_ROWS = 1000;
+/** Results kept in memory for GetQueryResults; older ones are read back from their CSV. */
+const CACHED_RESULTS = 20;
+
+interface Execution {
+  execution: QueryExecution;
+  token: string;
+  /** Hash of the idempotent parameters, to refuse a reused token with other parameters. */
+  parameters: string;
+  accessKeyId: string;
+}
+
+interface AthenaState {
+  executions: Record<string, Execution>;
+  workGroups: Record<string, WorkGroup>;
+}
+
+interface Result {
+  statementType: string;
+  columns: athena.ColumnInfo[];
+  rows: (string | null)[][];
+}
+
+const DATE_TAG = '$date';
+
+function statementTypeOf(sql: string): 'DML' | 'DDL' | 'UTILITY' {
+  const word = /^\s*(?:--[^\n]*\n\s*)*\(?\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
+  if (['select', 'with', 'values', 'table', 'insert', 'delete', 'update', 'merge'].includes(word)) return 'DML';
+  if (['show', 'describe', 'explain'].includes(word)) return 'UTILITY';
+  return 'DDL';
+}
+
+function parseS3Url(url: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.*)$/.exec(url);
+  if (!match) throw InvalidRequest(`The S3 location provided to save your query results is invalid: ${url}`);
+  return { bucket: match[1]!, key: match[2]! };
+}
+
+export interface AthenaServiceDeps {
+  config: Config;
+  logger: Logger;
+  dataDir: string;
+  glue: GlueStore;
+}
+
+export function createAthenaService({ config, logger, dataDir, glue }: AthenaServiceDeps): JsonService {
+  const file = path.join(dataDir, 'athena.json');
+  const state: AthenaState = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8'), (_key, value: unknown) =>
+        value !== null && typeof value === 'object' && DATE_TAG in value
+          ? new Date((value as Record<string, number>)[DATE_TAG]!)
+          : value,
+      ) as AthenaState)
+    : { executions: {}, workGroups: {} };
+  state.workGroups.primary ??= {
+    Name: 'primary',
+    State: 'ENABLED',
+    Description: '',
+    CreationTime: new Date(),
+    Configuration: {
+      EnforceWorkGroupConfiguration: false,
+      PublishCloudWatchMetricsEnabled: false,
+      RequesterPaysEnabled: false,
+    },
+  };
+  // Queries do not survive the service: those it was running or holding when it stopped have failed.
+  for (const { execution } of Object.values(state.executions)) {
+    if (execution.Status?.State === 'QUEUED' || execution.Status?.State === 'RUNNING') {
+      execution.Status = {
+        ...execution.Status,
+        State: 'FAILED',
+        StateChangeReason: 'The local Athena service stopped while the query was running.',
+        CompletionDateTime: new Date(),
+        AthenaError: {
+          ErrorCategory: 1,
+          ErrorType: 401,
+          Retryable: true,
+          ErrorMessage: 'The local Athena service stopped.',
+        },
+      };
+    }
+  }
+  const save = () => {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(
+      temporary,
+      JSON.stringify(state, function (this: Record<string, unknown>, key, value: unknown) {
+        const raw = this[key];
+        return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
+      }),
+    );
+    fs.renameSync(temporary, file);
+  };
+  save();
+
+  const log = logger.child({ service: 'athena' });
+  const engine = new QueryEngine({
+    cacheDir: path.join(dataDir, 'athena-cache'),
+    memoryLimit: '2GB',
+    threads: 2,
+    logger: log,
+  });
+  const results = new Map<string, Result>();
+  const queue: string[] = [];
+  const running = new Map<string, AbortController>();
+  const identities = new Map<string, Identity>();
+
+  const s3For = (accessKeyId: string) => {
+    const identity = identities.get(accessKeyId);
+    if (!identity) throw new Error(`no credentials for ${accessKeyId}`);
+    return new S3Client({
+      region: config.aws.region,
+      endpoint: config.aws.s3Endpoint,
+      forcePathStyle: config.aws.s3Endpoint !== undefined,
+      credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
+    });
+  };
+
+  const catalog: TableCatalog = {
+    getTable(databaseName, tableName) {
+      const database = glue.state.databases[databaseName.toLowerCase()];
+      if (!database) return { missing: 'database' };
+      const record = database.tables[tableName.toLowerCase()];
+      if (!record) return { missing: 'table' };
+      return { table: record.table, partitions: Object.values(record.partitions) };
+    },
+  };
+
+  const objectSource = (client: S3Client): ObjectSource => ({
+    async list(bucket, prefix, signal) {
+      const objects: { key: string; size: number; etag: string }[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          {
+            abortSignal: signal,
+          },
+        );
+        for (const object of page.Contents ?? [])
+          objects.push({ key: object.Key!, size: object.Size ?? 0, etag: object.ETag ?? '' });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return objects;
+    },
+    async download(bucket, key, target, signal) {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      const temporary = `${target}.${process.pid}.part`;
+      fs.writeFileSync(temporary, await response.Body!.transformToByteArray());
+      fs.renameSync(temporary, target);
+    },
+  });
+
+  function finish(
+    record: Execution,
+    status: Partial<athena.QueryExecutionStatus>,
+    statistics: Partial<athena.QueryExecutionStatistics>,
+  ) {
+    const execution = record.execution;
+    const submitted = execution.Status!.SubmissionDateTime!.getTime();
+    const completed = new Date();
+    execution.Status = { ...execution.Status, ...status, CompletionDateTime: completed };
+    execution.Statistics = {
+      ...execution.Statistics,
+      ...statistics,
+      TotalExecutionTimeInMillis: completed.getTime() - submitted,
+      ResultReuseInformation: { ReusedPreviousResult: false },
+    };
+    save();
+  }
+
+  async function run(id: string): Promise<void> {
+    const record = state.executions[id]!;
+    const execution = record.execution;
+    const controller = new AbortController();
+    running.set(id, controller);
+    const started = Date.now();
+    execution.Status = { ...execution.Status, State: 'RUNNING' };
+    execution.Statistics = { QueryQueueTimeInMillis: started - execution.Status.SubmissionDateTime!.getTime() };
+    save();
+    const client = s3For(record.accessKeyId);
+    try {
+      const outcome: QueryOutcome = await engine.run({
+        sql: execution.Query!,
+        database: execution.QueryExecutionContext?.Database ?? 'default',
+        catalog,
+        objects: objectSource(client),
+        signal: controller.signal,
+        timeoutMs: QUERY_TIMEOUT_MS,
+      });
+      execution.StatementType = outcome.statementType;
+      const header = outcome.statementType === 'DML' ? outcome.columns.map((column) => column.name) : undefined;
+      const columns = columnInfo(outcome.columns);
+      const output = execution.ResultConfiguration!.OutputLocation!;
+      const { bucket, key } = parseS3Url(output);
+      try {
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: toCsv(header, outcome.rows),
+            ContentType: 'text/csv',
+          }),
+        );
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `${key}.metadata`,
+            Body: JSON.stringify({ ColumnInfo: columns }),
+            ContentType: 'application/json',
+          }),
+        );
+      } catch (error) {
+        throw new QueryFailure(
+          2,
+          1301,
+          `Access denied when writing output to url: ${output} . Please ensure you are allowed to access the S3 bucket. If you are encrypting query results with KMS key, please ensure you are allowed to access your KMS key (${(error as Error).name}: ${(error as Error).message})`,
+          false,
+        );
+      }
+      results.set(id, { statementType: outcome.statementType, columns, rows: outcome.rows });
+      for (const old of [...results.keys()].slice(0, Math.max(0, results.size - CACHED_RESULTS))) results.delete(old);
+      finish(
+        record,
+        { State: 'SUCCEEDED' },
+        {
+          EngineExecutionTimeInMillis: outcome.engineMs,
+          QueryPlanningTimeInMillis: outcome.planningMs,
+          DataScannedInBytes: outcome.dataScannedBytes,
+          ServiceProcessingTimeInMillis: Math.max(0, Date.now() - started - outcome.engineMs - outcome.planningMs),
+        },
+      );
+      log.info(
+        { queryExecutionId: id, rows: outcome.rows.length, scanned: outcome.dataScannedBytes },
+        'query succeeded',
+      );
+    } catch (error) {
+      if (controller.signal.aborted) {
+        finish(
+          record,
+          { State: 'CANCELLED', StateChangeReason: 'Query was cancelled by user' },
+          { EngineExecutionTimeInMillis: Date.now() - started },
+        );
+      } else {
+        const failure =
+          error instanceof QueryFailure
+            ? error
+            : new QueryFailure(
+                1,
+                401,
+                `INTERNAL_ERROR: ${error instanceof Error ? error.message : String(error)}`,
+                true,
+              );
+        if (!(error instanceof QueryFailure))
+          log.error({ err: error, queryExecutionId: id }, 'query failed unexpectedly');
+        finish(
+          record,
+          {
+            State: 'FAILED',
+            StateChangeReason: failure.message,
+            AthenaError: {
+              ErrorCategory: failure.errorCategory,
+              ErrorType: failure.errorType,
+              Retryable: failure.retryable,
+              ErrorMessage: failure.message,
+            },
+          },
+          { EngineExecutionTimeInMillis: Date.now() - started },
+        );
+      }
+    } finally {
+      client.destroy();
+      running.delete(id);
+      pump();
+    }
+  }
+
+  function pump(): void {
+    while (running.size < MAX_RUNNING && queue.length > 0) void run(queue.shift()!);
+  }
+
+  const execution = (id: string | undefined): Execution => {
+    const record = id ? state.executions[id] : undefined;
+    if (!record) throw InvalidRequest(`QueryExecution ${id} was not found`);
+    return record;
+  };
+
+  const workGroup = (name: string | undefined): WorkGroup => {
+    const group = state.workGroups[name ?? 'primary'];
+    if (!group) throw InvalidRequest(`WorkGroup ${name} is not found.`);
+    return group;
+  };
+
+  const operations = {
+    StartQueryExecution(
+      input: athena.StartQueryExecutionInput,
+      context: RequestContext,
+    ): athena.StartQueryExecutionOutput {
+      identities.set(context.identity.accessKeyId, context.identity);
+      const query = input.QueryString!;
+      if (query.trim() === '') {
+        throw InvalidRequest(
+          "1 validation error detected: Value '' at 'queryString' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        );
+      }
+      if (query.length > 262_144) throw InvalidRequest('Query string is longer than 262144 characters.');
+      const group = workGroup(input.WorkGroup);
+      if (group.State !== 'ENABLED') throw InvalidRequest(`WorkGroup ${group.Name} is disabled.`);
+      const configured = group.Configuration?.ResultConfiguration?.OutputLocation;
+      const enforced = group.Configuration?.EnforceWorkGroupConfiguration && configured;
+      const location = (enforced ? configured : input.ResultConfiguration?.OutputLocation) ?? configured;
+      if (!location) {
+        throw InvalidRequest(
+          'No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input.',
+        );
+      }
+      parseS3Url(location);
+      const token = input.ClientRequestToken ?? crypto.randomUUID();
+      const parameters = JSON.stringify([
+        query,
+        input.QueryExecutionContext,
+        location,
+        group.Name,
+        input.ExecutionParameters,
+      ]);
+      const previous = Object.values(state.executions).find((record) => record.token === token);
+      if (previous) {
+        if (previous.parameters !== parameters) {
+          throw InvalidRequest(
+            'Idempotent parameters do not match: the ClientRequestToken was used with a different request.',
+          );
+        }
+        return { QueryExecutionId: previous.execution.QueryExecutionId };
+      }
+      const id = crypto.randomUUID();
+      state.executions[id] = {
+        token,
+        parameters,
+        accessKeyId: context.identity.accessKeyId,
+        execution: {
+          QueryExecutionId: id,
+          Query: query,
+          StatementType: statementTypeOf(query),
+          ResultConfiguration: { OutputLocation: `${location.replace(/\/?$/, '/')}${id}.csv` },
+          ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
+          QueryExecutionContext: { Catalog: 'awsdatacatalog', Database: 'default', ...input.QueryExecutionContext },
+          Status: { State: 'QUEUED', SubmissionDateTime: new Date() },
+          Statistics: {},
+          WorkGroup: group.Name,
+          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
+          ExecutionParameters: input.ExecutionParameters,
+          SubstatementType: statementTypeOf(query) === 'DML' ? 'SELECT' : undefined,
+        },
+      };
+      save();
+      queue.push(id);
+      pump();
+      context.logger.info({ queryExecutionId: id, principal: context.identity.principal }, 'query queued');
+      return { QueryExecutionId: id };
+    },
+
+    GetQueryExecution(input: athena.GetQueryExecutionInput): athena.GetQueryExecutionOutput {
+      return { QueryExecution: execution(input.QueryExecutionId).execution };
+    },
+
+    BatchGetQueryExecution(input: athena.BatchGetQueryExecutionInput): athena.BatchGetQueryExecutionOutput {
+      const ids = input.QueryExecutionIds!;
+      if (ids.length < 1 || ids.length > 50) throw InvalidRequest('QueryExecutionIds must hold 1 to 50 ids.');
+      return {
+        QueryExecutions: ids.flatMap((id) => state.executions[id]?.execution ?? []),
+        UnprocessedQueryExecutionIds: ids
+          .filter((id) => !state.executions[id])
+          .map((id) => ({
+            QueryExecutionId: id,
+            ErrorCode: 'INVALID_INPUT',
+            ErrorMessage: `QueryExecution ${id} was not found`,
+          })),
+      };
+    },
+
+    ListQueryExecutions(input: athena.ListQueryExecutionsInput): athena.ListQueryExecutionsOutput {
+      const group = workGroup(input.WorkGroup).Name;
+      const ids = Object.values(state.executions)
+        .filter((record) => record.execution.WorkGroup === group)
+        .sort(
+          (a, b) =>
+            b.execution.Status!.SubmissionDateTime!.getTime() - a.execution.Status!.SubmissionDateTime!.getTime(),
+        )
+        .map((record) => record.execution.QueryExecutionId!);
+      const size = Math.min(input.MaxResults ?? 50, 50);
+      const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
+      if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
+      return {
+        QueryExecutionIds: ids.slice(start, start + size),
+        NextToken: start + size < ids.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
+      };
+    },
+
+    async GetQueryResults(
+      input: athena.GetQueryResultsInput,
+      context: RequestContext,
+    ): Promise<athena.GetQueryResultsOutput> {
+      const record = execution(input.QueryExecutionId);
+      const stateNow = record.execution.Status?.State;
+      if (stateNow === 'QUEUED' || stateNow === 'RUNNING')
+        throw InvalidRequest(`Query has not yet finished. Current state: ${stateNow}`);
+      if (stateNow !== 'SUCCEEDED')
+        throw InvalidRequest(`Query did not finish successfully. Final query state: ${stateNow}`);
+      const size = input.MaxResults ?? PAGE_ROWS;
+      if (size < 1 || size > PAGE_ROWS)
+        throw InvalidRequest(`MaxResults must be between 1 and ${PAGE_ROWS}, got ${size}`);
+      const result = results.get(record.execution.QueryExecutionId!) ?? (await readBack(record, context.identity));
+      const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
+      const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
+      if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
+      // The header counts as a row of the first page, as in Athena.
+      const all = toRows(header, result.rows);
+      const rows = all.slice(start, start + size);
+      return {
+        UpdateCount: 0,
+        ResultSet: { Rows: rows, ResultSetMetadata: { ColumnInfo: result.columns } },
+        NextToken: start + size < all.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
+      };
+    },
+
+    StopQueryExecution(input: athena.StopQueryExecutionInput): athena.StopQueryExecutionOutput {
+      const record = execution(input.QueryExecutionId);
+      const id = record.execution.QueryExecutionId!;
+      const index = queue.indexOf(id);
+      if (index >= 0) {
+        queue.splice(index, 1);
+        finish(record, { State: 'CANCELLED', StateChangeReason: 'Query was cancelled by user' }, {});
+      }
+      running.get(id)?.abort();
+      return {};
+    },
+
+    GetWorkGroup(input: athena.GetWorkGroupInput): athena.GetWorkGroupOutput {
+      return { WorkGroup: workGroup(input.WorkGroup) };
+    },
+
+    ListWorkGroups(): athena.ListWorkGroupsOutput {
+      return {
+        WorkGroups: Object.values(state.workGroups).map((group) => ({
+          Name: group.Name,
+          State: group.State,
+          Description: group.Description,
+          CreationTime: group.CreationTime,
+          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
+        })),
+      };
+    },
+
+    CreateWorkGroup(input: athena.CreateWorkGroupInput): athena.CreateWorkGroupOutput {
+      if (!/^[a-zA-Z0-9._-]{1,128}$/.test(input.Name!)) throw InvalidRequest(`Invalid WorkGroup name ${input.Name}`);
+      if (state.workGroups[input.Name!]) throw InvalidRequest('WorkGroup is already created');
+      const location = input.Configuration?.ResultConfiguration?.OutputLocation;
+      if (location) parseS3Url(location);
+      state.workGroups[input.Name!] = {
+        Name: input.Name,
+        State: 'ENABLED',
+        Description: input.Description ?? '',
+        CreationTime: new Date(),
+        Configuration: {
+          EnforceWorkGroupConfiguration: true,
+          PublishCloudWatchMetricsEnabled: false,
+          RequesterPaysEnabled: false,
+          ...input.Configuration,
+        },
+      };
+      save();
+      return {};
+    },
+  } satisfies Record<string, (input: never, context: RequestContext) => unknown>;
+
+  /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
+  async function readBack(record: Execution, identity: Identity): Promise<Result> {
+    identities.set(identity.accessKeyId, identity);
+    const client = s3For(identity.accessKeyId);
+    try {
+      const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
+      const read = async (objectKey: string) =>
+        (await (
+          await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }))
+        ).Body!.transformToString()) ?? '';
+      const metadata = JSON.parse(await read(`${key}.metadata`)) as { ColumnInfo: athena.ColumnInfo[] };
+      const statementType = record.execution.StatementType ?? 'DML';
+      const rows = parseCsv(await read(key), {
+        cast: (value, context) => (context.quoting || value !== '' ? value : null),
+        relax_column_count: true,
+      }) as (string | null)[][];
+      return { statementType, columns: metadata.ColumnInfo, rows: statementType === 'DML' ? rows.slice(1) : rows };
+    } catch (error) {
+      throw InvalidRequest(
+        `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).message}`,
+      );
+    } finally {
+      client.destroy();
+    }
+  }
+
+  return {
+    signingName: 'athena',
+    targetPrefix: 'AmazonAthena',
+    sdk: athenaSdk as unknown as Record<string, unknown>,
+    invalidInput: (message) => InvalidRequest(message),
+    operations: operations as unknown as Record<string, Handler>,
+  };
+}

@@ -1,0 +1,135 @@
+import { functionCall, type JsonObject, stringConstant } from '../../local-aws/athena/engine/ast';
+import {
+  currentTimeConstant,
+  type DialectContext,
+  javaReplacementToRe2,
+  jodaFormatToStrftime,
+  mysqlFormatToStrftime,
+  rewriteFunction,
+  rewriteWindowFunction,
+} from '../../local-aws/athena/engine/dialect';
+import { QueryFailure } from '../../local-aws/athena/engine/errors';
+
+const context: DialectContext = {
+  now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 67)),
+  database: 'lake',
+  position: () => ({ line: 1, column: 8 }),
+};
+const column = (name: string): JsonObject => ({ class: 'COLUMN_REF', type: 'COLUMN_REF', column_names: [name] });
+const rewrite = (name: string, ...children: JsonObject[]) => rewriteFunction(functionCall(name, children), context);
+const failure = (run: () => unknown) => {
+  try {
+    run();
+  } catch (error) {
+    return error as QueryFailure;
+  }
+  throw new Error('expected a failure');
+};
+
+test("MySQL date_format specifiers as strftime's", () => {
+  expect(mysqlFormatToStrftime('%Y-%m-%d %H:%i:%s.%f')).toBe('%Y-%m-%d %H:%M:%S.%f');
+  expect(mysqlFormatToStrftime('%W %M %e, %l %p %% %T %r %q')).toBe('%A %B %-d, %-I %p %% %H:%M:%S %I:%M:%S %p q');
+  expect(mysqlFormatToStrftime('%e/%c', true)).toBe('%d/%m');
+  expect(failure(() => mysqlFormatToStrftime('%D')).message).toBe(
+    'INVALID_FUNCTION_ARGUMENT: %D not supported in date format string',
+  );
+});
+
+test('Joda patterns as strftime specifiers', () => {
+  expect(jodaFormatToStrftime("yyyy-MM-dd'T'HH:mm:ss.SSS")).toBe('%Y-%m-%dT%H:%M:%S.%g');
+  expect(jodaFormatToStrftime("EEE, d MMM yy h:mm a 'o''clock' 100%")).toBe("%a, %-d %b %y %-I:%M %p o'clock 100%%");
+  expect(jodaFormatToStrftime('d/M/yyyy', true)).toBe('%d/%m/%Y');
+  expect(() => jodaFormatToStrftime('qq')).toThrow(/Pattern letter 'qq' is not supported/);
+});
+
+test("Java's regex replacement syntax as RE2's", () => {
+  expect(javaReplacementToRe2('$1-$2')).toBe('\\1-\\2');
+  expect(javaReplacementToRe2('\\$1 costs $')).toBe('$1 costs $');
+  expect(javaReplacementToRe2('a\\\\b')).toBe('a\\\\b');
+});
+
+test('current_timestamp and friends are the query start, in UTC', () => {
+  const at = stringConstant('');
+  expect(currentTimeConstant('current_timestamp', context, at)).toMatchObject({
+    class: 'CAST',
+    cast_type: { id: 'TIMESTAMP WITH TIME ZONE' },
+    child: { value: { value: '2024-01-02 03:04:05.067+00' } },
+  });
+  expect(currentTimeConstant('current_date', context, at)).toMatchObject({ child: { value: { value: '2024-01-02' } } });
+  expect(currentTimeConstant('current_schema', context, at)).toMatchObject({ value: { value: 'lake' } });
+  expect(currentTimeConstant('nope', context, at)).toBeUndefined();
+});
+
+test('kept, renamed, macro and rewritten functions', () => {
+  expect(rewrite('sum', column('x')).function_name).toBe('sum');
+  expect(rewrite('arbitrary', column('x')).function_name).toBe('any_value');
+  expect(rewrite('regexp_like', column('x'), stringConstant('a')).function_name).toBe('regexp_matches');
+  expect(rewrite('split_part', column('x'), stringConstant(','), stringConstant('1')).function_name).toBe(
+    'athena_split_part',
+  );
+  expect(rewrite('approx_distinct', column('x'))).toMatchObject({ function_name: 'count', distinct: true });
+  expect(rewrite('max_by', column('x'), column('y')).function_name).toBe('arg_max_null');
+  expect(rewrite('max_by', column('x'), column('y'), column('n')).function_name).toBe('max_by');
+  expect(rewrite('element_at', column('a'), column('i'))).toMatchObject({ class: 'OPERATOR', type: 'ARRAY_EXTRACT' });
+  expect(rewrite('date_format', column('ts'), stringConstant('%Y %i'))).toMatchObject({
+    function_name: 'strftime',
+    children: [column('ts'), { value: { value: '%Y %M' } }],
+  });
+  expect(rewrite('now')).toMatchObject({ class: 'CAST', cast_type: { id: 'TIMESTAMP WITH TIME ZONE' } });
+  // concat is NULL if any argument is: DuckDB's || behaves so, its concat does not.
+  expect(rewrite('concat', column('a'), column('b'), column('c'))).toMatchObject({
+    function_name: '||',
+    is_operator: true,
+    children: [{ function_name: '||', children: [column('a'), column('b')] }, column('c')],
+  });
+});
+
+test('functions whose result type follows the argument: typed macro unless the argument is an aggregate', () => {
+  expect(rewrite('date_add', stringConstant('day'), column('n'), column('d')).function_name).toBe('athena_date_add');
+  const aggregate = functionCall('max', [column('d')]);
+  expect(rewrite('date_add', stringConstant('day'), column('n'), aggregate).function_name).toBe(
+    'athena_date_add_untyped',
+  );
+  const inLambda = rewriteFunction(functionCall('reverse', [column('x')]), context, { insideLambda: true });
+  expect(inLambda.function_name).toBe('reverse');
+});
+
+test('division keeps Trino integer semantics through DuckDB divide() and fails on zero', () => {
+  const divided = rewriteFunction({ ...functionCall('/', [column('a'), column('b')]), is_operator: true }, context);
+  expect(divided).toMatchObject({
+    function_name: 'divide',
+    is_operator: false,
+    children: [column('a'), { function_name: 'athena_divisor', children: [column('b')] }],
+  });
+});
+
+test('unknown, schema-qualified and DuckDB-only functions are not registered', () => {
+  expect(failure(() => rewrite('xyz')).message).toBe("FUNCTION_NOT_FOUND: line 1:8: Function 'xyz' not registered");
+  for (const name of ['read_csv', 'getenv', 'current_setting', 'glob', 'read_text', 'athena_divisor']) {
+    expect(failure(() => rewrite(name, stringConstant('x'))).errorType).toBe(1303);
+  }
+  const qualified = { ...functionCall('abs', [column('x')]), schema: 'main' };
+  expect(failure(() => rewriteFunction(qualified, context)).message).toMatch(/Function 'main.abs' not registered/);
+  const operator = { ...functionCall('^', [column('x'), column('y')]), is_operator: true };
+  expect(failure(() => rewriteFunction(operator, context)).message).toMatch(/^NOT_SUPPORTED: .*Operator '\^'/);
+  expect(failure(() => rewrite('date_format', column('ts'), column('f'))).message).toMatch(
+    /date_format: argument 2 must be a constant string/,
+  );
+});
+
+test('window functions are checked and renamed like aggregates', () => {
+  const window = (name: string, children: JsonObject[] = [column('x')]): JsonObject => ({
+    class: 'WINDOW',
+    type: 'WINDOW_AGGREGATE',
+    function_name: name,
+    schema: '',
+    catalog: '',
+    children,
+  });
+  expect(rewriteWindowFunction(window('row_number', []), context).function_name).toBe('row_number');
+  expect(rewriteWindowFunction(window('arbitrary'), context).function_name).toBe('any_value');
+  expect(rewriteWindowFunction(window('min_by', [column('x'), column('y')]), context).function_name).toBe(
+    'arg_min_null',
+  );
+  expect(failure(() => rewriteWindowFunction(window('pg_sleep'), context)).errorType).toBe(1303);
+});
