@@ -2,12 +2,15 @@ import http from 'node:http';
 import path from 'node:path';
 import { loadConfig, portOf } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { createAthenaService } from './athena';
 import { createGlueService } from './glue';
+import { GlueStore } from './glue/store';
 import { createJsonProtocolHandler } from './protocol/json-protocol';
 import type { Identity } from './protocol/sigv4';
 
 /**
- * TickSync's local AWS service: Glue (Data Catalog and crawlers) behind the AWS
+ * TickSync's local AWS service: Glue (Data Catalog and crawlers) and Athena
+ * (SQL on DuckDB over the lake) behind the AWS
  * JSON 1.1 protocol on TICKSYNC_AWS_ENDPOINT (127.0.0.1:4599 by default), with
  * state under `<stack dir>/aws/`. The identities it accepts are the configured
  * TickSync roles' keys.
@@ -23,10 +26,11 @@ function main(): void {
       identities.set(credentials.accessKeyId, { principal, ...credentials });
   }
   const dataDir = path.join(config.stack.dir, 'aws');
+  const glue = new GlueStore(path.join(dataDir, 'glue.json'));
   const handler = createJsonProtocolHandler({
     region: config.aws.region,
     identities,
-    services: [createGlueService(config, logger, dataDir)],
+    services: [createGlueService(config, logger, glue), createAthenaService({ config, logger, dataDir, glue })],
     logger,
   });
   const server = http.createServer((request, response) => void handler(request, response));

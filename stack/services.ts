@@ -239,7 +239,7 @@ const s3: Service = {
 const localAws: Service = {
   name: 'aws',
   kind: 'infra',
-  address: (config) => `${config.aws.endpoint} (Glue)`,
+  address: (config) => `${config.aws.endpoint} (Glue, Athena)`,
   ports: (config) => [{ port: portOf(config.aws.endpoint ?? ''), variable: 'TICKSYNC_AWS_ENDPOINT' }],
   prepare: () => {
     const script = path.join(PROJECT_ROOT, 'local-aws/server.ts');

@@ -4,10 +4,12 @@ import path from 'node:path';
 import * as athenaSdk from '@aws-sdk/client-athena';
 import type * as athena from '@aws-sdk/client-athena';
 import type { QueryExecution, WorkGroup } from '@aws-sdk/client-athena';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Logger } from 'pino';
-import type { Config } from '../../lib/config';
+import { createS3Client } from '../../lib/clients';
+import type { Config, Role } from '../../lib/config';
+import { JsonFileStore } from '../store';
 import type { GlueStore } from '../glue/store';
 import type { Handler, JsonService, RequestContext } from '../protocol/json-protocol';
 import type { Identity } from '../protocol/sigv4';
@@ -22,8 +24,6 @@ import { columnInfo, toCsv, toRows } from './results';
  * GetQueryResults pages them (header first for SELECT, 1,000 rows at most).
  */
 
-/** Queries running at once (2 cores); the rest wait QUEUED, in order. */
-const MAX_RUNNING = 2;
 /** Athena's default DML timeout is 30 minutes; locally a runaway query is stopped sooner. */
 const QUERY_TIMEOUT_MS = 5 * 60_000;
 const PAGE_ROWS = 1000;
@@ -35,7 +35,8 @@ interface Execution {
   token: string;
   /** Hash of the idempotent parameters, to refuse a reused token with other parameters. */
   parameters: string;
-  accessKeyId: string;
+  /** The caller (a TickSync role): the query reads and writes S3 with its credentials. */
+  principal: string;
 }
 
 interface AthenaState {
@@ -48,8 +49,6 @@ interface Result {
   columns: athena.ColumnInfo[];
   rows: (string | null)[][];
 }
-
-const DATE_TAG = '$date';
 
 function statementTypeOf(sql: string): 'DML' | 'DDL' | 'UTILITY' {
   const word = /^\s*(?:--[^\n]*\n\s*)*\(?\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
@@ -67,19 +66,17 @@ function parseS3Url(url: string): { bucket: string; key: string } {
 export interface AthenaServiceDeps {
   config: Config;
   logger: Logger;
+  /** Holds `athena.json` (executions, work groups) and the engine's object cache. */
   dataDir: string;
   glue: GlueStore;
 }
 
 export function createAthenaService({ config, logger, dataDir, glue }: AthenaServiceDeps): JsonService {
-  const file = path.join(dataDir, 'athena.json');
-  const state: AthenaState = fs.existsSync(file)
-    ? (JSON.parse(fs.readFileSync(file, 'utf8'), (_key, value: unknown) =>
-        value !== null && typeof value === 'object' && DATE_TAG in value
-          ? new Date((value as Record<string, number>)[DATE_TAG]!)
-          : value,
-      ) as AthenaState)
-    : { executions: {}, workGroups: {} };
+  const store = new JsonFileStore<AthenaState>(path.join(dataDir, 'athena.json'), () => ({
+    executions: {},
+    workGroups: {},
+  }));
+  const state = store.state;
   state.workGroups.primary ??= {
     Name: 'primary',
     State: 'ENABLED',
@@ -108,18 +105,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       };
     }
   }
-  const save = () => {
-    fs.mkdirSync(dataDir, { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(
-      temporary,
-      JSON.stringify(state, function (this: Record<string, unknown>, key, value: unknown) {
-        const raw = this[key];
-        return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
-      }),
-    );
-    fs.renameSync(temporary, file);
-  };
+  const save = () => store.save();
   save();
 
   const log = logger.child({ service: 'athena' });
@@ -127,23 +113,15 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
     cacheDir: path.join(dataDir, 'athena-cache'),
     memoryLimit: '2GB',
     threads: 2,
+    maxConcurrentQueries: 2,
     logger: log,
   });
   const results = new Map<string, Result>();
-  const queue: string[] = [];
-  const running = new Map<string, AbortController>();
-  const identities = new Map<string, Identity>();
+  /** Queries queued or running, to stop them. */
+  const active = new Map<string, AbortController>();
 
-  const s3For = (accessKeyId: string) => {
-    const identity = identities.get(accessKeyId);
-    if (!identity) throw new Error(`no credentials for ${accessKeyId}`);
-    return new S3Client({
-      region: config.aws.region,
-      endpoint: config.aws.s3Endpoint,
-      forcePathStyle: config.aws.s3Endpoint !== undefined,
-      credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
-    });
-  };
+  /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. */
+  const s3For = (principal: string) => createS3Client(config, principal as Role);
 
   const catalog: TableCatalog = {
     getTable(databaseName, tableName) {
@@ -152,6 +130,11 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       const record = database.tables[tableName.toLowerCase()];
       if (!record) return { missing: 'table' };
       return { table: record.table, partitions: Object.values(record.partitions) };
+    },
+    listDatabases: () => Object.values(glue.state.databases).map((record) => record.database.Name!),
+    listTables: (databaseName) => {
+      const database = glue.state.databases[databaseName.toLowerCase()];
+      return database && Object.values(database.tables).map((record) => record.table.Name!);
     },
   };
 
@@ -199,16 +182,14 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
     save();
   }
 
+  /** Runs a queued execution: the engine holds it QUEUED until one of its slots is free. */
   async function run(id: string): Promise<void> {
     const record = state.executions[id]!;
     const execution = record.execution;
     const controller = new AbortController();
-    running.set(id, controller);
-    const started = Date.now();
-    execution.Status = { ...execution.Status, State: 'RUNNING' };
-    execution.Statistics = { QueryQueueTimeInMillis: started - execution.Status.SubmissionDateTime!.getTime() };
-    save();
-    const client = s3For(record.accessKeyId);
+    active.set(id, controller);
+    let started: number | undefined;
+    const client = s3For(record.principal);
     try {
       const outcome: QueryOutcome = await engine.run({
         sql: execution.Query!,
@@ -217,7 +198,16 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         objects: objectSource(client),
         signal: controller.signal,
         timeoutMs: QUERY_TIMEOUT_MS,
+        onStart: () => {
+          started = Date.now();
+          execution.Status = { ...execution.Status, State: 'RUNNING' };
+          execution.Statistics = {
+            QueryQueueTimeInMillis: started - execution.Status.SubmissionDateTime!.getTime(),
+          };
+          save();
+        },
       });
+      const engineDone = Date.now();
       execution.StatementType = outcome.statementType;
       const header = outcome.statementType === 'DML' ? outcome.columns.map((column) => column.name) : undefined;
       const columns = columnInfo(outcome.columns);
@@ -257,7 +247,9 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
           EngineExecutionTimeInMillis: outcome.engineMs,
           QueryPlanningTimeInMillis: outcome.planningMs,
           DataScannedInBytes: outcome.dataScannedBytes,
-          ServiceProcessingTimeInMillis: Math.max(0, Date.now() - started - outcome.engineMs - outcome.planningMs),
+          ServicePreProcessingTimeInMillis: 0,
+          // Writing the result files, after the engine has answered.
+          ServiceProcessingTimeInMillis: Date.now() - engineDone,
         },
       );
       log.info(
@@ -269,7 +261,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         finish(
           record,
           { State: 'CANCELLED', StateChangeReason: 'Query was cancelled by user' },
-          { EngineExecutionTimeInMillis: Date.now() - started },
+          { EngineExecutionTimeInMillis: started === undefined ? 0 : Date.now() - started },
         );
       } else {
         const failure =
@@ -295,18 +287,13 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
               ErrorMessage: failure.message,
             },
           },
-          { EngineExecutionTimeInMillis: Date.now() - started },
+          { EngineExecutionTimeInMillis: started === undefined ? 0 : Date.now() - started },
         );
       }
     } finally {
       client.destroy();
-      running.delete(id);
-      pump();
+      active.delete(id);
     }
-  }
-
-  function pump(): void {
-    while (running.size < MAX_RUNNING && queue.length > 0) void run(queue.shift()!);
   }
 
   const execution = (id: string | undefined): Execution => {
@@ -326,7 +313,6 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       input: athena.StartQueryExecutionInput,
       context: RequestContext,
     ): athena.StartQueryExecutionOutput {
-      identities.set(context.identity.accessKeyId, context.identity);
       const query = input.QueryString!;
       if (query.trim() === '') {
         throw InvalidRequest(
@@ -366,7 +352,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       state.executions[id] = {
         token,
         parameters,
-        accessKeyId: context.identity.accessKeyId,
+        principal: context.identity.principal,
         execution: {
           QueryExecutionId: id,
           Query: query,
@@ -383,8 +369,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         },
       };
       save();
-      queue.push(id);
-      pump();
+      void run(id);
       context.logger.info({ queryExecutionId: id, principal: context.identity.principal }, 'query queued');
       return { QueryExecutionId: id };
     },
@@ -455,13 +440,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
 
     StopQueryExecution(input: athena.StopQueryExecutionInput): athena.StopQueryExecutionOutput {
       const record = execution(input.QueryExecutionId);
-      const id = record.execution.QueryExecutionId!;
-      const index = queue.indexOf(id);
-      if (index >= 0) {
-        queue.splice(index, 1);
-        finish(record, { State: 'CANCELLED', StateChangeReason: 'Query was cancelled by user' }, {});
-      }
-      running.get(id)?.abort();
+      active.get(record.execution.QueryExecutionId!)?.abort();
       return {};
     },
 
@@ -505,8 +484,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
 
   /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
   async function readBack(record: Execution, identity: Identity): Promise<Result> {
-    identities.set(identity.accessKeyId, identity);
-    const client = s3For(identity.accessKeyId);
+    const client = s3For(identity.principal);
     try {
       const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
       const read = async (objectKey: string) =>

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import * as glueSdk from '@aws-sdk/client-glue';
 import type { Logger } from 'pino';
 import type { Config } from '../../lib/config';
@@ -6,11 +5,10 @@ import type { Handler, JsonService } from '../protocol/json-protocol';
 import { Catalog } from './catalog';
 import { Crawlers } from './crawlers';
 import { InvalidInput } from './errors';
-import { GlueStore } from './store';
+import type { GlueStore } from './store';
 
 /** AWS Glue's Data Catalog and crawlers, behind `X-Amz-Target: AWSGlue.<Operation>`. */
-export function createGlueService(config: Config, logger: Logger, dataDir: string): JsonService {
-  const store = new GlueStore(path.join(dataDir, 'glue.json'));
+export function createGlueService(config: Config, logger: Logger, store: GlueStore): JsonService {
   const catalog = new Catalog(store);
   const crawlers = new Crawlers({ store, catalog, config, logger: logger.child({ service: 'glue' }) });
   const bind = <T extends object>(target: T, names: (keyof T & string)[]) =>

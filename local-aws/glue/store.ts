@@ -1,12 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Crawler, Database, Partition, Table } from '@aws-sdk/client-glue';
-
-/**
- * The catalog's state: databases, their tables and partitions, and crawlers,
- * kept in memory and written to one JSON file after every change (write to a
- * temporary file, then rename, so a crash leaves the previous state whole).
- */
+import { JsonFileStore } from '../store';
 
 export interface TableRecord {
   table: Table;
@@ -28,6 +21,7 @@ export interface CrawlerRecord {
   crawledFolders: string[];
 }
 
+/** The catalog's state: databases, their tables and partitions, and crawlers. */
 export interface GlueState {
   databases: Record<string, DatabaseRecord>;
   crawlers: Record<string, CrawlerRecord>;
@@ -35,31 +29,9 @@ export interface GlueState {
 
 export const partitionKey = (values: readonly string[]) => JSON.stringify(values);
 
-const DATE_TAG = '$date';
-
-export class GlueStore {
-  readonly state: GlueState;
-
-  constructor(private readonly file: string) {
-    this.state = fs.existsSync(file)
-      ? (JSON.parse(fs.readFileSync(file, 'utf8'), (_key, value: unknown) =>
-          value !== null && typeof value === 'object' && DATE_TAG in value
-            ? new Date((value as Record<string, number>)[DATE_TAG]!)
-            : value,
-        ) as GlueState)
-      : { databases: {}, crawlers: {} };
-  }
-
-  save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(
-      temporary,
-      JSON.stringify(this.state, function (this: Record<string, unknown>, key, value: unknown) {
-        const raw = this[key];
-        return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
-      }),
-    );
-    fs.renameSync(temporary, this.file);
+/** The Glue service's state file. */
+export class GlueStore extends JsonFileStore<GlueState> {
+  constructor(file: string) {
+    super(file, () => ({ databases: {}, crawlers: {} }));
   }
 }

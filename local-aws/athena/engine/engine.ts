@@ -81,6 +81,7 @@ export class QueryEngine {
   async run(request: QueryRequest): Promise<QueryOutcome> {
     if (this.shutdown.signal.aborted) throw internalError('The local Athena engine is closed');
     await this.acquire(request.signal);
+    request.onStart?.();
     let connection: DuckDBConnection | undefined;
     try {
       const instance = await this.instance.catch((error: unknown) => {

@@ -35,6 +35,8 @@ export interface QueryRequest {
   objects: ObjectSource;
   signal: AbortSignal;
   timeoutMs: number;
+  /** Called when the query leaves the queue and starts running. */
+  onStart?: () => void;
 }
 
 export type StatementType = 'DML' | 'DDL' | 'UTILITY';
