@@ -1,3 +1,4 @@
+import { createAthenaActivities, type AthenaActivityDeps } from './athena';
 import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
 import { createGlueActivities, type GlueActivityDeps } from './glue';
 import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
@@ -28,3 +29,14 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
 }
 
 export type CatalogActivities = ReturnType<typeof createCatalogActivities>;
+
+export type QueryActivityDeps = AthenaActivityDeps;
+
+/** The activities of the `ticksync-query` queue: Athena queries (analyst credentials). */
+export function createQueryActivities(deps: QueryActivityDeps) {
+  return {
+    ...createAthenaActivities(deps),
+  };
+}
+
+export type QueryActivities = ReturnType<typeof createQueryActivities>;

@@ -1,3 +1,4 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
@@ -22,6 +23,15 @@ export function createS3Client(config: Config, role: Role): S3Client {
 /** The Glue client a component uses: TickSync's local service, or AWS when no endpoint is set. */
 export function createGlueClient(config: Config, role: Role): GlueClient {
   return new GlueClient({
+    region: config.aws.region,
+    endpoint: config.aws.endpoint,
+    credentials: config.aws.credentials[role],
+  });
+}
+
+/** The Athena client a component uses: TickSync's local service, or AWS when no endpoint is set. */
+export function createAthenaClient(config: Config, role: Role): AthenaClient {
+  return new AthenaClient({
     region: config.aws.region,
     endpoint: config.aws.endpoint,
     credentials: config.aws.credentials[role],

@@ -128,6 +128,7 @@ const envSchema = z.object({
   TICKSYNC_CATALOG_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-catalog').default(
     'ticksync-catalog',
   ),
+  TICKSYNC_QUERY_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-query').default('ticksync-query'),
 
   TICKSYNC_STACK_DIR: z.string().min(1).optional(),
   TICKSYNC_CACHE_DIR: z.string().min(1).optional(),
@@ -172,6 +173,7 @@ export interface Config {
     uiUrl: string;
     ingestTaskQueue: string;
     catalogTaskQueue: string;
+    queryTaskQueue: string;
   };
   /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
   stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
@@ -249,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiUrl: e.TICKSYNC_TEMPORAL_UI_URL.replace(/\/+$/, ''),
       ingestTaskQueue: e.TICKSYNC_INGEST_TASK_QUEUE,
       catalogTaskQueue: e.TICKSYNC_CATALOG_TASK_QUEUE,
+      queryTaskQueue: e.TICKSYNC_QUERY_TASK_QUEUE,
     },
     stack: {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),

@@ -18,6 +18,10 @@ export const ErrorType = {
   CrawlFailed: 'CrawlFailed',
   /** A Glue crawl ended CANCELLED: someone stopped the crawler. */
   CrawlCancelled: 'CrawlCancelled',
+  /** An Athena query ended FAILED; the message carries Athena's reason, the details its AthenaError. */
+  QueryFailed: 'QueryFailed',
+  /** An Athena query ended CANCELLED: someone stopped it. */
+  QueryCancelled: 'QueryCancelled',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -33,6 +37,8 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.NotFound,
   ErrorType.CrawlFailed,
   ErrorType.CrawlCancelled,
+  ErrorType.QueryFailed,
+  ErrorType.QueryCancelled,
 ];
 
 export function nonRetryable(type: ErrorType, message: string, cause?: unknown): ApplicationFailure {

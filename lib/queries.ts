@@ -39,6 +39,9 @@ export const NAMED_QUERY_DESCRIPTIONS: Record<NamedQueryName, string> = {
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
+/** The table a Glue crawler makes of a topic's folder: its name lowercased, other characters as `_`. */
+export const tableForTopic = (topic: string) => topic.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+
 /** Checks the options, naming the first that is wrong. */
 export function checkNamedQueryOptions(options: NamedQueryOptions): void {
   for (const key of ['table', 'symbolColumn', 'priceColumn', 'sizeColumn'] as const) {

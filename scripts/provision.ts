@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  CreateWorkGroupCommand,
+  GetWorkGroupCommand,
+  UpdateWorkGroupCommand,
+  type AthenaClient,
+} from '@aws-sdk/client-athena';
+import {
   CreateCrawlerCommand,
   CreateDatabaseCommand,
   GetCrawlerCommand,
@@ -18,7 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
-import { createGlueClient, createS3Client } from '../lib/clients';
+import { createAthenaClient, createGlueClient, createS3Client } from '../lib/clients';
 import { loadConfig, type Config } from '../lib/config';
 import { isAwsError, UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
@@ -27,7 +33,7 @@ import { runCli } from './cli';
 export type ProvisionAction = 'created' | 'unchanged' | 'updated';
 
 export interface ProvisionStep {
-  resource: 'bucket' | 'folder' | 'database' | 'crawler';
+  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup';
   name: string;
   action: ProvisionAction;
   /** For an updated crawler: the settings that differed. */
@@ -178,6 +184,53 @@ async function ensureCrawler(glue: GlueClient, wanted: CreateCrawlerCommandInput
   return { resource: 'crawler', name, action: 'updated', changed };
 }
 
+/**
+ * The Athena work group TickSync's queries run in: engine v3, results under
+ * TICKSYNC_ATHENA_OUTPUT_LOCATION, enforced so no query writes elsewhere.
+ */
+async function ensureWorkGroup(athena: AthenaClient, config: Config): Promise<ProvisionStep> {
+  const name = config.athena.workgroup;
+  const outputLocation = config.athena.outputLocation;
+  let actual;
+  try {
+    actual = (await athena.send(new GetWorkGroupCommand({ WorkGroup: name }))).WorkGroup;
+  } catch (error) {
+    // Athena says a work group is missing with a plain InvalidRequestException.
+    if (!isAwsError(error, 'InvalidRequestException') || !/not found/i.test((error as Error).message)) throw error;
+  }
+  if (!actual) {
+    await athena.send(
+      new CreateWorkGroupCommand({
+        Name: name,
+        Description: 'TickSync: queries over the lake',
+        Configuration: {
+          ResultConfiguration: { OutputLocation: outputLocation },
+          EnforceWorkGroupConfiguration: true,
+          PublishCloudWatchMetricsEnabled: false,
+          EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        },
+      }),
+    );
+    return { resource: 'workgroup', name, action: 'created' };
+  }
+  const configuration = actual.Configuration;
+  const changed = [
+    configuration?.ResultConfiguration?.OutputLocation !== outputLocation && 'OutputLocation',
+    configuration?.EnforceWorkGroupConfiguration !== true && 'EnforceWorkGroupConfiguration',
+  ].filter((name): name is string => name !== false);
+  if (changed.length === 0) return { resource: 'workgroup', name, action: 'unchanged' };
+  await athena.send(
+    new UpdateWorkGroupCommand({
+      WorkGroup: name,
+      ConfigurationUpdates: {
+        ResultConfigurationUpdates: { OutputLocation: outputLocation },
+        EnforceWorkGroupConfiguration: true,
+      },
+    }),
+  );
+  return { resource: 'workgroup', name, action: 'updated', changed };
+}
+
 /** The folders TickSync writes to or reads from in the lake bucket. */
 export function folderPrefixes(config: Config): string[] {
   const { rawPrefix, dlqPrefix, inputPrefix, manifestPrefix } = config.s3;
@@ -190,13 +243,14 @@ export function folderPrefixes(config: Config): string[] {
 
 /**
  * Creates what TickSync needs and is missing, with the admin credentials: the
- * lake bucket and its folders, the Glue database, the crawler (updated when its
- * settings drifted). Running it again changes nothing.
+ * lake bucket and its folders, the Glue database, the crawler and the Athena
+ * work group (updated when their settings drifted). Running it again changes nothing.
  */
 export async function provision(config: Config, logger: Logger): Promise<ProvisionStep[]> {
   const wantedCrawler = crawlerDefinition(config);
   const s3 = createS3Client(config, 'admin');
   const glue = createGlueClient(config, 'admin');
+  const athena = createAthenaClient(config, 'admin');
   const steps: ProvisionStep[] = [];
   const record = (step: ProvisionStep) => {
     steps.push(step);
@@ -210,18 +264,20 @@ export async function provision(config: Config, logger: Logger): Promise<Provisi
     }
     record({ resource: 'database', name: config.glue.database, action: await ensureDatabase(glue, config) });
     record(await ensureCrawler(glue, wantedCrawler));
+    record(await ensureWorkGroup(athena, config));
     return steps;
   } finally {
     s3.destroy();
     glue.destroy();
+    athena.destroy();
   }
 }
 
 if (require.main === module) {
   const program = new Command('npm run provision --')
     .description(
-      'Create, idempotently, what TickSync needs in S3 and Glue: the lake bucket and its folders (raw/, dlq/, input/, ' +
-        'manifests/, athena-results/), the Glue database and the crawler of raw/<topic>/. Against the local stack by ' +
+      'Create, idempotently, what TickSync needs in S3, Glue and Athena: the lake bucket and its folders (raw/, dlq/, ' +
+        'input/, manifests/, athena-results/), the Glue database, the crawler of raw/<topic>/ and the Athena work group. Against the local stack by ' +
         'default; against AWS with TICKSYNC_TARGET=aws (admin credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
     )
     .option('--json', 'print the steps as one JSON array')

@@ -9,7 +9,7 @@ import { runCli } from './cli';
 
 const program = new Command('npm run stack --')
   .description(
-    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue service, optionally the workers) natively, with data in .stack/.',
+    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue + Athena service, optionally the workers) natively, with data in .stack/.',
   )
   .showHelpAfterError();
 
@@ -23,9 +23,9 @@ program
   .description('install what is missing, start what is not running, wait until every service answers')
   .argument(
     '[services...]',
-    'kafka, temporal, s3, aws, ingest-worker, catalog-worker (default: kafka, temporal, s3, aws)',
+    'kafka, temporal, s3, aws, ingest-worker, catalog-worker, query-worker (default: kafka, temporal, s3, aws)',
   )
-  .option('--workers', 'also start the ingest and catalog workers')
+  .option('--workers', 'also start the ingest, catalog and query workers')
   .action(async (names: string[], options: { workers?: boolean }) => {
     const stack = openFromEnv();
     const started = await up(stack, selectServices(names, options.workers ?? false));

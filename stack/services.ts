@@ -300,4 +300,5 @@ export const SERVICES: Service[] = [
   localAws,
   worker('ingest-worker', 'workers/ingest.ts', (config) => config.temporal.ingestTaskQueue),
   worker('catalog-worker', 'workers/catalog.ts', (config) => config.temporal.catalogTaskQueue),
+  worker('query-worker', 'workers/query.ts', (config) => config.temporal.queryTaskQueue),
 ];

@@ -3,7 +3,7 @@ import { createGlueClient } from '../lib/clients';
 import { runWorkerProcess } from './run-worker';
 
 // The `ticksync-catalog` worker: runs workflows on its own hosts; the Glue
-// activities run here with the crawler role's credentials (Athena's will join them).
+// activities run here with the crawler role's credentials.
 runWorkerProcess('catalog-worker', (config, logger) => {
   const glue = createGlueClient(config, 'crawler');
   return {

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -11,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { surfaced } from './errors';
 import type { CrawlerState, CrawlInput, CrawlProgress, CrawlResult, StartCrawlerResult } from '../lib/types';
 
 export const crawlProgressQuery = defineQuery<CrawlProgress>('crawlProgress');
@@ -33,19 +33,6 @@ const { describeCrawlChanges } = proxyActivities<CatalogActivities>({
   heartbeatTimeout: '1 minute',
   retry,
 });
-
-/** An activity's non-retryable failure, raised again with its own type, so callers find it at `cause.type`. */
-function surfaced(error: unknown): unknown {
-  const cause = error instanceof ActivityFailure ? error.cause : undefined;
-  if (!(cause instanceof ApplicationFailure) || !cause.nonRetryable) return error;
-  return ApplicationFailure.create({
-    type: cause.type ?? undefined,
-    message: cause.message,
-    nonRetryable: true,
-    details: cause.details ?? undefined,
-    cause: error as ActivityFailure,
-  });
-}
 
 const isOver = (state: CrawlerState, start: StartCrawlerResult) =>
   state.state === 'READY' &&

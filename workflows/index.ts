@@ -3,3 +3,4 @@ export { healthcheckWorkflow } from './healthcheck';
 export { replayWorkflow } from './replay';
 export { consumerWorkflow } from './consumer';
 export { crawlWorkflow } from './crawl';
+export { queryWorkflow } from './query';

@@ -460,6 +460,29 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       };
     },
 
+    UpdateWorkGroup(input: athena.UpdateWorkGroupInput): athena.UpdateWorkGroupOutput {
+      const group = workGroup(input.WorkGroup);
+      const updates = input.ConfigurationUpdates;
+      const location = updates?.ResultConfigurationUpdates?.OutputLocation;
+      if (location) parseS3Url(location);
+      const configuration = { ...group.Configuration };
+      if (updates?.EnforceWorkGroupConfiguration !== undefined)
+        configuration.EnforceWorkGroupConfiguration = updates.EnforceWorkGroupConfiguration;
+      if (location || updates?.ResultConfigurationUpdates?.RemoveOutputLocation) {
+        configuration.ResultConfiguration = {
+          ...configuration.ResultConfiguration,
+          OutputLocation: updates?.ResultConfigurationUpdates?.RemoveOutputLocation ? undefined : location,
+        };
+      }
+      Object.assign(group, {
+        Configuration: configuration,
+        ...(input.Description !== undefined && { Description: input.Description }),
+        ...(input.State !== undefined && { State: input.State }),
+      });
+      save();
+      return {};
+    },
+
     CreateWorkGroup(input: athena.CreateWorkGroupInput): athena.CreateWorkGroupOutput {
       if (!/^[a-zA-Z0-9._-]{1,128}$/.test(input.Name!)) throw InvalidRequest(`Invalid WorkGroup name ${input.Name}`);
       if (state.workGroups[input.Name!]) throw InvalidRequest('WorkGroup is already created');

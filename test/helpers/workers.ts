@@ -16,8 +16,16 @@ export interface WorkerProcess {
  * Starts a real worker process (the same entry `npm run worker:*` runs) and
  * resolves once the server has seen it poll its task queue.
  */
+export type WorkerEntry = 'ingest' | 'catalog' | 'query';
+
+const TASK_QUEUE_OF = {
+  ingest: 'ingestTaskQueue',
+  catalog: 'catalogTaskQueue',
+  query: 'queryTaskQueue',
+} as const satisfies Record<WorkerEntry, string>;
+
 export async function startWorkerProcess(
-  entry: 'ingest' | 'catalog',
+  entry: WorkerEntry,
   env: NodeJS.ProcessEnv,
   timeoutMs = 90_000,
 ): Promise<WorkerProcess> {
@@ -59,13 +67,8 @@ export async function startWorkerProcess(
 const deadline = (ms: number) => Date.now() + ms;
 
 /** Resolves once the server has seen this process poll (a worker's identity is `<pid>@<host>`). */
-async function waitForPoller(
-  config: ReturnType<typeof loadConfig>,
-  entry: 'ingest' | 'catalog',
-  pid: number,
-  until: number,
-) {
-  const name = entry === 'ingest' ? config.temporal.ingestTaskQueue : config.temporal.catalogTaskQueue;
+async function waitForPoller(config: ReturnType<typeof loadConfig>, entry: WorkerEntry, pid: number, until: number) {
+  const name = config.temporal[TASK_QUEUE_OF[entry]];
   const client = await connectClient(config);
   try {
     while (Date.now() < until) {

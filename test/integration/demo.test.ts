@@ -2,7 +2,7 @@ import { loadConfig } from '../../lib/config';
 import type { ServiceStatus } from '../../stack';
 import { runScript } from '../helpers/scripts';
 
-const WORKERS = ['ingest-worker', 'catalog-worker'];
+const WORKERS = ['ingest-worker', 'catalog-worker', 'query-worker'];
 let workersWereRunning: string[] = [];
 
 beforeAll(async () => {
@@ -47,5 +47,6 @@ test('npm run demo runs the main job, prints the Web UI URL, and leaves it answe
     s3: 'up',
     'ingest-worker': 'up',
     'catalog-worker': 'up',
+    'query-worker': 'up',
   });
 });

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       namespace: 'default',
       ingestTaskQueue: 'ticksync-ingest',
       catalogTaskQueue: 'ticksync-catalog',
+      queryTaskQueue: 'ticksync-query',
     });
     expect(config.athena.outputLocation).toBe('s3://ticksync-lake/athena-results/');
     expect(config.stack.cacheDir).toBe('/home/user/.cache/ticksync');

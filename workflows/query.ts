@@ -1,0 +1,110 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  uuid4,
+} from '@temporalio/workflow';
+import type { QueryActivities } from '../activities';
+import type { StartQueryInput } from '../activities/athena';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import type { QueryInput, QueryProgress, QueryResult, QueryStatus } from '../lib/types';
+import { surfaced } from './errors';
+
+export const queryProgressQuery = defineQuery<QueryProgress>('queryProgress');
+
+const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+const { startQuery, getQueryStatus, stopQuery } = proxyActivities<QueryActivities>({
+  startToCloseTimeout: '1 minute',
+  retry,
+});
+const { fetchQueryResults } = proxyActivities<QueryActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry,
+});
+
+const isOver = (status: QueryStatus) => status.state !== 'QUEUED' && status.state !== 'RUNNING';
+
+/**
+ * Runs one SQL statement on Athena (query-with-polling): starts it with a
+ * ClientRequestToken drawn once by the workflow, so a retried start never runs
+ * a second query; polls GetQueryExecution with backoff until the query is over;
+ * fetches up to `maxRows` rows (the whole result stays in S3 at the output
+ * location). A FAILED or CANCELLED query fails the run, non-retryably, with
+ * Athena's reason; cancelling the run stops the query.
+ */
+export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
+  const progress: QueryProgress = { phase: 'starting', polls: 0 };
+  setHandler(queryProgressQuery, () => progress);
+  // Deterministic: a replay of this workflow draws the same token.
+  const start: StartQueryInput = { ...input, clientRequestToken: uuid4() };
+  try {
+    const queryExecutionId = await startQuery(start);
+    progress.queryExecutionId = queryExecutionId;
+
+    let status: QueryStatus;
+    for (let wait = input.pollInitialMs; ; wait = Math.min(wait * 2, input.pollMaxMs)) {
+      status = await getQueryStatus(queryExecutionId);
+      Object.assign(progress, { phase: status.state, statistics: status.statistics });
+      progress.polls += 1;
+      if (isOver(status)) break;
+      await sleep(wait);
+    }
+
+    if (status.state === 'FAILED') {
+      throw ApplicationFailure.create({
+        type: ErrorType.QueryFailed,
+        message: `query ${queryExecutionId} failed: ${status.stateChangeReason ?? status.error?.message ?? 'no reason given'}`,
+        nonRetryable: true,
+        details: [status.error],
+      });
+    }
+    if (status.state === 'CANCELLED') {
+      throw ApplicationFailure.create({
+        type: ErrorType.QueryCancelled,
+        message: `query ${queryExecutionId} was cancelled: ${status.stateChangeReason ?? 'it was stopped'}`,
+        nonRetryable: true,
+      });
+    }
+
+    progress.phase = 'fetching';
+    const rows = await fetchQueryResults({
+      queryExecutionId,
+      maxRows: input.maxRows,
+      statementType: status.statementType,
+    });
+    progress.phase = 'SUCCEEDED';
+    return {
+      queryExecutionId,
+      outputLocation: status.outputLocation ?? '',
+      statementType: status.statementType,
+      statistics: status.statistics,
+      ...rows,
+    };
+  } catch (error) {
+    if (isCancellation(error)) {
+      progress.phase = 'CANCELLED';
+      // The query may have started even if the start's answer never came: the same token finds it.
+      await CancellationScope.nonCancellable(async () => stopQuery(await startQuery(start))).catch(
+        (stopError: unknown) => log.warn('could not stop the query', { error: String(stopError) }),
+      );
+      throw error;
+    }
+    const failure = surfaced(error);
+    progress.phase = 'FAILED';
+    progress.error = failure instanceof Error ? failure.message : String(failure);
+    throw failure;
+  }
+}
