@@ -53,7 +53,9 @@ interface Result {
 function statementTypeOf(sql: string): 'DML' | 'DDL' | 'UTILITY' {
   const word = /^\s*(?:--[^\n]*\n\s*)*\(?\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
   if (['select', 'with', 'values', 'table', 'insert', 'delete', 'update', 'merge'].includes(word)) return 'DML';
-  if (['show', 'describe', 'explain'].includes(word)) return 'UTILITY';
+  // As the engine answers them: SHOW goes Athena's Hive DDL path; DESCRIBE and EXPLAIN are utility statements.
+  if (word === 'show') return 'DDL';
+  if (['describe', 'desc', 'explain'].includes(word)) return 'UTILITY';
   return 'DDL';
 }
 

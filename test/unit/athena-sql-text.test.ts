@@ -46,6 +46,7 @@ test('statements are classified by their first word', () => {
   expect(kind('SHOW TABLES')).toBe('utility');
   expect(kind('describe t')).toBe('utility');
   expect(kind('COPY t TO x')).toBe('unsupported');
+  expect(kind('SELEC 1')).toBe('unknown');
   expect(kind('INSERT INTO t VALUES (1)')).toBe('unsupported');
   expect(kind('  -- nothing\n')).toBe('empty');
   expect(kind("'x'")).toBe('unknown');

@@ -222,7 +222,16 @@ class QueryRewriter {
     return ref;
   }
 
+  /** An expression rewritten keeps its select-item name: `CAST(x AS varchar) AS name` is still `name`. */
   private visitExpression(node: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+    const rewritten = this.rewriteExpression(node, ctes);
+    const alias = stringField(node, 'alias');
+    return alias !== '' && rewritten !== node && stringField(rewritten, 'alias') === ''
+      ? { ...rewritten, alias }
+      : rewritten;
+  }
+
+  private rewriteExpression(node: JsonObject, ctes: ReadonlySet<string>): JsonObject {
     const kind = stringField(node, 'class');
     if (!EXPRESSIONS.has(kind)) this.fail(node, kind === 'PARAMETER' ? 'A query parameter' : `The expression ${kind}`);
     if (kind === 'OPERATOR' && !OPERATOR_TYPES.has(stringField(node, 'type'))) {

@@ -264,6 +264,50 @@ export type StatementKind = 'query' | 'utility' | 'unsupported' | 'empty' | 'unk
 
 const QUERY_WORDS = new Set(['select', 'with', 'values']);
 const UTILITY_WORDS = new Set(['show', 'describe', 'desc']);
+/**
+ * Statements of Trino (Athena engine v3) or DuckDB that the local engine does not
+ * run: refused as NOT_SUPPORTED, naming them. Any other first word is a syntax error.
+ */
+const OTHER_STATEMENT_WORDS = new Set([
+  'attach',
+  'checkpoint',
+  'copy',
+  'detach',
+  'export',
+  'import',
+  'install',
+  'load',
+  'pragma',
+  'alter',
+  'analyze',
+  'call',
+  'comment',
+  'commit',
+  'create',
+  'deallocate',
+  'delete',
+  'deny',
+  'drop',
+  'execute',
+  'explain',
+  'grant',
+  'insert',
+  'merge',
+  'msck',
+  'prepare',
+  'refresh',
+  'reset',
+  'revoke',
+  'rollback',
+  'set',
+  'start',
+  'truncate',
+  'unload',
+  'update',
+  'use',
+  'vacuum',
+  'optimize',
+]);
 
 /** What a statement is, from its first word (a query may open with parentheses). */
 export function classifyStatement(tokens: Token[]): { kind: StatementKind; word?: Token } {
@@ -272,7 +316,7 @@ export function classifyStatement(tokens: Token[]): { kind: StatementKind; word?
   if (word.kind !== 'word') return { kind: 'unknown', word };
   if (QUERY_WORDS.has(word.value)) return { kind: 'query', word };
   if (UTILITY_WORDS.has(word.value)) return { kind: 'utility', word };
-  return { kind: /^[a-z]+$/.test(word.value) ? 'unsupported' : 'unknown', word };
+  return { kind: OTHER_STATEMENT_WORDS.has(word.value) ? 'unsupported' : 'unknown', word };
 }
 
 export interface QualifiedName {
