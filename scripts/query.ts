@@ -160,7 +160,7 @@ const program = new Command('npm run query --')
     NAMED_QUERY_DEFAULTS.minutes,
   )
   .option('--limit <n>', 'top-volume: rows', positiveInteger('--limit'), NAMED_QUERY_DEFAULTS.limit)
-  .option('--table <name>', 'named queries: the table (default: the crawled TICKSYNC_KAFKA_TOPIC)', glueName('--table'))
+  .option('--table <name>', 'named queries: the table (default: the crawled TICKSYNC_TOPIC)', glueName('--table'))
   .option('--symbol-column <name>', 'named queries: symbol column', glueName('--symbol-column'), 'symbol')
   .option('--price-column <name>', 'named queries: price column', glueName('--price-column'), 'price')
   .option('--size-column <name>', 'named queries: traded size column', glueName('--size-column'), 'size')
