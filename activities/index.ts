@@ -2,10 +2,15 @@ import { createAthenaActivities, type AthenaActivityDeps } from './athena';
 import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
 import { createGlueActivities, type GlueActivityDeps } from './glue';
 import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
+import { createPipelineActivities, type PipelineActivityDeps } from './pipeline';
 import { createReplayActivities, type ReplayActivityDeps } from './replay';
 import { createS3Activities, type S3ActivityDeps } from './s3';
 
-export type IngestActivityDeps = KafkaActivityDeps & S3ActivityDeps & ReplayActivityDeps & ConsumeActivityDeps;
+export type IngestActivityDeps = KafkaActivityDeps &
+  S3ActivityDeps &
+  ReplayActivityDeps &
+  ConsumeActivityDeps &
+  PipelineActivityDeps;
 
 /** The activities of the `ticksync-ingest` queue: everything that talks to Kafka and S3. */
 export function createIngestActivities(deps: IngestActivityDeps) {
@@ -14,6 +19,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     ...createS3Activities(deps),
     ...createReplayActivities(deps),
     ...createConsumeActivities(deps),
+    ...createPipelineActivities(deps),
   };
 }
 

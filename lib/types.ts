@@ -448,3 +448,76 @@ export interface QueryProgress {
   statistics?: QueryStatistics;
   error?: string;
 }
+
+/** A partition and the offset the consumer must have written everything below. */
+export interface FlushTarget {
+  partition: number;
+  endOffset: number;
+}
+
+export interface PipelineInput {
+  replay: ReplayInput;
+  /** The consumer to start, or to join when it already runs (same workflow id, as `npm run consume` names it). */
+  consumer: ConsumerInput;
+  consumerWorkflowId: string;
+  crawl: CrawlInput;
+  query: {
+    database: string;
+    workGroup: string;
+    /** Where results go unless the work group enforces its own. */
+    outputLocation: string;
+    /** The crawled topic's table. */
+    table: string;
+    minutes: number;
+    limit: number;
+    symbolColumn: string;
+    priceColumn: string;
+    sizeColumn: string;
+  };
+  taskQueues: { ingest: string; catalog: string; query: string };
+  /** `<Web UI>/namespaces/<namespace>/workflows/`, to link each stage's workflow in the report. */
+  workflowsUrl: string;
+}
+
+export interface PipelineStage {
+  stage: string;
+  workflowId: string;
+  url: string;
+  durationMs: number;
+}
+
+export interface PipelineQuery {
+  name: string;
+  sql: string;
+  result: QueryResult;
+}
+
+export interface PipelineReport {
+  runId: string;
+  topic: string;
+  replay: ReplayResult;
+  consumer: {
+    workflowId: string;
+    /** The consumer was already running and the pipeline joined it. */
+    joined: boolean;
+    /** Written by the consumer while the pipeline waited (this run's rows and any others arriving meanwhile). */
+    flushed: number;
+    deadLettered: number;
+    objects: number;
+  };
+  crawl: CrawlResult;
+  /** The topic's table after the crawl, and its partitions (one per hour of data). */
+  catalog: { table: string; partitions: number };
+  /** Rows of this run in the lake, counted by Athena: equal to `replay.sent` when nothing was lost or doubled. */
+  lakeRows: number;
+  queries: PipelineQuery[];
+  stages: PipelineStage[];
+  totalMs: number;
+}
+
+export type PipelinePhase = 'starting' | 'consumer' | 'replaying' | 'flushing' | 'crawling' | 'querying' | 'done';
+
+export interface PipelineProgress {
+  phase: PipelinePhase;
+  stages: PipelineStage[];
+}

@@ -36,14 +36,18 @@ interface StartOptions extends TargetOptions {
   progress: boolean;
 }
 
-const target = (options: TargetOptions, config: Config) => {
+/** The one consumer workflow of a topic and group: starting it again attaches to it. */
+export const consumerWorkflowId = (topic: string, groupId: string) => `consumer-${topic}-${groupId}`;
+
+/** The topic, group and consumer workflow the options name (the configured topic and its `.lake` group by default). */
+export const consumerTarget = (options: TargetOptions, config: Config) => {
   const topic = options.topic ?? config.kafka.topic;
   const groupId = options.group ?? `${config.kafka.clientId}.lake.${topic}`;
-  return { topic, groupId, workflowId: `consumer-${topic}-${groupId}` };
+  return { topic, groupId, workflowId: consumerWorkflowId(topic, groupId) };
 };
 
 export function consumerInput(options: StartOptions, config: Config): ConsumerInput {
-  const { topic, groupId } = target(options, config);
+  const { topic, groupId } = consumerTarget(options, config);
   return {
     topic,
     groupId,
@@ -153,7 +157,7 @@ const program = targetOptions(
   .action(async (options: StartOptions) => {
     const config = loadConfig();
     const input = consumerInput(options, config);
-    const { workflowId } = target(options, config);
+    const { workflowId } = consumerTarget(options, config);
     const client = await connectClient(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
@@ -184,7 +188,7 @@ async function withConsumer(
   run: (handle: WorkflowHandle<typeof consumerWorkflow>) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig();
-  const { workflowId } = target({ ...program.opts<TargetOptions>(), ...options }, config);
+  const { workflowId } = consumerTarget({ ...program.opts<TargetOptions>(), ...options }, config);
   const client = await connectClient(config);
   try {
     await run(client.workflow.getHandle<typeof consumerWorkflow>(workflowId)).catch((error: unknown) => {

@@ -4,3 +4,4 @@ export { replayWorkflow } from './replay';
 export { consumerWorkflow } from './consumer';
 export { crawlWorkflow } from './crawl';
 export { queryWorkflow } from './query';
+export { pipelineWorkflow } from './pipeline';

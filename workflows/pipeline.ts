@@ -1,0 +1,158 @@
+import {
+  ParentClosePolicy,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { IngestActivities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { NAMED_QUERY_NAMES, namedQuerySql } from '../lib/queries';
+import type {
+  ConsumerProgress,
+  PipelineInput,
+  PipelineProgress,
+  PipelineQuery,
+  PipelineReport,
+  QueryInput,
+} from '../lib/types';
+import { consumerWorkflow } from './consumer';
+import { crawlWorkflow } from './crawl';
+import { queryWorkflow } from './query';
+import { replayWorkflow } from './replay';
+
+export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
+
+/** `dt || hour` of an instant, as the lake's partitions name it (UTC). */
+const hourKey = (epochMs: number) => {
+  const iso = new Date(epochMs).toISOString();
+  return `${iso.slice(0, 10)}${iso.slice(11, 13)}`;
+};
+
+/**
+ * The whole pipeline, each stage a child workflow visible on its own: starts the
+ * consumer (or joins it), replays the file into Kafka, waits until the consumer
+ * has written everything the replay sent (by the topic's end offsets), crawls,
+ * and runs the named queries. Returns a report of every stage.
+ */
+export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineReport> {
+  const started = Date.now();
+  const { workflowId } = workflowInfo();
+  const progress: PipelineProgress = { phase: 'starting', stages: [] };
+  setHandler(pipelineProgressQuery, () => progress);
+  const ingest = proxyActivities<IngestActivities>({
+    taskQueue: input.taskQueues.ingest,
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+    },
+  });
+  const { waitForConsumerFlushed } = proxyActivities<IngestActivities>({
+    taskQueue: input.taskQueues.ingest,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+    },
+  });
+
+  /** Runs a stage and records its workflow and duration. */
+  async function stage<T>(name: string, childId: string, run: () => Promise<T>): Promise<T> {
+    const at = Date.now();
+    const result = await run();
+    progress.stages.push({
+      stage: name,
+      workflowId: childId,
+      url: `${input.workflowsUrl}${encodeURIComponent(childId)}`,
+      durationMs: Date.now() - at,
+    });
+    return result;
+  }
+
+  progress.phase = 'consumer';
+  // The consumer outlives the pipeline: it keeps the lake current for later replays.
+  const joined = await stage('consumer', input.consumerWorkflowId, async () => {
+    try {
+      await startChild(consumerWorkflow, {
+        workflowId: input.consumerWorkflowId,
+        taskQueue: input.taskQueues.ingest,
+        args: [input.consumer],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      return false;
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return true;
+      throw error;
+    }
+  });
+  const before: ConsumerProgress = await ingest.consumerProgress(input.consumerWorkflowId);
+
+  progress.phase = 'replaying';
+  const replayId = `replay-${input.replay.runId}`;
+  const replay = await stage('replay', replayId, () =>
+    executeChild(replayWorkflow, { workflowId: replayId, taskQueue: input.taskQueues.ingest, args: [input.replay] }),
+  );
+
+  progress.phase = 'flushing';
+  const targets = await ingest.topicEndOffsets(input.replay.topic);
+  const after = await stage('flush', input.consumerWorkflowId, () =>
+    waitForConsumerFlushed({ workflowId: input.consumerWorkflowId, targets }),
+  );
+
+  progress.phase = 'crawling';
+  const crawlId = `${workflowId}-crawl`;
+  const crawl = await stage('crawl', crawlId, () =>
+    executeChild(crawlWorkflow, { workflowId: crawlId, taskQueue: input.taskQueues.catalog, args: [input.crawl] }),
+  );
+
+  progress.phase = 'querying';
+  const { database, workGroup, outputLocation, table, ...named } = input.query;
+  const query = (name: string, sql: string) => {
+    const childId = `${workflowId}-query-${name}`;
+    const args: [QueryInput] = [
+      { sql, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
+    ];
+    return stage(`query ${name}`, childId, () =>
+      executeChild(queryWorkflow, { workflowId: childId, taskQueue: input.taskQueues.query, args }),
+    );
+  };
+  // This run's rows, in the partitions written since the pipeline started.
+  const countSql =
+    `SELECT count(*) AS rows FROM ${table} WHERE dt || hour >= '${hourKey(started)}' ` +
+    `AND run_id = '${input.replay.runId.replace(/'/g, "''")}'`;
+  const [count, partitions, ...results] = await Promise.all([
+    query('run-rows', countSql),
+    query('partitions', `SHOW PARTITIONS ${table}`),
+    ...NAMED_QUERY_NAMES.map(async (name): Promise<PipelineQuery> => {
+      const sql = namedQuerySql(name, { table, ...named });
+      return { name, sql, result: await query(name, sql) };
+    }),
+  ]);
+
+  progress.phase = 'done';
+  return {
+    runId: input.replay.runId,
+    topic: input.replay.topic,
+    replay,
+    consumer: {
+      workflowId: input.consumerWorkflowId,
+      joined,
+      flushed: after.totals.records - before.totals.records,
+      deadLettered: after.totals.deadLetters - before.totals.deadLetters,
+      objects: after.totals.objects - before.totals.objects,
+    },
+    crawl,
+    catalog: { table: `${database}.${table}`, partitions: partitions.rows.length },
+    lakeRows: Number(count.rows[0]?.[0] ?? 0),
+    queries: results,
+    stages: progress.stages,
+    totalMs: Date.now() - started,
+  };
+}
