@@ -1,3 +1,5 @@
+import type { NamedQueryOptions } from './queries';
+
 /**
  * Types shared by workflows, activities, workers and scripts. Workflow code
  * imports this file, so it holds types and constants only: no Node built-ins.
@@ -461,18 +463,12 @@ export interface PipelineInput {
   consumer: ConsumerInput;
   consumerWorkflowId: string;
   crawl: CrawlInput;
-  query: {
+  /** The named queries' options (the table is the crawled topic's), and where they run. */
+  query: NamedQueryOptions & {
     database: string;
     workGroup: string;
     /** Where results go unless the work group enforces its own. */
     outputLocation: string;
-    /** The crawled topic's table. */
-    table: string;
-    minutes: number;
-    limit: number;
-    symbolColumn: string;
-    priceColumn: string;
-    sizeColumn: string;
   };
   taskQueues: { ingest: string; catalog: string; query: string };
   /** `<Web UI>/namespaces/<namespace>/workflows/`, to link each stage's workflow in the report. */

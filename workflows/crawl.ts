@@ -9,29 +9,20 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { CatalogActivities } from '../activities';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { surfaced } from './errors';
+import { ErrorType } from '../lib/errors';
+import { AWS_RETRY, surfaced } from './aws-calls';
 import type { CrawlerState, CrawlInput, CrawlProgress, CrawlResult, StartCrawlerResult } from '../lib/types';
 
 export const crawlProgressQuery = defineQuery<CrawlProgress>('crawlProgress');
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  // About four minutes of a service that does not answer before the run fails: a schedule starts another later.
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-
 const { getCrawlerState, snapshotCatalog, startCrawler, stopCrawler } = proxyActivities<CatalogActivities>({
   startToCloseTimeout: '1 minute',
-  retry,
+  retry: AWS_RETRY,
 });
 const { describeCrawlChanges } = proxyActivities<CatalogActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
-  retry,
+  retry: AWS_RETRY,
 });
 
 const isOver = (state: CrawlerState, start: StartCrawlerResult) =>

@@ -43,24 +43,22 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const { workflowId } = workflowInfo();
   const progress: PipelineProgress = { phase: 'starting', stages: [] };
   setHandler(pipelineProgressQuery, () => progress);
+  // Kafka and the consumer's query: retried without end while the broker or the consumer's worker is away.
+  const retry = {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  };
   const ingest = proxyActivities<IngestActivities>({
     taskQueue: input.taskQueues.ingest,
     startToCloseTimeout: '1 minute',
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '30 seconds',
-      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-    },
+    retry,
   });
   const { waitForConsumerFlushed } = proxyActivities<IngestActivities>({
     taskQueue: input.taskQueues.ingest,
     startToCloseTimeout: '1 hour',
     heartbeatTimeout: '30 seconds',
-    retry: {
-      initialInterval: '1 second',
-      maximumInterval: '30 seconds',
-      nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-    },
+    retry,
   });
 
   /** Runs a stage and records its workflow and duration. */

@@ -11,28 +11,20 @@ import {
 } from '@temporalio/workflow';
 import type { QueryActivities } from '../activities';
 import type { StartQueryInput } from '../activities/athena';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { ErrorType } from '../lib/errors';
 import type { QueryInput, QueryProgress, QueryResult, QueryStatus } from '../lib/types';
-import { surfaced } from './errors';
+import { AWS_RETRY, surfaced } from './aws-calls';
 
 export const queryProgressQuery = defineQuery<QueryProgress>('queryProgress');
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-
 const { startQuery, getQueryStatus, stopQuery } = proxyActivities<QueryActivities>({
   startToCloseTimeout: '1 minute',
-  retry,
+  retry: AWS_RETRY,
 });
 const { fetchQueryResults } = proxyActivities<QueryActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry,
+  retry: AWS_RETRY,
 });
 
 const isOver = (status: QueryStatus) => status.state !== 'QUEUED' && status.state !== 'RUNNING';

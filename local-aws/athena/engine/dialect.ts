@@ -31,8 +31,8 @@ export interface DialectContext {
 
 type Rewriter = (call: JsonObject, children: Json[], context: DialectContext) => JsonObject;
 
-const KEPT = [
-  // Aggregates.
+/** Aggregates DuckDB has under Trino's names and with Trino's semantics. */
+const KEPT_AGGREGATES = [
   'count',
   'count_star',
   'sum',
@@ -58,6 +58,10 @@ const KEPT = [
   'kurtosis',
   'skewness',
   'histogram',
+];
+
+const KEPT = [
+  ...KEPT_AGGREGATES,
   // Window functions.
   'row_number',
   'rank',
@@ -238,31 +242,7 @@ const NONDETERMINISTIC = new Set(['random', 'rand', 'uuid']);
 
 /** Aggregates by their DuckDB names (after renaming). */
 const AGGREGATES = new Set([
-  'count',
-  'count_star',
-  'sum',
-  'avg',
-  'min',
-  'max',
-  'count_if',
-  'bool_and',
-  'bool_or',
-  'array_agg',
-  'stddev',
-  'stddev_samp',
-  'stddev_pop',
-  'variance',
-  'var_samp',
-  'var_pop',
-  'corr',
-  'covar_samp',
-  'covar_pop',
-  'regr_slope',
-  'regr_intercept',
-  'geometric_mean',
-  'kurtosis',
-  'skewness',
-  'histogram',
+  ...KEPT_AGGREGATES,
   'any_value',
   'quantile_disc',
   'arg_max_null',
