@@ -96,8 +96,11 @@ const kafka: Service = {
       ].join('\n'),
     );
     if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-      // KRaft storage is formatted once, with a fresh cluster id (16 random bytes, base64url).
-      const clusterId = crypto.randomBytes(16).toString('base64url');
+      // KRaft storage is formatted once, with a fresh cluster id (16 random bytes, base64url). As Kafka's own
+      // Uuid.randomUuid, never one starting with '-', which the tool would read as an option.
+      let clusterId: string;
+      do clusterId = crypto.randomBytes(16).toString('base64url');
+      while (clusterId.startsWith('-'));
       await promisify(execFile)(java.command, [
         ...java.args,
         'kafka.tools.StorageTool',
