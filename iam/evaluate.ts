@@ -23,9 +23,10 @@ export interface PolicyStatement {
   Condition?: ConditionBlock;
 }
 
+/** A policy document; TickSync's write Statement as a list (AWS also takes a single statement). */
 export interface PolicyDocument {
   Version?: string;
-  Statement: PolicyStatement | PolicyStatement[];
+  Statement: PolicyStatement[];
 }
 
 /** One authorisation question: may the caller do `action` (e.g. `glue:GetTable`) on `resource` (an ARN)? */
@@ -128,7 +129,7 @@ function statementApplies(statement: PolicyStatement, request: AuthorizationRequ
 
 /** Checks a document's shape once, naming what is wrong. */
 export function checkPolicy(document: PolicyDocument, name: string): void {
-  const statements = list(document.Statement);
+  const statements = document.Statement;
   if (statements.length === 0) throw new Error(`policy ${name}: no Statement`);
   for (const [index, statement] of statements.entries()) {
     const where = `policy ${name} statement ${statement.Sid ?? index}`;
@@ -148,7 +149,7 @@ export function checkPolicy(document: PolicyDocument, name: string): void {
 export function evaluate(policies: PolicyDocument[], request: AuthorizationRequest): Decision {
   let allowed = false;
   for (const policy of policies) {
-    for (const statement of list(policy.Statement)) {
+    for (const statement of policy.Statement) {
       if (!statementApplies(statement, request)) continue;
       if (statement.Effect === 'Deny') return 'explicit-deny';
       allowed = true;
