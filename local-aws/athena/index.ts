@@ -485,6 +485,18 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       return {};
     },
 
+    DeleteWorkGroup(input: athena.DeleteWorkGroupInput): athena.DeleteWorkGroupOutput {
+      const group = workGroup(input.WorkGroup);
+      if (group.Name === 'primary') throw InvalidRequest('The primary workgroup cannot be deleted.');
+      const executions = Object.values(state.executions).filter((record) => record.execution.WorkGroup === group.Name);
+      if (executions.length > 0 && !input.RecursiveDeleteOption)
+        throw InvalidRequest(`WorkGroup ${group.Name} is not empty: delete it with RecursiveDeleteOption.`);
+      for (const record of executions) delete state.executions[record.execution.QueryExecutionId!];
+      delete state.workGroups[group.Name!];
+      save();
+      return {};
+    },
+
     CreateWorkGroup(input: athena.CreateWorkGroupInput): athena.CreateWorkGroupOutput {
       if (!/^[a-zA-Z0-9._-]{1,128}$/.test(input.Name!)) throw InvalidRequest(`Invalid WorkGroup name ${input.Name}`);
       if (state.workGroups[input.Name!]) throw InvalidRequest('WorkGroup is already created');

@@ -2,6 +2,7 @@ import {
   AthenaClient,
   BatchGetQueryExecutionCommand,
   CreateWorkGroupCommand,
+  DeleteWorkGroupCommand,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   GetWorkGroupCommand,
@@ -261,7 +262,7 @@ describe('executions', () => {
 });
 
 describe('work groups', () => {
-  test('primary exists; a new work group with an enforced output location directs every query there', async () => {
+  test('primary exists; a new work group with an enforced output location directs every query there; deleting', async () => {
     const groups = await athena.send(new ListWorkGroupsCommand({}));
     expect(groups.WorkGroups?.map((group) => group.Name)).toContain('primary');
     const name = uniqueName('wg');
@@ -285,6 +286,15 @@ describe('work groups', () => {
         `s3://${bucket}/athena-results/${name}/${done.QueryExecutionId}.csv`,
       );
       expect(done.WorkGroup).toBe(name);
+
+      const notEmpty = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: name })));
+      expect(notEmpty.message).toMatch(/is not empty/);
+      await admin.send(new DeleteWorkGroupCommand({ WorkGroup: name, RecursiveDeleteOption: true }));
+      expect((await errorOf(athena.send(new GetWorkGroupCommand({ WorkGroup: name })))).name).toBe(
+        'InvalidRequestException',
+      );
+      const primary = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: 'primary' })));
+      expect(primary.message).toMatch(/primary workgroup cannot be deleted/);
     } finally {
       admin.destroy();
     }

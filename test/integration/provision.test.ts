@@ -1,28 +1,33 @@
+import { DeleteWorkGroupCommand, GetWorkGroupCommand, UpdateWorkGroupCommand } from '@aws-sdk/client-athena';
 import { UpdateCrawlerCommand } from '@aws-sdk/client-glue';
 import { DeleteBucketCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { createGlueClient, createS3Client } from '../../lib/clients';
+import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import type { ProvisionStep } from '../../scripts/provision';
 import { deletePrefix, dropTestCrawler, getCrawler, uniqueGlueName } from '../helpers/glue';
 import { runScript } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
 
-// A bucket, database, crawler and topic of this test's own: the first run creates everything.
+// A bucket, database, crawler, topic and work group of this test's own: the first run creates everything.
 const env = {
   TICKSYNC_S3_BUCKET: uniqueName('ticksync-provision').toLowerCase().slice(0, 63),
   TICKSYNC_GLUE_DATABASE: uniqueGlueName('provision_db'),
   TICKSYNC_GLUE_CRAWLER: uniqueName('provision-crawler'),
   TICKSYNC_TOPIC: uniqueGlueName('provision_ticks'),
+  TICKSYNC_ATHENA_WORKGROUP: uniqueName('provision-wg'),
 };
 const config = loadConfig({ ...process.env, ...env });
 const glue = createGlueClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
+const athena = createAthenaClient(config, 'admin');
 const folders = ['raw/', 'dlq/', 'input/', 'manifests/', 'athena-results/'];
 
 afterAll(async () => {
   await dropTestCrawler(glue, { crawler: env.TICKSYNC_GLUE_CRAWLER, database: env.TICKSYNC_GLUE_DATABASE, path: '' });
   await deletePrefix(s3, env.TICKSYNC_S3_BUCKET, '').catch(() => undefined);
   await s3.send(new DeleteBucketCommand({ Bucket: env.TICKSYNC_S3_BUCKET })).catch(() => undefined);
+  await athena.send(new DeleteWorkGroupCommand({ WorkGroup: env.TICKSYNC_ATHENA_WORKGROUP })).catch(() => undefined);
+  athena.destroy();
   glue.destroy();
   s3.destroy();
 });
@@ -39,9 +44,13 @@ const expected = (action: string) => [
   ...folders.map((folder) => ({ resource: 'folder', name: `s3://${env.TICKSYNC_S3_BUCKET}/${folder}`, action })),
   { resource: 'database', name: env.TICKSYNC_GLUE_DATABASE, action },
   { resource: 'crawler', name: env.TICKSYNC_GLUE_CRAWLER, action },
+  { resource: 'workgroup', name: env.TICKSYNC_ATHENA_WORKGROUP, action },
 ];
 
-test('provision creates the bucket, its folders, the database and the crawler; a second run changes nothing', async () => {
+const workGroup = async () =>
+  (await athena.send(new GetWorkGroupCommand({ WorkGroup: env.TICKSYNC_ATHENA_WORKGROUP }))).WorkGroup;
+
+test('provision creates the bucket, its folders, the database, the crawler and the work group; a second run changes nothing', async () => {
   expect(await provision()).toEqual(expected('created'));
 
   await s3.send(new HeadBucketCommand({ Bucket: env.TICKSYNC_S3_BUCKET }));
@@ -65,6 +74,11 @@ test('provision creates the bucket, its folders, the database and the crawler; a
     CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
   });
 
+  expect((await workGroup())?.Configuration).toMatchObject({
+    ResultConfiguration: { OutputLocation: `s3://${env.TICKSYNC_S3_BUCKET}/athena-results/` },
+    EnforceWorkGroupConfiguration: true,
+  });
+
   expect(await provision()).toEqual(expected('unchanged'));
 
   const text = await runScript('provision', [], env);
@@ -73,7 +87,7 @@ test('provision creates the bucket, its folders, the database and the crawler; a
   expect(text.stdout).toContain('provisioned on the local stack');
 });
 
-test('a crawler whose settings drifted is updated back, naming what differed', async () => {
+test('a crawler and a work group whose settings drifted are updated back, naming what differed', async () => {
   await provision();
   await glue.send(
     new UpdateCrawlerCommand({
@@ -82,14 +96,35 @@ test('a crawler whose settings drifted is updated back, naming what differed', a
       Targets: { S3Targets: [{ Path: `s3://${env.TICKSYNC_S3_BUCKET}/elsewhere/` }] },
     }),
   );
+  await athena.send(
+    new UpdateWorkGroupCommand({
+      WorkGroup: env.TICKSYNC_ATHENA_WORKGROUP,
+      ConfigurationUpdates: {
+        ResultConfigurationUpdates: { OutputLocation: `s3://${env.TICKSYNC_S3_BUCKET}/elsewhere/` },
+        EnforceWorkGroupConfiguration: false,
+      },
+    }),
+  );
   const steps = await provision();
-  expect(steps.at(-1)).toEqual({
-    resource: 'crawler',
-    name: env.TICKSYNC_GLUE_CRAWLER,
-    action: 'updated',
-    changed: ['Targets', 'SchemaChangePolicy'],
+  expect(steps.slice(-2)).toEqual([
+    {
+      resource: 'crawler',
+      name: env.TICKSYNC_GLUE_CRAWLER,
+      action: 'updated',
+      changed: ['Targets', 'SchemaChangePolicy'],
+    },
+    {
+      resource: 'workgroup',
+      name: env.TICKSYNC_ATHENA_WORKGROUP,
+      action: 'updated',
+      changed: ['OutputLocation', 'EnforceWorkGroupConfiguration'],
+    },
+  ]);
+  expect(steps.slice(0, -2).every((step) => step.action === 'unchanged')).toBe(true);
+  expect((await workGroup())?.Configuration).toMatchObject({
+    ResultConfiguration: { OutputLocation: `s3://${env.TICKSYNC_S3_BUCKET}/athena-results/` },
+    EnforceWorkGroupConfiguration: true,
   });
-  expect(steps.slice(0, -1).every((step) => step.action === 'unchanged')).toBe(true);
   const crawler = await getCrawler(glue, env.TICKSYNC_GLUE_CRAWLER);
   expect(crawler.SchemaChangePolicy).toEqual({
     UpdateBehavior: 'UPDATE_IN_DATABASE',
