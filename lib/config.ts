@@ -206,15 +206,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     credentials[role] = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
   }
-  // Locally, the admin keys are the S3 server's root keys, and the other components
-  // share them until per-role identities are provisioned. On AWS, unset keys mean
-  // the SDK's default chain (an EC2 instance profile, say).
+  // Locally, the admin keys are the S3 server's root keys and every other role has
+  // keys of its own (`ticksync-<role>`), which the stack makes S3 users with the
+  // role's policy. On AWS, unset keys mean the SDK's default chain (an EC2 instance
+  // profile, say).
   if (local) {
     credentials.admin ??= {
       accessKeyId: LOCAL_ADMIN_ACCESS_KEY_ID,
       secretAccessKey: LOCAL_ADMIN_SECRET_ACCESS_KEY,
     };
-    for (const role of ROLES) credentials[role] ??= credentials.admin;
+    for (const role of ROLES)
+      credentials[role] ??= { accessKeyId: `ticksync-${role}`, secretAccessKey: `ticksync-${role}-secret-key` };
   }
 
   const home = env.HOME ?? '/tmp';

@@ -114,7 +114,7 @@ async function startService(stack: Stack, service: Service): Promise<void> {
   });
   stack.logger.info({ service: service.name, pid: record.pid, log: logFile(stack, service) }, 'started');
   await waitHealthy(stack, service);
-  await service.afterHealthy?.(stack.config);
+  await service.afterHealthy?.(stack);
   stack.logger.info({ service: service.name, address: service.address(stack.config) }, 'ready');
 }
 
@@ -127,11 +127,11 @@ export async function up(stack: Stack, services: Service[]): Promise<string[]> {
   );
   for (const service of running) {
     await waitHealthy(stack, service);
-    await service.afterHealthy?.(stack.config);
+    await service.afterHealthy?.(stack);
     stack.logger.info({ service: service.name }, 'already running');
   }
   for (const service of external) {
-    await service.afterHealthy?.(stack.config);
+    await service.afterHealthy?.(stack);
     stack.logger.info({ service: service.name }, 'already running, not started by this stack: using it');
   }
   const started: string[] = [];

@@ -4,12 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetDatabasesCommand } from '@aws-sdk/client-glue';
-import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, ListBucketsCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
-import { PROJECT_ROOT, portOf, type Config } from '../lib/config';
+import { LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
+import { localBucketPolicy } from '../iam/bucket-policy';
+import { policyValuesFor } from '../iam/policies';
 import { ensureGoTool, kafkaJava, TEMPORAL_CLI, VERSITYGW } from './install';
 import type { StartOptions } from './process';
 
@@ -37,7 +39,7 @@ export interface Service {
   /** One real request; throws with the reason when the service does not answer it. */
   healthcheck(config: Config): Promise<void>;
   /** Idempotent set-up once healthy, such as creating the bucket. */
-  afterHealthy?(config: Config): Promise<void>;
+  afterHealthy?(context: StackContext): Promise<void>;
   startTimeoutMs: number;
 }
 
@@ -225,13 +227,38 @@ const s3: Service = {
       client.destroy();
     }
   },
-  async afterHealthy(config) {
+  /**
+   * The lake bucket, one S3 user per TickSync role with keys of its own (the admin
+   * keys are the root), and the bucket policy made from the roles' documents.
+   */
+  async afterHealthy({ config, logger, dir }) {
     const client = createS3Client(config, 'admin');
     try {
       await client.send(new HeadBucketCommand({ Bucket: config.s3.bucket })).catch(async (error: Error) => {
         if (error.name !== 'NotFound' && error.name !== 'NoSuchBucket') throw error;
         await client.send(new CreateBucketCommand({ Bucket: config.s3.bucket }));
       });
+      const admin = config.aws.credentials.admin!;
+      const binary = await ensureGoTool(VERSITYGW, config.stack.cacheDir, path.join(dir, 'logs'), logger);
+      const env = {
+        ...process.env,
+        ADMIN_ACCESS_KEY_ID: admin.accessKeyId,
+        ADMIN_SECRET_ACCESS_KEY: admin.secretAccessKey,
+        ADMIN_ENDPOINT_URL: config.aws.s3Endpoint,
+      };
+      for (const role of ROLES) {
+        const keys = config.aws.credentials[role];
+        if (role === 'admin' || !keys || keys.accessKeyId === admin.accessKeyId) continue;
+        const args = ['-a', keys.accessKeyId, '-s', keys.secretAccessKey, '-r', 'user'];
+        await promisify(execFile)(binary, ['admin', 'create-user', ...args], { env }).catch(async () =>
+          // The user exists from an earlier start: its secret is set again, in case it changed.
+          promisify(execFile)(binary, ['admin', 'update-user', '-a', keys.accessKeyId, '-s', keys.secretAccessKey], {
+            env,
+          }),
+        );
+      }
+      const policy = localBucketPolicy(config, policyValuesFor(config, LOCAL_ACCOUNT_ID));
+      await client.send(new PutBucketPolicyCommand({ Bucket: config.s3.bucket, Policy: JSON.stringify(policy) }));
     } finally {
       client.destroy();
     }
