@@ -37,7 +37,8 @@ const glue = createGlueClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
 const { bucket } = config.s3;
 const database = uniqueName('crawl_db').replace(/-/g, '_');
-const root = `${uniqueName('crawler-test')}/`;
+// Under raw/: the crawler role reads nothing else.
+const root = `${config.s3.rawPrefix}${uniqueName('crawler-test')}/`;
 const crawlers: string[] = [];
 const serviceLog = path.join(config.stack.dir, 'logs', 'aws.log');
 

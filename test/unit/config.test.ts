@@ -25,9 +25,12 @@ describe('loadConfig', () => {
     });
     expect(config.athena.outputLocation).toBe('s3://ticksync-lake/athena-results/');
     expect(config.stack.cacheDir).toBe('/home/user/.cache/ticksync');
-    // Every local component has keys: the stack's admin keys until roles get their own.
-    expect(config.aws.credentials.ingest).toEqual(config.aws.credentials.admin);
-    expect(config.aws.credentials.admin?.accessKeyId).toBeTruthy();
+    // Every local component has keys of its own; the admin keys are the S3 server's root.
+    expect(config.aws.credentials.ingest).toEqual({
+      accessKeyId: 'ticksync-ingest',
+      secretAccessKey: 'ticksync-ingest-secret-key',
+    });
+    expect(config.aws.credentials.admin?.accessKeyId).toBe('ticksync-admin');
   });
 
   test('reads every documented variable', () => {
