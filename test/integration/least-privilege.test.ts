@@ -23,10 +23,7 @@ const config = loadConfig();
 const { bucket } = config.s3;
 const values = policyValuesFor(config, LOCAL_ACCOUNT_ID);
 const admin = createS3Client(config, 'admin');
-const clients = Object.fromEntries(ROLES.map((role) => [role, createS3Client(config, role)])) as Record<
-  Role,
-  S3Client
->;
+const clients = Object.fromEntries(ROLES.map((role) => [role, createS3Client(config, role)])) as Record<Role, S3Client>;
 const PREFIXES = ['raw/', 'dlq/', 'manifests/', 'input/', 'athena-results/', 'elsewhere/'];
 const probe = uniqueName('least-privilege');
 const key = (prefix: string) => `${prefix}${probe}/object.json`;
@@ -108,7 +105,8 @@ test("the pipeline's rules hold on the real server", async () => {
   expect(await put('analyst', 'raw/')).toBe('AccessDenied');
   expect(await get('analyst', 'dlq/')).toBe('AccessDenied');
   // Nobody but the admin touches anything outside the lake's prefixes.
-  for (const role of ROLES.filter((name) => name !== 'admin')) expect(await put(role, 'elsewhere/')).toBe('AccessDenied');
+  for (const role of ROLES.filter((name) => name !== 'admin'))
+    expect(await put(role, 'elsewhere/')).toBe('AccessDenied');
   // The crawler and the analyst list the bucket to find objects.
   const list = (role: Role) =>
     outcome(clients[role].send(new ListObjectsV2Command({ Bucket: bucket, Prefix: config.s3.rawPrefix })));
@@ -131,7 +129,12 @@ test('an unknown key and a tampered signature are refused by the S3 server and t
       credentials,
       maxAttempts: 1,
     });
-    const glue = new GlueClient({ region: config.aws.region, endpoint: config.aws.endpoint, credentials, maxAttempts: 1 });
+    const glue = new GlueClient({
+      region: config.aws.region,
+      endpoint: config.aws.endpoint,
+      credentials,
+      maxAttempts: 1,
+    });
     try {
       expect(await outcome(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key('raw/') })))).toBe(s3Error);
       expect(await outcome(glue.send(new GetDatabasesCommand({})))).toBe(glueError);
