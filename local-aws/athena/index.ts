@@ -29,6 +29,8 @@ const QUERY_TIMEOUT_MS = 5 * 60_000;
 const PAGE_ROWS = 1000;
 /** Results kept in memory for GetQueryResults; older ones are read back from their CSV. */
 const CACHED_RESULTS = 20;
+/** Executions kept (Athena keeps 45 days of them): the oldest finished ones go first. */
+const KEPT_EXECUTIONS = 1000;
 
 interface Execution {
   execution: QueryExecution;
@@ -107,7 +109,17 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       };
     }
   }
-  const save = () => store.save();
+  /** Writes the state, keeping the newest executions only, so each write stays small. */
+  const save = () => {
+    const ids = Object.keys(state.executions);
+    for (const id of ids.slice(0, Math.max(0, ids.length - KEPT_EXECUTIONS))) {
+      if (!active.has(id)) delete state.executions[id];
+    }
+    store.save();
+  };
+
+  /** Queries queued or running, to stop them. */
+  const active = new Map<string, AbortController>();
   save();
 
   const log = logger.child({ service: 'athena' });
@@ -119,11 +131,14 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
     logger: log,
   });
   const results = new Map<string, Result>();
-  /** Queries queued or running, to stop them. */
-  const active = new Map<string, AbortController>();
 
-  /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. */
-  const s3For = (principal: string) => createS3Client(config, principal as Role);
+  /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. One client each. */
+  const s3Clients = new Map<string, S3Client>();
+  const s3For = (principal: string) => {
+    let client = s3Clients.get(principal);
+    if (!client) s3Clients.set(principal, (client = createS3Client(config, principal as Role)));
+    return client;
+  };
 
   const catalog: TableCatalog = {
     getTable(databaseName, tableName) {
@@ -185,11 +200,9 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
   }
 
   /** Runs a queued execution: the engine holds it QUEUED until one of its slots is free. */
-  async function run(id: string): Promise<void> {
+  async function run(id: string, controller: AbortController): Promise<void> {
     const record = state.executions[id]!;
     const execution = record.execution;
-    const controller = new AbortController();
-    active.set(id, controller);
     let started: number | undefined;
     const client = s3For(record.principal);
     try {
@@ -206,7 +219,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
           execution.Statistics = {
             QueryQueueTimeInMillis: started - execution.Status.SubmissionDateTime!.getTime(),
           };
-          save();
+          // Kept in memory only: after a restart a query that was running is FAILED either way.
         },
       });
       const engineDone = Date.now();
@@ -216,22 +229,24 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       const output = execution.ResultConfiguration!.OutputLocation!;
       const { bucket, key } = parseS3Url(output);
       try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: toCsv(header, outcome.rows),
-            ContentType: 'text/csv',
-          }),
-        );
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: `${key}.metadata`,
-            Body: JSON.stringify({ ColumnInfo: columns }),
-            ContentType: 'application/json',
-          }),
-        );
+        await Promise.all([
+          client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: toCsv(header, outcome.rows),
+              ContentType: 'text/csv',
+            }),
+          ),
+          client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: `${key}.metadata`,
+              Body: JSON.stringify({ ColumnInfo: columns }),
+              ContentType: 'application/json',
+            }),
+          ),
+        ]);
       } catch (error) {
         throw new QueryFailure(
           2,
@@ -293,7 +308,6 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         );
       }
     } finally {
-      client.destroy();
       active.delete(id);
     }
   }
@@ -371,7 +385,10 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         },
       };
       save();
-      void run(id);
+      // Stoppable from now; run after the answer, since the engine may start the query at once.
+      const controller = new AbortController();
+      active.set(id, controller);
+      setImmediate(() => void run(id, controller));
       context.logger.info({ queryExecutionId: id, principal: context.identity.principal }, 'query queued');
       return { QueryExecutionId: id };
     },
@@ -430,13 +447,15 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
       const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
       if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
-      // The header counts as a row of the first page, as in Athena.
-      const all = toRows(header, result.rows);
-      const rows = all.slice(start, start + size);
+      // The header counts as a row of the first page, as in Athena; only the page's rows are converted.
+      const total = result.rows.length + (header ? 1 : 0);
+      const first = header ? Math.max(0, start - 1) : start;
+      const last = header ? start + size - 1 : start + size;
+      const rows = toRows(start === 0 ? header : undefined, result.rows.slice(first, last));
       return {
         UpdateCount: 0,
         ResultSet: { Rows: rows, ResultSetMetadata: { ColumnInfo: result.columns } },
-        NextToken: start + size < all.length ? Buffer.from(String(start + size)).toString('base64url') : undefined,
+        NextToken: start + size < total ? Buffer.from(String(start + size)).toString('base64url') : undefined,
       };
     },
 
@@ -539,8 +558,6 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       throw InvalidRequest(
         `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).message}`,
       );
-    } finally {
-      client.destroy();
     }
   }
 
