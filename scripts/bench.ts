@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
 import { benchConsume } from '../test/bench/consume';
+import { benchQuery } from '../test/bench/query';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, runCli } from './cli';
 
@@ -38,6 +39,24 @@ program
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
     const result = await withStackUp(stack, selectServices([], false), () => benchConsume(config, logger, options));
+    console.log(JSON.stringify(result));
+  });
+
+program
+  .command('query')
+  .description('the named queries through the local Athena API against the same SQL directly in DuckDB; freshness')
+  .option('--rows <count>', 'ticks in the lake', positiveInteger('--rows'), 10_000_000)
+  .option(
+    '--repeat <count>',
+    'warm runs of each query on each side (the median is reported)',
+    positiveInteger('--repeat'),
+    5,
+  )
+  .action(async (options: { rows: number; repeat: number }) => {
+    const config = loadConfig();
+    const logger = createLogger('bench', config.logLevel);
+    const stack = openStack(config, logger);
+    const result = await withStackUp(stack, selectServices([], false), () => benchQuery(config, logger, options));
     console.log(JSON.stringify(result));
   });
 
