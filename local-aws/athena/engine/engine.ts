@@ -11,6 +11,11 @@ const positiveInteger = (value: number | undefined) => value === undefined || (N
 /** Options are checked once, here: a wrong one names itself and the form expected. */
 function validateOptions(options: QueryEngineOptions): void {
   if (!options.cacheDir) throw new Error('QueryEngine option cacheDir: expected a folder path');
+  if (!positiveInteger(options.cacheMaxBytes)) {
+    throw new Error(
+      `QueryEngine option cacheMaxBytes: expected a positive number of bytes, got ${options.cacheMaxBytes}`,
+    );
+  }
   if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(options.memoryLimit)) {
     throw new Error(`QueryEngine option memoryLimit: expected a size such as '1GB', got '${options.memoryLimit}'`);
   }
@@ -43,7 +48,7 @@ export class QueryEngine {
   constructor(private readonly options: QueryEngineOptions) {
     validateOptions(options);
     this.maxConcurrent = options.maxConcurrentQueries ?? 2;
-    this.cache = new ObjectCache(options.cacheDir);
+    this.cache = new ObjectCache(options.cacheDir, options.cacheMaxBytes);
     this.instance = this.open();
     // A failed start is reported by run(); this only keeps it from being an unhandled rejection.
     this.instance.catch(() => undefined);

@@ -9,8 +9,17 @@ import type { ObjectSource } from './types';
  * may read, keyed by bucket, key and ETag: an unchanged object is read from the
  * cache, a changed one (new ETag) is fetched again. Files appear atomically
  * (downloaded under a temporary name, then renamed), and two queries wanting
- * the same object share one download.
+ * the same object share one download. The cache is bounded: after downloads,
+ * older versions of an object and then the least recently used files go, but
+ * never a file used in the last IN_USE_MS (no query runs that long).
  */
+
+/** Longer than any query may run (the service's limit is 5 minutes). */
+const IN_USE_MS = 10 * 60_000;
+/** The cache's size bound unless the engine is given another. */
+export const DEFAULT_CACHE_MAX_BYTES = 4 * 1024 ** 3;
+/** A sweep follows downloads at most this often. */
+const SWEEP_EVERY_MS = 60_000;
 
 export interface LakeObject {
   bucket: string;
@@ -42,11 +51,24 @@ export function classifyObjectError(error: unknown, object: LakeObject): unknown
   return error;
 }
 
+interface CachedFile {
+  file: string;
+  /** The object's folder: its versions (one per ETag) live side by side. */
+  folder: string;
+  size: number;
+  usedAt: number;
+}
+
 export class ObjectCache {
   readonly root: string;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private lastSweep = 0;
 
-  constructor(cacheDir: string) {
+  /** `maxBytes`: the cache's size bound (its files and their profiles). */
+  constructor(
+    cacheDir: string,
+    private readonly maxBytes = DEFAULT_CACHE_MAX_BYTES,
+  ) {
     this.root = path.resolve(cacheDir, 'objects');
     fs.mkdirSync(this.root, { recursive: true });
   }
@@ -68,14 +90,66 @@ export class ObjectCache {
     signal: AbortSignal,
   ): Promise<{ file: string; downloaded: boolean }> {
     const file = this.pathFor(object);
-    if (fs.existsSync(file)) return { file, downloaded: false };
+    if (fs.existsSync(file)) {
+      // The modification time records the last use, for the sweep.
+      const now = new Date();
+      await fs.promises.utimes(file, now, now).catch(() => undefined);
+      return { file, downloaded: false };
+    }
     let download = this.inFlight.get(file);
     if (!download) {
       download = this.download(source, object, file, signal).finally(() => this.inFlight.delete(file));
       this.inFlight.set(file, download);
     }
     await download;
+    if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = Date.now();
+      this.sweep(Date.now());
+    }
     return { file, downloaded: true };
+  }
+
+  /**
+   * Removes, among files unused for IN_USE_MS, the older versions of each object,
+   * then the least recently used files until the cache is under 80% of its bound.
+   * Returns the files removed.
+   */
+  sweep(now: number): string[] {
+    const files: CachedFile[] = [];
+    for (const shard of fs.readdirSync(this.root)) {
+      for (const name of fs.readdirSync(path.join(this.root, shard))) {
+        const folder = path.join(this.root, shard, name);
+        for (const entry of fs.readdirSync(folder)) {
+          if (entry.endsWith('.part') || entry.endsWith('.profile.json')) continue;
+          const file = path.join(folder, entry);
+          const stat = fs.statSync(file, { throwIfNoEntry: false });
+          if (stat) files.push({ file, folder, size: stat.size, usedAt: stat.mtimeMs });
+        }
+      }
+    }
+    const removable = (entry: CachedFile) => now - entry.usedAt >= IN_USE_MS;
+    const removed = new Set<CachedFile>();
+    const newest = new Map<string, CachedFile>();
+    for (const entry of files) {
+      const kept = newest.get(entry.folder);
+      if (!kept || entry.usedAt > kept.usedAt) newest.set(entry.folder, entry);
+    }
+    for (const entry of files) if (newest.get(entry.folder) !== entry && removable(entry)) removed.add(entry);
+    let total = files.filter((entry) => !removed.has(entry)).reduce((sum, entry) => sum + entry.size, 0);
+    if (total > this.maxBytes) {
+      const oldestFirst = files.filter((entry) => !removed.has(entry) && removable(entry));
+      oldestFirst.sort((a, b) => a.usedAt - b.usedAt);
+      for (const entry of oldestFirst) {
+        if (total <= this.maxBytes * 0.8) break;
+        removed.add(entry);
+        total -= entry.size;
+      }
+    }
+    for (const { file } of removed) {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(`${file}.profile.json`, { force: true });
+    }
+    return [...removed].map(({ file }) => file);
   }
 
   private async download(source: ObjectSource, object: LakeObject, file: string, signal: AbortSignal): Promise<void> {

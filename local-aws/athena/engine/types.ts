@@ -65,6 +65,8 @@ export interface QueryOutcome {
 
 export interface QueryEngineOptions {
   cacheDir: string;
+  /** The object cache's size bound in bytes, 4 GiB by default (older and least recently used files go first). */
+  cacheMaxBytes?: number;
   /** DuckDB's memory_limit, e.g. '1GB'. */
   memoryLimit: string;
   threads: number;
