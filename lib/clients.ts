@@ -60,6 +60,8 @@ export function createKafka(config: Config, logger: Logger, overrides: Partial<K
   return new Kafka({
     clientId: config.kafka.clientId,
     brokers: config.kafka.brokers,
+    ssl: config.kafka.ssl,
+    sasl: config.kafka.sasl as KafkaConfig['sasl'],
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),
     ...overrides,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -49,6 +50,13 @@ const httpUrl = (example: string) =>
     { error: `expected an http(s) URL, such as ${example}` },
   );
 
+const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((value) => value === 'true');
+
+const readableFile = (what: string) =>
+  z.string().refine((value) => fs.existsSync(value) && fs.statSync(value).isFile(), {
+    error: `expected the path of a readable ${what} file`,
+  });
+
 const name = (what: string, pattern: RegExp, example: string) =>
   z.string().regex(pattern, `expected ${what}, such as ${example}`);
 
@@ -84,6 +92,14 @@ const envSchema = z.object({
     .pipe(z.array(hostPort('127.0.0.1:9092')).min(1)),
   TICKSYNC_KAFKA_CLIENT_ID: name('a Kafka client id', /^[A-Za-z0-9._-]+$/, 'ticksync').default('ticksync'),
   TICKSYNC_TOPIC: name('a Kafka topic name', /^[A-Za-z0-9._-]{1,200}$/, 'ticks').default('ticks'),
+  TICKSYNC_KAFKA_SSL: flag.default(false),
+  TICKSYNC_KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+      error: 'expected one of plain, scram-sha-256, scram-sha-512',
+    })
+    .optional(),
+  TICKSYNC_KAFKA_SASL_USERNAME: z.string().optional(),
+  TICKSYNC_KAFKA_SASL_PASSWORD: z.string().optional(),
 
   TICKSYNC_AWS_REGION: region.default('us-east-1'),
   TICKSYNC_S3_ENDPOINT: httpUrl('http://127.0.0.1:7070').optional(),
@@ -122,6 +138,12 @@ const envSchema = z.object({
   TICKSYNC_TEMPORAL_ADDRESS: hostPort('127.0.0.1:7233').default('127.0.0.1:7233'),
   TICKSYNC_TEMPORAL_NAMESPACE: name('a Temporal namespace', /^[A-Za-z0-9._-]{2,255}$/, 'default').default('default'),
   TICKSYNC_TEMPORAL_UI_URL: httpUrl('http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
+  TICKSYNC_TEMPORAL_TLS: flag.optional(),
+  TICKSYNC_TEMPORAL_TLS_CERT: readableFile('PEM certificate').optional(),
+  TICKSYNC_TEMPORAL_TLS_KEY: readableFile('PEM private key').optional(),
+  TICKSYNC_TEMPORAL_TLS_CA: readableFile('PEM CA certificate').optional(),
+  TICKSYNC_TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TICKSYNC_TEMPORAL_API_KEY: z.string().optional(),
   TICKSYNC_INGEST_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-ingest').default(
     'ticksync-ingest',
   ),
@@ -149,7 +171,14 @@ export interface Credentials {
 export interface Config {
   target: 'local' | 'aws';
   logLevel: string;
-  kafka: { brokers: string[]; clientId: string; topic: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    topic: string;
+    /** TLS to the brokers (Amazon MSK's TLS listeners, Confluent Cloud ...). */
+    ssl: boolean;
+    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  };
   aws: {
     region: string;
     /** S3 API endpoint; undefined means AWS itself. */
@@ -174,6 +203,10 @@ export interface Config {
     ingestTaskQueue: string;
     catalogTaskQueue: string;
     queryTaskQueue: string;
+    /** TLS to the frontend (Temporal Cloud, a self-hosted cluster behind TLS); undefined means plaintext. */
+    tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+    /** Temporal Cloud API key (implies TLS). */
+    apiKey?: string;
   };
   /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
   stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
@@ -195,6 +228,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const local = e.TICKSYNC_TARGET === 'local';
+
+  const problems: string[] = [];
+  const mechanism = e.TICKSYNC_KAFKA_SASL_MECHANISM;
+  if (mechanism && (e.TICKSYNC_KAFKA_SASL_USERNAME === undefined || e.TICKSYNC_KAFKA_SASL_PASSWORD === undefined))
+    problems.push(`TICKSYNC_KAFKA_SASL_MECHANISM=${mechanism} needs TICKSYNC_KAFKA_SASL_USERNAME and _PASSWORD`);
+  if (!mechanism && (e.TICKSYNC_KAFKA_SASL_USERNAME ?? e.TICKSYNC_KAFKA_SASL_PASSWORD) !== undefined)
+    problems.push('TICKSYNC_KAFKA_SASL_USERNAME/_PASSWORD are set without TICKSYNC_KAFKA_SASL_MECHANISM');
+  if ((e.TICKSYNC_TEMPORAL_TLS_CERT === undefined) !== (e.TICKSYNC_TEMPORAL_TLS_KEY === undefined))
+    problems.push('TICKSYNC_TEMPORAL_TLS_CERT and TICKSYNC_TEMPORAL_TLS_KEY: set both or neither (mTLS)');
+  const tlsSettings = [
+    e.TICKSYNC_TEMPORAL_TLS_CERT,
+    e.TICKSYNC_TEMPORAL_TLS_CA,
+    e.TICKSYNC_TEMPORAL_TLS_SERVER_NAME,
+    e.TICKSYNC_TEMPORAL_API_KEY,
+  ].some((value) => value !== undefined);
+  if (e.TICKSYNC_TEMPORAL_TLS === false && tlsSettings)
+    problems.push('TICKSYNC_TEMPORAL_TLS=false, yet TLS settings or an API key are set');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const temporalTls =
+    e.TICKSYNC_TEMPORAL_TLS === true || tlsSettings
+      ? {
+          certFile: e.TICKSYNC_TEMPORAL_TLS_CERT,
+          keyFile: e.TICKSYNC_TEMPORAL_TLS_KEY,
+          caFile: e.TICKSYNC_TEMPORAL_TLS_CA,
+          serverName: e.TICKSYNC_TEMPORAL_TLS_SERVER_NAME,
+        }
+      : undefined;
 
   const credentials = {} as Record<Role, Credentials | undefined>;
   for (const role of ROLES) {
@@ -223,7 +283,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     target: e.TICKSYNC_TARGET,
     logLevel: e.TICKSYNC_LOG_LEVEL,
-    kafka: { brokers: e.TICKSYNC_KAFKA_BROKERS, clientId: e.TICKSYNC_KAFKA_CLIENT_ID, topic: e.TICKSYNC_TOPIC },
+    kafka: {
+      brokers: e.TICKSYNC_KAFKA_BROKERS,
+      clientId: e.TICKSYNC_KAFKA_CLIENT_ID,
+      topic: e.TICKSYNC_TOPIC,
+      ssl: e.TICKSYNC_KAFKA_SSL,
+      sasl: mechanism && {
+        mechanism,
+        username: e.TICKSYNC_KAFKA_SASL_USERNAME!,
+        password: e.TICKSYNC_KAFKA_SASL_PASSWORD!,
+      },
+    },
     aws: {
       region: e.TICKSYNC_AWS_REGION,
       s3Endpoint: e.TICKSYNC_S3_ENDPOINT ?? (local ? 'http://127.0.0.1:7070' : undefined),
@@ -254,6 +324,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ingestTaskQueue: e.TICKSYNC_INGEST_TASK_QUEUE,
       catalogTaskQueue: e.TICKSYNC_CATALOG_TASK_QUEUE,
       queryTaskQueue: e.TICKSYNC_QUERY_TASK_QUEUE,
+      tls: temporalTls,
+      apiKey: e.TICKSYNC_TEMPORAL_API_KEY,
     },
     stack: {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),

@@ -1,8 +1,24 @@
+import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from './config';
 
+/** How to reach the Temporal frontend: address, TLS (mTLS, a private CA, SNI) and API key, from config. */
+export function temporalConnectionOptions(config: Config) {
+  const { address, tls, apiKey } = config.temporal;
+  const read = (file: string | undefined) => (file === undefined ? undefined : fs.readFileSync(file));
+  return {
+    address,
+    apiKey,
+    tls: tls && {
+      serverNameOverride: tls.serverName,
+      serverRootCACertificate: read(tls.caFile),
+      clientCertPair: tls.certFile && tls.keyFile ? { crt: read(tls.certFile)!, key: read(tls.keyFile)! } : undefined,
+    },
+  };
+}
+
 export async function connectClient(config: Config): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 

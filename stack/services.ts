@@ -12,6 +12,7 @@ import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
 import { LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
 import { localBucketPolicy } from '../iam/bucket-policy';
 import { policyValuesFor } from '../iam/policies';
+import { temporalConnectionOptions } from '../lib/temporal';
 import { ensureGoTool, kafkaJava, TEMPORAL_CLI, VERSITYGW } from './install';
 import type { StartOptions } from './process';
 
@@ -307,7 +308,7 @@ function worker(name: string, entry: string, taskQueue: (config: Config) => stri
         signature: script,
       }),
     async healthcheck(config) {
-      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
+      const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: 2000 });
       try {
         const { pollers } = await connection.workflowService.describeTaskQueue({
           namespace: config.temporal.namespace,

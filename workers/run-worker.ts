@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogL
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { temporalConnectionOptions } from '../lib/temporal';
 
 export interface WorkerSpec {
   taskQueue: string;
@@ -35,7 +36,7 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
     },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
     const worker = await Worker.create({
       connection,

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../lib/config';
+import { temporalConnectionOptions } from '../../lib/temporal';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -101,5 +105,62 @@ describe('loadConfig', () => {
     expect(problemsOf({ TICKSYNC_INGEST_ACCESS_KEY_ID: 'AKIAINGEST' })).toEqual([
       'TICKSYNC_INGEST_ACCESS_KEY_ID and TICKSYNC_INGEST_SECRET_ACCESS_KEY: set both or neither',
     ]);
+  });
+  test('Kafka TLS and SASL (Amazon MSK, Confluent Cloud)', () => {
+    const config = loadConfig({
+      TICKSYNC_KAFKA_SSL: 'true',
+      TICKSYNC_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      TICKSYNC_KAFKA_SASL_USERNAME: 'ticksync',
+      TICKSYNC_KAFKA_SASL_PASSWORD: 'secret',
+    });
+    expect(config.kafka).toMatchObject({
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512', username: 'ticksync', password: 'secret' },
+    });
+    expect(loadConfig({}).kafka).toMatchObject({ ssl: false, sasl: undefined });
+    expect(problemsOf({ TICKSYNC_KAFKA_SASL_MECHANISM: 'plain' })).toEqual([
+      'TICKSYNC_KAFKA_SASL_MECHANISM=plain needs TICKSYNC_KAFKA_SASL_USERNAME and _PASSWORD',
+    ]);
+    expect(problemsOf({ TICKSYNC_KAFKA_SASL_MECHANISM: 'gssapi' })[0]).toMatch(
+      /TICKSYNC_KAFKA_SASL_MECHANISM="gssapi": expected one of plain, scram-sha-256, scram-sha-512/,
+    );
+    expect(problemsOf({ TICKSYNC_KAFKA_SSL: 'yes' })[0]).toMatch(/TICKSYNC_KAFKA_SSL="yes": expected true or false/);
+  });
+
+  test('Temporal TLS, mTLS and API key (Temporal Cloud), read into connection options', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-tls-'));
+    try {
+      for (const name of ['client.pem', 'client.key', 'ca.pem']) fs.writeFileSync(path.join(dir, name), name);
+      const config = loadConfig({
+        TICKSYNC_TEMPORAL_ADDRESS: 'ticksync.a1b2c.tmprl.cloud:7233',
+        TICKSYNC_TEMPORAL_TLS_CERT: path.join(dir, 'client.pem'),
+        TICKSYNC_TEMPORAL_TLS_KEY: path.join(dir, 'client.key'),
+        TICKSYNC_TEMPORAL_TLS_CA: path.join(dir, 'ca.pem'),
+        TICKSYNC_TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      });
+      const options = temporalConnectionOptions(config);
+      expect(options.address).toBe('ticksync.a1b2c.tmprl.cloud:7233');
+      expect(options.tls?.serverNameOverride).toBe('temporal.internal');
+      expect(options.tls?.serverRootCACertificate?.toString()).toBe('ca.pem');
+      expect(options.tls?.clientCertPair?.crt.toString()).toBe('client.pem');
+      expect(options.tls?.clientCertPair?.key.toString()).toBe('client.key');
+
+      const cloud = temporalConnectionOptions(loadConfig({ TICKSYNC_TEMPORAL_API_KEY: 'key' }));
+      expect(cloud).toMatchObject({ apiKey: 'key', tls: { clientCertPair: undefined } });
+      expect(temporalConnectionOptions(loadConfig({})).tls).toBeUndefined();
+      expect(temporalConnectionOptions(loadConfig({ TICKSYNC_TEMPORAL_TLS: 'true' })).tls).toBeDefined();
+
+      expect(problemsOf({ TICKSYNC_TEMPORAL_TLS_CERT: path.join(dir, 'client.pem') })).toEqual([
+        'TICKSYNC_TEMPORAL_TLS_CERT and TICKSYNC_TEMPORAL_TLS_KEY: set both or neither (mTLS)',
+      ]);
+      expect(problemsOf({ TICKSYNC_TEMPORAL_TLS_CA: path.join(dir, 'missing.pem') })[0]).toMatch(
+        /TICKSYNC_TEMPORAL_TLS_CA=".*missing.pem": expected the path of a readable PEM CA certificate file/,
+      );
+      expect(problemsOf({ TICKSYNC_TEMPORAL_TLS: 'false', TICKSYNC_TEMPORAL_API_KEY: 'key' })).toEqual([
+        'TICKSYNC_TEMPORAL_TLS=false, yet TLS settings or an API key are set',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
