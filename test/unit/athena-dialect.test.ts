@@ -9,6 +9,7 @@ import {
   rewriteWindowFunction,
 } from '../../local-aws/athena/engine/dialect';
 import { QueryFailure } from '../../local-aws/athena/engine/errors';
+import { thrownBy } from '../helpers/thrown';
 
 const context: DialectContext = {
   now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 67)),
@@ -17,14 +18,7 @@ const context: DialectContext = {
 };
 const column = (name: string): JsonObject => ({ class: 'COLUMN_REF', type: 'COLUMN_REF', column_names: [name] });
 const rewrite = (name: string, ...children: JsonObject[]) => rewriteFunction(functionCall(name, children), context);
-const failure = (run: () => unknown) => {
-  try {
-    run();
-  } catch (error) {
-    return error as QueryFailure;
-  }
-  throw new Error('expected a failure');
-};
+const failure = (run: () => unknown) => thrownBy<QueryFailure>(run);
 
 test("MySQL date_format specifiers as strftime's", () => {
   expect(mysqlFormatToStrftime('%Y-%m-%d %H:%i:%s.%f')).toBe('%Y-%m-%d %H:%M:%S.%f');

@@ -20,6 +20,7 @@ import { parseUtilityStatement, tokenize } from '../../local-aws/athena/engine/s
 import { compressionOf, tableLayout, tableSourceSql } from '../../local-aws/athena/engine/table-source';
 import type { TableCatalog } from '../../local-aws/athena/engine/types';
 import { runUtilityStatement } from '../../local-aws/athena/engine/utility';
+import { thrownBy } from '../helpers/thrown';
 
 const columns = [
   { Name: 'ts', Type: 'string' },
@@ -54,14 +55,7 @@ const catalog: TableCatalog = {
   listTables: (database) => (database === 'lake' ? ['ticks', 'trades'] : undefined),
 };
 const object = (key: string, size = 10) => ({ bucket: 'lake', key, size, etag: '"e"' });
-const failure = (run: () => unknown) => {
-  try {
-    run();
-  } catch (error) {
-    return error as QueryFailure;
-  }
-  throw new Error('expected a failure');
-};
+const failure = (run: () => unknown) => thrownBy<QueryFailure>(run);
 
 test('table names resolve through the catalog, failing as Athena does', () => {
   expect(tableName({ table: 'Ticks' }, 'Lake')).toEqual({
