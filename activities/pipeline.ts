@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
-import { classifyKafkaError } from '../lib/errors';
+import { classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
 import type { ConsumerProgress, FlushTarget } from '../lib/types';
 import { consumerProgressQuery } from '../workflows/consumer';
 
@@ -14,12 +14,18 @@ export interface PipelineActivityDeps {
 /** How often the wait asks the consumer for its progress. */
 const POLL_MS = 1000;
 
-/** Whether every target partition is fetched to its end offset and has nothing left unwritten. */
-export function hasFlushed(progress: ConsumerProgress, targets: FlushTarget[]): boolean {
-  return targets.every(({ partition, endOffset }) => {
+/**
+ * `flushed` once every target partition is fetched to its end offset with nothing
+ * left unwritten; `stopped` when the consumer stopped or failed before that (it
+ * never will); else `waiting` (a paused consumer resumes when told to).
+ */
+export function flushState(progress: ConsumerProgress, targets: FlushTarget[]): 'flushed' | 'waiting' | 'stopped' {
+  const flushed = targets.every(({ partition, endOffset }) => {
     const status = progress.partitions.find((entry) => entry.partition === partition);
     return status !== undefined && status.highWatermark >= endOffset && status.lag === 0 && status.buffered === 0;
   });
+  if (flushed) return 'flushed';
+  return ['stopping', 'stopped', 'failed'].includes(progress.status) ? 'stopped' : 'waiting';
 }
 
 export function createPipelineActivities({ kafka, temporal }: PipelineActivityDeps) {
@@ -54,7 +60,16 @@ export function createPipelineActivities({ kafka, temporal }: PipelineActivityDe
     const context = Context.current();
     for (;;) {
       const progress = await consumerProgress(input.workflowId);
-      if (hasFlushed(progress, input.targets)) return progress;
+      const state = flushState(progress, input.targets);
+      if (state === 'flushed') return progress;
+      if (state === 'stopped') {
+        throw nonRetryable(
+          ErrorType.ConsumerStopped,
+          `the consumer ${input.workflowId} is ${progress.status} with ${progress.lag} records not yet in S3` +
+            (progress.lastError ? ` (last error: ${progress.lastError})` : '') +
+            ': start it again (npm run consume) and rerun the pipeline',
+        );
+      }
       context.heartbeat({ lag: progress.lag, buffered: progress.buffered });
       await context.sleep(POLL_MS);
     }

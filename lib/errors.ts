@@ -22,6 +22,8 @@ export const ErrorType = {
   QueryFailed: 'QueryFailed',
   /** An Athena query ended CANCELLED: someone stopped it. */
   QueryCancelled: 'QueryCancelled',
+  /** The consumer a pipeline waits on was stopped or failed before flushing what the replay sent. */
+  ConsumerStopped: 'ConsumerStopped',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -39,6 +41,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.CrawlCancelled,
   ErrorType.QueryFailed,
   ErrorType.QueryCancelled,
+  ErrorType.ConsumerStopped,
 ];
 
 export function nonRetryable(type: ErrorType, message: string, cause?: unknown): ApplicationFailure {
