@@ -324,7 +324,7 @@ describe('failures, cancellation and faults', () => {
       if (progress.phase === 'RUNNING') id = progress.queryExecutionId;
       else await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(id).toBeDefined();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
     await handle.cancel();
     const error = await handle.result().catch((thrown: unknown) => thrown);
     expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);

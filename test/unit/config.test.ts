@@ -148,7 +148,12 @@ describe('loadConfig', () => {
       const cloud = temporalConnectionOptions(loadConfig({ TICKSYNC_TEMPORAL_API_KEY: 'key' }));
       expect(cloud).toMatchObject({ apiKey: 'key', tls: { clientCertPair: undefined } });
       expect(temporalConnectionOptions(loadConfig({})).tls).toBeUndefined();
-      expect(temporalConnectionOptions(loadConfig({ TICKSYNC_TEMPORAL_TLS: 'true' })).tls).toBeDefined();
+      // TLS with the system's CAs: no client certificate, CA or SNI of its own.
+      expect(temporalConnectionOptions(loadConfig({ TICKSYNC_TEMPORAL_TLS: 'true' })).tls).toEqual({
+        serverNameOverride: undefined,
+        serverRootCACertificate: undefined,
+        clientCertPair: undefined,
+      });
 
       expect(problemsOf({ TICKSYNC_TEMPORAL_TLS_CERT: path.join(dir, 'client.pem') })).toEqual([
         'TICKSYNC_TEMPORAL_TLS_CERT and TICKSYNC_TEMPORAL_TLS_KEY: set both or neither (mTLS)',

@@ -340,7 +340,9 @@ describe('deploy/ticksync.yaml', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    expect(bucket.BucketEncryption).toBeDefined();
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
     const rules = (bucket.LifecycleConfiguration as { Rules: { Prefix?: unknown; ExpirationInDays?: unknown }[] })
       .Rules;
     expect(rules).toContainEqual(
