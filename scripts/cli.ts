@@ -27,6 +27,9 @@ export function runCli(program: Command): void {
   });
 }
 
+/** cli-table3 options for a table without colours, so output stays plain in logs and pipes. */
+export const PLAIN_TABLE = { style: { head: [], border: [] } };
+
 /** Commander argument parsers that name the flag in their error. */
 export const positiveNumber = (flag: string) => (value: string) => {
   const number = Number(value);

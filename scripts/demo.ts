@@ -10,7 +10,7 @@ import type { PipelineInput, PipelineReport, QueryResult } from '../lib/types';
 import { openStack, selectServices, status, up } from '../stack';
 import { pipelineWorkflow } from '../workflows';
 import { pipelineProgressQuery } from '../workflows/pipeline';
-import { awaitWhileWatching, positiveInteger, runCli } from './cli';
+import { awaitWhileWatching, PLAIN_TABLE, positiveInteger, runCli } from './cli';
 import { consumerInput, consumerWorkflowId } from './consume';
 import { crawlInput } from './crawl';
 import { provision } from './provision';
@@ -79,10 +79,8 @@ export function pipelineInput(file: string, options: DemoOptions, config: Config
   };
 }
 
-const plain = { style: { head: [], border: [] } };
-
 function resultTable(result: QueryResult): string {
-  const table = new Table({ head: result.columns.map((column) => column.name), ...plain });
+  const table = new Table({ head: result.columns.map((column) => column.name), ...PLAIN_TABLE });
   for (const row of result.rows.slice(0, 10)) table.push(row.map((value) => value ?? 'NULL'));
   const more = result.rows.length > 10 ? `\n… ${result.rows.length - 10} more rows` : '';
   return `${table.toString()}${more}`;
@@ -92,7 +90,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** The report as readable tables. */
 export function describePipeline(report: PipelineReport): string {
-  const counts = new Table(plain);
+  const counts = new Table(PLAIN_TABLE);
   counts.push(
     { 'rows replayed': String(report.replay.sent) },
     { 'rows rejected': String(report.replay.rejected) },
@@ -104,7 +102,7 @@ export function describePipeline(report: PipelineReport): string {
       'the crawl': `created ${report.crawl.tablesCreated.join(', ') || 'no table'}, updated ${report.crawl.tablesUpdated.join(', ') || 'none'}, ${Object.values(report.crawl.partitionsAdded).reduce((a, b) => a + b, 0)} partitions added`,
     },
   );
-  const stages = new Table({ head: ['stage', 'took', 'workflow'], ...plain });
+  const stages = new Table({ head: ['stage', 'took', 'workflow'], ...PLAIN_TABLE });
   for (const stage of report.stages) stages.push([stage.stage, seconds(stage.durationMs), stage.url]);
   return [
     `Pipeline run ${report.runId} on topic ${report.topic}: done in ${seconds(report.totalMs)}` +

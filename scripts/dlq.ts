@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { checkRecord } from '../lib/lake';
 import { createLogger } from '../lib/logger';
-import { positiveInteger, runCli } from './cli';
+import { PLAIN_TABLE, positiveInteger, runCli } from './cli';
 
 /** A dead letter as the consumer writes it under dlq/<topic>/ (lib/lake.ts deadLetterLine), and where it lies. */
 export interface DeadLetter {
@@ -148,7 +148,7 @@ program
       }
       const table = new Table({
         head: ['time', 'partition', 'offset', 'key', 'reason', 'value'],
-        style: { head: [], border: [] },
+        ...PLAIN_TABLE,
       });
       for (const letter of letters) {
         table.push([

@@ -18,7 +18,7 @@ import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } fr
 import type { QueryInput, QueryResult } from '../lib/types';
 import { queryWorkflow } from '../workflows';
 import { queryProgressQuery } from '../workflows/query';
-import { awaitWhileWatching, positiveInteger, runCli } from './cli';
+import { awaitWhileWatching, PLAIN_TABLE, positiveInteger, runCli } from './cli';
 
 type Format = 'table' | 'csv' | 'json';
 
@@ -111,7 +111,7 @@ export function formatResult(result: QueryResult, format: Format): string {
     );
     return JSON.stringify({ ...result, rows }, null, 2);
   }
-  const table = new Table({ head: names, style: { head: [], border: [] } });
+  const table = new Table({ head: names, ...PLAIN_TABLE });
   for (const row of result.rows) table.push(row.map((value) => value ?? 'NULL'));
   return table.toString();
 }

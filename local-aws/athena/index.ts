@@ -13,7 +13,14 @@ import { JsonFileStore } from '../store';
 import type { GlueStore } from '../glue/store';
 import type { Handler, JsonService, RequestContext } from '../protocol/json-protocol';
 import type { Identity } from '../protocol/sigv4';
-import { QueryEngine, QueryFailure, type ObjectSource, type QueryOutcome, type TableCatalog } from './engine';
+import {
+  QueryEngine,
+  QueryFailure,
+  statementTypeOf,
+  type ObjectSource,
+  type QueryOutcome,
+  type TableCatalog,
+} from './engine';
 import { InvalidRequest } from './errors';
 import { columnInfo, toCsv, toRows } from './results';
 
@@ -50,15 +57,6 @@ interface Result {
   statementType: string;
   columns: athena.ColumnInfo[];
   rows: (string | null)[][];
-}
-
-function statementTypeOf(sql: string): 'DML' | 'DDL' | 'UTILITY' {
-  const word = /^\s*(?:--[^\n]*\n\s*)*\(?\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? '';
-  if (['select', 'with', 'values', 'table', 'insert', 'delete', 'update', 'merge'].includes(word)) return 'DML';
-  // As the engine answers them: SHOW goes Athena's Hive DDL path; DESCRIBE and EXPLAIN are utility statements.
-  if (word === 'show') return 'DDL';
-  if (['describe', 'desc', 'explain'].includes(word)) return 'UTILITY';
-  return 'DDL';
 }
 
 function parseS3Url(url: string): { bucket: string; key: string } {
@@ -365,6 +363,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         return { QueryExecutionId: previous.execution.QueryExecutionId };
       }
       const id = crypto.randomUUID();
+      const statementType = statementTypeOf(query);
       state.executions[id] = {
         token,
         parameters,
@@ -372,7 +371,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
         execution: {
           QueryExecutionId: id,
           Query: query,
-          StatementType: statementTypeOf(query),
+          StatementType: statementType,
           ResultConfiguration: { OutputLocation: `${location.replace(/\/?$/, '/')}${id}.csv` },
           ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
           QueryExecutionContext: { Catalog: 'awsdatacatalog', Database: 'default', ...input.QueryExecutionContext },
@@ -381,7 +380,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
           WorkGroup: group.Name,
           EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
           ExecutionParameters: input.ExecutionParameters,
-          SubstatementType: statementTypeOf(query) === 'DML' ? 'SELECT' : undefined,
+          SubstatementType: statementType === 'DML' ? 'SELECT' : undefined,
         },
       };
       save();

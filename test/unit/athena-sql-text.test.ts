@@ -6,6 +6,7 @@ import {
   normalizeTrinoSql,
   parseUtilityStatement,
   positionAt,
+  statementTypeOf,
   tokenize,
 } from '../../local-aws/athena/engine/sql-text';
 import { QueryFailure } from '../../local-aws/athena/engine/errors';
@@ -123,4 +124,14 @@ test("Hive's SHOW patterns: * and | , case-insensitively", () => {
   expect(['ticks', 'TICKS_2', 'trades', 'trades2', 'orders'].filter(matches)).toEqual(['ticks', 'TICKS_2', 'trades']);
   expect(hivePatternMatcher(undefined)('anything')).toBe(true);
   expect(hivePatternMatcher('a.b')('axb')).toBe(false);
+});
+
+test("a statement's Athena StatementType, from its first word", () => {
+  expect(statementTypeOf('-- top\n(SELECT 1)')).toBe('DML');
+  expect(statementTypeOf('WITH t AS (SELECT 1) SELECT * FROM t')).toBe('DML');
+  expect(statementTypeOf('SHOW TABLES')).toBe('DDL');
+  expect(statementTypeOf('DESCRIBE ticks')).toBe('UTILITY');
+  expect(statementTypeOf('EXPLAIN SELECT 1')).toBe('UTILITY');
+  expect(statementTypeOf('INSERT INTO t VALUES (1)')).toBe('DML');
+  expect(statementTypeOf('CREATE TABLE t (a int)')).toBe('DDL');
 });

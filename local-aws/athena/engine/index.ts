@@ -1,5 +1,6 @@
 export { QueryEngine } from './engine';
 export { QueryFailure } from './errors';
+export { statementTypeOf } from './sql-text';
 export type {
   ObjectSource,
   QueryEngineOptions,

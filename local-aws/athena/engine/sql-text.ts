@@ -1,3 +1,4 @@
+import type { StatementType } from './types';
 import { syntaxError, type SqlPosition } from './errors';
 
 /**
@@ -317,6 +318,16 @@ export function classifyStatement(tokens: Token[]): { kind: StatementKind; word?
   if (QUERY_WORDS.has(word.value)) return { kind: 'query', word };
   if (UTILITY_WORDS.has(word.value)) return { kind: 'utility', word };
   return { kind: OTHER_STATEMENT_WORDS.has(word.value) ? 'unsupported' : 'unknown', word };
+}
+
+/** Athena's StatementType of a statement, from its first word, as the engine answers it. */
+export function statementTypeOf(sql: string): StatementType {
+  const { kind, word } = classifyStatement(tokenize(sql));
+  if (kind === 'query') return 'DML';
+  // SHOW goes Athena's Hive DDL path; DESCRIBE and EXPLAIN are utility statements.
+  if (word?.value === 'show') return 'DDL';
+  if (kind === 'utility' || word?.value === 'explain') return 'UTILITY';
+  return word && ['insert', 'delete', 'update', 'merge'].includes(word.value) ? 'DML' : 'DDL';
 }
 
 export interface QualifiedName {
