@@ -1,8 +1,9 @@
 import http from 'node:http';
 import path from 'node:path';
-import { loadConfig, portOf } from '../lib/config';
+import { loadConfig, portOf, ROLES } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createAthenaService } from './athena';
+import { Authorizer } from './authorize';
 import { createGlueService } from './glue';
 import { GlueStore } from './glue/store';
 import { createJsonProtocolHandler } from './protocol/json-protocol';
@@ -13,24 +14,30 @@ import type { Identity } from './protocol/sigv4';
  * (SQL on DuckDB over the lake) behind the AWS
  * JSON 1.1 protocol on TICKSYNC_AWS_ENDPOINT (127.0.0.1:4599 by default), with
  * state under `<stack dir>/aws/`. The identities it accepts are the configured
- * TickSync roles' keys.
+ * TickSync roles' keys, and each call is authorised by its role's IAM policy.
  */
 function main(): void {
   const config = loadConfig();
   const logger = createLogger('local-aws', config.logLevel);
   if (!config.aws.endpoint) throw new Error('TICKSYNC_AWS_ENDPOINT is not set: nothing to serve');
   const identities = new Map<string, Identity>();
-  for (const [principal, credentials] of Object.entries(config.aws.credentials)) {
-    // Locally the roles may share the admin keys; the first role named keeps the key.
+  for (const principal of ROLES) {
+    // Locally the roles may share the admin keys; the first role named (admin, the root) keeps the key.
+    const credentials = config.aws.credentials[principal];
     if (credentials && !identities.has(credentials.accessKeyId))
       identities.set(credentials.accessKeyId, { principal, ...credentials });
   }
+  const authorizer = new Authorizer(config);
   const dataDir = path.join(config.stack.dir, 'aws');
   const glue = new GlueStore(path.join(dataDir, 'glue.json'));
   const handler = createJsonProtocolHandler({
     region: config.aws.region,
     identities,
-    services: [createGlueService(config, logger, glue), createAthenaService({ config, logger, dataDir, glue })],
+    services: [
+      createGlueService({ config, logger, store: glue, authorizer }),
+      createAthenaService({ config, logger, dataDir, glue, authorizer }),
+    ],
+    authorizer,
     logger,
   });
   const server = http.createServer((request, response) => void handler(request, response));

@@ -9,11 +9,14 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { Logger } from 'pino';
 import { createS3Client } from '../../lib/clients';
 import type { Config, Role } from '../../lib/config';
-import { JsonFileStore } from '../store';
+import { userPrincipal, type Authorizer, type Permission, type Principal } from '../authorize';
+import { ServiceError } from '../errors';
 import type { GlueStore } from '../glue/store';
-import type { Handler, JsonService, RequestContext } from '../protocol/json-protocol';
+import type { Handler, JsonService, PermissionRules, RequestContext } from '../protocol/json-protocol';
 import type { Identity } from '../protocol/sigv4';
+import { JsonFileStore } from '../store';
 import {
+  glueAccessDenied,
   QueryEngine,
   QueryFailure,
   statementTypeOf,
@@ -44,8 +47,8 @@ interface Execution {
   token: string;
   /** Hash of the idempotent parameters, to refuse a reused token with other parameters. */
   parameters: string;
-  /** The caller (a TickSync role): the query reads and writes S3 with its credentials. */
-  principal: string;
+  /** The caller (a TickSync role): the query reads the catalog and S3 and writes S3 as it. */
+  principal: Role;
 }
 
 interface AthenaState {
@@ -71,9 +74,10 @@ export interface AthenaServiceDeps {
   /** Holds `athena.json` (executions, work groups) and the engine's object cache. */
   dataDir: string;
   glue: GlueStore;
+  authorizer: Authorizer;
 }
 
-export function createAthenaService({ config, logger, dataDir, glue }: AthenaServiceDeps): JsonService {
+export function createAthenaService({ config, logger, dataDir, glue, authorizer }: AthenaServiceDeps): JsonService {
   const store = new JsonFileStore<AthenaState>(path.join(dataDir, 'athena.json'), () => ({
     executions: {},
     workGroups: {},
@@ -132,25 +136,52 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
 
   /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. One client each. */
   const s3Clients = new Map<string, S3Client>();
-  const s3For = (principal: string) => {
+  const s3For = (principal: Role) => {
     let client = s3Clients.get(principal);
     if (!client) s3Clients.set(principal, (client = createS3Client(config, principal as Role)));
     return client;
   };
 
-  const catalog: TableCatalog = {
-    getTable(databaseName, tableName) {
-      const database = glue.state.databases[databaseName.toLowerCase()];
-      if (!database) return { missing: 'database' };
-      const record = database.tables[tableName.toLowerCase()];
-      if (!record) return { missing: 'table' };
-      return { table: record.table, partitions: Object.values(record.partitions) };
-    },
-    listDatabases: () => Object.values(glue.state.databases).map((record) => record.database.Name!),
-    listTables: (databaseName) => {
-      const database = glue.state.databases[databaseName.toLowerCase()];
-      return database && Object.values(database.tables).map((record) => record.table.Name!);
-    },
+  /**
+   * The Glue catalog as the caller sees it: as Athena does, a query reads tables,
+   * partitions and listings with the caller's Glue permissions, and fails when it
+   * lacks one.
+   */
+  const catalogFor = (principal: Principal): TableCatalog => {
+    const { arns } = authorizer;
+    const need = (permissions: Permission[]) => {
+      try {
+        authorizer.check(principal, permissions);
+      } catch (error) {
+        if (error instanceof ServiceError) throw glueAccessDenied(error.message);
+        throw error;
+      }
+    };
+    return {
+      getTable(databaseName, tableName) {
+        need(arns.tablePath('glue:GetTable', databaseName, tableName));
+        const database = glue.state.databases[databaseName.toLowerCase()];
+        if (!database) return { missing: 'database' };
+        const record = database.tables[tableName.toLowerCase()];
+        if (!record) return { missing: 'table' };
+        if ((record.table.PartitionKeys ?? []).length > 0)
+          need(arns.tablePath('glue:GetPartitions', databaseName, tableName));
+        return { table: record.table, partitions: Object.values(record.partitions) };
+      },
+      listDatabases: () => {
+        need([{ action: 'glue:GetDatabases', resource: arns.glueCatalog() }]);
+        return Object.values(glue.state.databases)
+          .map((record) => record.database.Name!)
+          .filter((name) =>
+            authorizer.allows(principal, { action: 'glue:GetDatabases', resource: arns.glueDatabase(name) }),
+          );
+      },
+      listTables: (databaseName) => {
+        need(arns.tablePath('glue:GetTables', databaseName, '*'));
+        const database = glue.state.databases[databaseName.toLowerCase()];
+        return database && Object.values(database.tables).map((record) => record.table.Name!);
+      },
+    };
   };
 
   const objectSource = (client: S3Client): ObjectSource => ({
@@ -207,7 +238,7 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
       const outcome: QueryOutcome = await engine.run({
         sql: execution.Query!,
         database: execution.QueryExecutionContext?.Database ?? 'default',
-        catalog,
+        catalog: catalogFor(userPrincipal(record.principal)),
         objects: objectSource(client),
         signal: controller.signal,
         timeoutMs: QUERY_TIMEOUT_MS,
@@ -560,11 +591,42 @@ export function createAthenaService({ config, logger, dataDir, glue }: AthenaSer
     }
   }
 
+  /**
+   * Every Athena call is authorised on its work group: the one named, or for a
+   * query execution the one it ran in (an unknown id is refused by the handler).
+   */
+  const onWorkGroup = (action: string, name: string | undefined): Permission[] => [
+    { action, resource: authorizer.arns.athenaWorkGroup(name ?? 'primary') },
+  ];
+  const onExecution =
+    (action: string) =>
+    (input: { QueryExecutionId?: string }): Permission[] => {
+      const record = input.QueryExecutionId ? state.executions[input.QueryExecutionId] : undefined;
+      return record ? onWorkGroup(action, record.execution.WorkGroup) : [];
+    };
+  const permissions = {
+    StartQueryExecution: (input: { WorkGroup?: string }) => onWorkGroup('athena:StartQueryExecution', input.WorkGroup),
+    GetQueryExecution: onExecution('athena:GetQueryExecution'),
+    BatchGetQueryExecution: (input: { QueryExecutionIds?: string[] }) =>
+      (input.QueryExecutionIds ?? []).flatMap((id) =>
+        onExecution('athena:BatchGetQueryExecution')({ QueryExecutionId: id }),
+      ),
+    ListQueryExecutions: (input: { WorkGroup?: string }) => onWorkGroup('athena:ListQueryExecutions', input.WorkGroup),
+    GetQueryResults: onExecution('athena:GetQueryResults'),
+    StopQueryExecution: onExecution('athena:StopQueryExecution'),
+    GetWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:GetWorkGroup', input.WorkGroup),
+    ListWorkGroups: () => [{ action: 'athena:ListWorkGroups', resource: '*' }],
+    UpdateWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:UpdateWorkGroup', input.WorkGroup),
+    DeleteWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:DeleteWorkGroup', input.WorkGroup),
+    CreateWorkGroup: (input: { Name?: string }) => onWorkGroup('athena:CreateWorkGroup', input.Name),
+  } satisfies Record<keyof typeof operations, unknown>;
+
   return {
     signingName: 'athena',
     targetPrefix: 'AmazonAthena',
     sdk: athenaSdk as unknown as Record<string, unknown>,
     invalidInput: (message) => InvalidRequest(message),
     operations: operations as unknown as Record<string, Handler>,
+    permissions: permissions as PermissionRules,
   };
 }

@@ -1,6 +1,7 @@
 import type * as glue from '@aws-sdk/client-glue';
 import type { Database, Partition, PartitionInput, Table, TableInput } from '@aws-sdk/client-glue';
 import { LOCAL_ACCOUNT_ID } from '../../lib/config';
+import type { Authorizer } from '../authorize';
 import type { RequestContext } from '../protocol/json-protocol';
 import { AlreadyExists, ConcurrentModification, EntityNotFound, InvalidInput } from './errors';
 import { compilePartitionFilter, compileTableNamePattern } from './expression';
@@ -32,7 +33,10 @@ const checkName = (what: string, name: string) => {
 };
 
 export class Catalog {
-  constructor(private readonly store: GlueStore) {}
+  constructor(
+    private readonly store: GlueStore,
+    private readonly authorizer: Authorizer,
+  ) {}
 
   database(name: string): DatabaseRecord {
     const record = this.store.state.databases[name.toLowerCase()];
@@ -75,9 +79,17 @@ export class Catalog {
     return { Database: this.database(input.Name!).database };
   }
 
-  getDatabases(input: glue.GetDatabasesRequest): glue.GetDatabasesResponse {
+  /** The databases the caller may list (GetDatabases on each database's ARN). */
+  getDatabases(input: glue.GetDatabasesRequest, context: RequestContext): glue.GetDatabasesResponse {
+    const { arns } = this.authorizer;
     const all = Object.values(this.store.state.databases)
       .map((record) => record.database)
+      .filter((database) =>
+        this.authorizer.allows(context.principal, {
+          action: 'glue:GetDatabases',
+          resource: arns.glueDatabase(database.Name!),
+        }),
+      )
       .sort((a, b) => a.Name!.localeCompare(b.Name!));
     const { slice, next } = page(all, input.NextToken, input.MaxResults, PAGE.databases);
     return { DatabaseList: slice, NextToken: next };
@@ -127,7 +139,7 @@ export class Catalog {
       Parameters: input.Parameters ?? {},
       CreatedBy:
         previous?.CreatedBy ??
-        (context ? `arn:aws:iam::${LOCAL_ACCOUNT_ID}:user/${context.identity.principal}` : undefined),
+        context?.principal.arn,
       IsRegisteredWithLakeFormation: false,
       CatalogId: LOCAL_ACCOUNT_ID,
       VersionId: previous ? String(Number(previous.VersionId ?? '0') + 1) : '0',

@@ -4,7 +4,8 @@ import type * as glue from '@aws-sdk/client-glue';
 import type { Column, Crawler, StorageDescriptor, TableInput } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
-import type { Config, Credentials } from '../../lib/config';
+import { ROLES, type Config, type Credentials } from '../../lib/config';
+import { crawlerPrincipal, isRole, type Authorizer, type Principal } from '../authorize';
 import type { Catalog } from './catalog';
 import { crawlTargets, s3ObjectReader, type CrawlResult, type CrawledTable } from './crawler';
 import {
@@ -96,6 +97,7 @@ function schemaDiffers(existing: TableInput | glue.Table, crawled: TableInput): 
 export interface CrawlerDeps {
   store: GlueStore;
   catalog: Catalog;
+  authorizer: Authorizer;
   config: Config;
   logger: Logger;
 }
@@ -124,19 +126,16 @@ export class Crawlers {
     return record;
   }
 
-  /** Locally a role `.../ticksync-<role>` (ARN or name) is that TickSync role's keys. */
-  private roleCredentials(role: string): Credentials {
-    const name = role.split('/').pop() ?? '';
-    const match = /^ticksync-(\w+)$/.exec(name);
-    const credentials = match
-      ? this.deps.config.aws.credentials[match[1] as keyof Config['aws']['credentials']]
-      : undefined;
-    if (!credentials) {
+  /** Locally a role `.../ticksync-<role>` (ARN or name) is that TickSync role: its keys and its policy. */
+  private crawlerRole(role: string): { principal: Principal; credentials: Credentials } {
+    const name = /^ticksync-(\w+)$/.exec(role.split('/').pop() ?? '')?.[1] ?? '';
+    const credentials = isRole(name) ? this.deps.config.aws.credentials[name] : undefined;
+    if (!isRole(name) || !credentials) {
       throw InvalidInput(
-        `Service is unable to assume provided role. Please verify role's TrustPolicy. (role ${role}; the local service knows roles ticksync-admin, ticksync-producer, ticksync-ingest, ticksync-crawler, ticksync-analyst)`,
+        `Service is unable to assume provided role. Please verify role's TrustPolicy. (role ${role}; the local service knows roles ${ROLES.map((known) => `ticksync-${known}`).join(', ')})`,
       );
     }
-    return credentials;
+    return { principal: crawlerPrincipal(name), credentials };
   }
 
   private definition(input: glue.CreateCrawlerRequest | glue.UpdateCrawlerRequest, previous?: Crawler): Crawler {
@@ -165,7 +164,7 @@ export class Crawlers {
     }
     const role = input.Role ?? previous?.Role;
     if (!role) throw InvalidInput('Role is required.');
-    this.roleCredentials(role);
+    this.crawlerRole(role);
     const schemaChangePolicy = {
       UpdateBehavior:
         input.SchemaChangePolicy?.UpdateBehavior ??
@@ -341,17 +340,23 @@ export class Crawlers {
     const logger = this.deps.logger.child({ crawler: name, messagePrefix: crypto.randomUUID() });
     let status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED' = 'SUCCEEDED';
     let errorMessage: string | undefined;
+    const { principal, credentials } = this.crawlerRole(record.crawler.Role!);
     const client = new S3Client({
       region: this.deps.config.aws.region,
       endpoint: this.deps.config.aws.s3Endpoint,
       forcePathStyle: this.deps.config.aws.s3Endpoint !== undefined,
-      credentials: this.roleCredentials(record.crawler.Role!),
+      credentials,
       maxAttempts: 3,
     });
     try {
       logger.info({ targets: record.crawler.Targets?.S3Targets?.map((target) => target.Path) }, 'crawl started');
       const databaseName = record.crawler.DatabaseName;
       if (!databaseName) throw new Error('The crawler has no DatabaseName: it has nowhere to write tables.');
+      const { authorizer } = this.deps;
+      authorizer.check(principal, [
+        { action: 'glue:GetDatabase', resource: authorizer.arns.glueCatalog() },
+        { action: 'glue:GetDatabase', resource: authorizer.arns.glueDatabase(databaseName) },
+      ]);
       this.deps.catalog.database(databaseName);
       const configuration = parseConfiguration(record.crawler.Configuration);
       const newFoldersOnly = record.crawler.RecrawlPolicy?.RecrawlBehavior === 'CRAWL_NEW_FOLDERS_ONLY';
@@ -374,7 +379,8 @@ export class Crawlers {
         s3ObjectReader(client),
       );
       if (signal.aborted) throw signal.reason;
-      record.lastTables = this.apply(record, databaseName, result, configuration, newFoldersOnly, logger);
+      const write = { principal, logger };
+      record.lastTables = this.apply(record, databaseName, result, configuration, newFoldersOnly, write);
       record.crawledFolders = newFoldersOnly
         ? [...new Set([...record.crawledFolders, ...result.crawledFolders])]
         : result.crawledFolders;
@@ -409,16 +415,21 @@ export class Crawlers {
     this.deps.store.save();
   }
 
-  /** Writes a crawl's findings to the catalog under the crawler's policies; returns the table counts. */
+  /**
+   * Writes a crawl's findings to the catalog under the crawler's schema change
+   * policy, each write authorised for the crawler's role; returns the table counts.
+   */
   private apply(
     record: CrawlerRecord,
     databaseName: string,
     result: CrawlResult,
     configuration: CrawlerConfiguration,
     newFoldersOnly: boolean,
-    logger: Logger,
+    { principal, logger }: { principal: Principal; logger: Logger },
   ) {
-    const { catalog } = this.deps;
+    const { catalog, authorizer } = this.deps;
+    const may = (action: string, table: string) =>
+      authorizer.check(principal, authorizer.arns.tablePath(action, databaseName, table));
     const name = record.crawler.Name!;
     const policy = record.crawler.SchemaChangePolicy!;
     const inherit = configuration.CrawlerOutput?.Partitions?.AddOrUpdateBehavior === 'InheritFromTable';
@@ -437,11 +448,13 @@ export class Crawlers {
         input.StorageDescriptor = { ...input.StorageDescriptor, Columns: [...known, ...added] };
       }
       if (!existing) {
+        may('glue:CreateTable', crawled.name);
         catalog.putTable(databaseName, input);
         counts.created += 1;
         logger.info({ table: crawled.name, columns: crawled.columns.length }, 'table created');
       } else if (schemaDiffers(existing.table, input)) {
         if (policy.UpdateBehavior === 'UPDATE_IN_DATABASE') {
+          may('glue:UpdateTable', crawled.name);
           catalog.putTable(databaseName, input);
           counts.updated += 1;
           logger.info({ table: crawled.name }, 'table updated');
@@ -460,6 +473,7 @@ export class Crawlers {
           : partition.storageDescriptor;
         const previous = table.partitions[key];
         if (!previous) {
+          may('glue:BatchCreatePartition', crawled.name);
           catalog.putPartition(table, {
             Values: partition.values,
             StorageDescriptor: storageDescriptor,
@@ -470,6 +484,7 @@ export class Crawlers {
           policy.UpdateBehavior === 'UPDATE_IN_DATABASE' &&
           !sameColumns(previous.StorageDescriptor?.Columns, storageDescriptor.Columns)
         ) {
+          may('glue:BatchUpdatePartition', crawled.name);
           catalog.putPartition(table, {
             Values: partition.values,
             StorageDescriptor: storageDescriptor,
@@ -479,7 +494,9 @@ export class Crawlers {
       }
       // Partitions whose folders are gone; a crawl of new folders only has not looked at the others.
       if (!newFoldersOnly && policy.DeleteBehavior === 'DELETE_FROM_DATABASE') {
-        for (const key of Object.keys(table.partitions)) if (!seen.has(key)) delete table.partitions[key];
+        const gone = Object.keys(table.partitions).filter((key) => !seen.has(key));
+        if (gone.length > 0) may('glue:BatchDeletePartition', crawled.name);
+        for (const key of gone) delete table.partitions[key];
       }
     }
 
@@ -493,10 +510,12 @@ export class Crawlers {
           targets.some((target) => `${location.replace(/\/?$/, '/')}`.startsWith(target));
         if (!ours || found.has(tableName)) continue;
         if (policy.DeleteBehavior === 'DELETE_FROM_DATABASE') {
+          may('glue:DeleteTable', tableName);
           delete database.tables[tableName];
           counts.deleted += 1;
           logger.info({ table: tableName }, 'table deleted: its data is gone');
         } else if (policy.DeleteBehavior === 'DEPRECATE_IN_DATABASE') {
+          may('glue:UpdateTable', tableName);
           const parameters = table.table.Parameters ?? {};
           parameters.DEPRECATED_BY_CRAWLER = String(Number(parameters.DEPRECATED_BY_CRAWLER ?? '0') + 1);
           table.table.Parameters = parameters;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { userPrincipal, type Authorizer, type Permission, type Principal } from '../authorize';
 import { InternalFailure, Serialization, ServiceError, UnknownOperation } from '../errors';
 import { verifySigV4, type Identity } from './sigv4';
 import { inputSchema, validateInput, validationMessage } from './validate';
@@ -13,11 +14,16 @@ import { inputSchema, validateInput, validationMessage } from './validate';
 
 export interface RequestContext {
   identity: Identity;
+  /** The caller as its policy is evaluated (the request itself is already authorised). */
+  principal: Principal;
   requestId: string;
   logger: Logger;
 }
 
 export type Handler = (input: never, context: RequestContext) => unknown;
+
+/** Per operation, what the caller must be allowed to do for the request to run. */
+export type PermissionRules = Record<string, (input: never) => Permission[]>;
 
 export interface JsonService {
   /** The SigV4 signing name: `glue`, `athena`. */
@@ -29,12 +35,15 @@ export interface JsonService {
   /** The service's own error for a request that breaks its model. */
   invalidInput: (message: string) => ServiceError;
   operations: Record<string, Handler>;
+  /** One rule per operation: every request is authorised before its handler runs. */
+  permissions: PermissionRules;
 }
 
 export interface ProtocolOptions {
   region: string;
   identities: ReadonlyMap<string, Identity>;
   services: JsonService[];
+  authorizer: Authorizer;
   logger: Logger;
 }
 
@@ -76,6 +85,10 @@ function send(response: ServerResponse, status: number, requestId: string, body:
 }
 
 export function createJsonProtocolHandler(options: ProtocolOptions) {
+  for (const service of options.services) {
+    const unguarded = Object.keys(service.operations).filter((name) => !Object.hasOwn(service.permissions, name));
+    if (unguarded.length > 0) throw new Error(`${service.targetPrefix}: no permission rule for ${unguarded.join(', ')}`);
+  }
   const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const requestId = crypto.randomUUID();
@@ -107,8 +120,12 @@ export function createJsonProtocolHandler(options: ProtocolOptions) {
       }
       const problems = validateInput(schema, input);
       if (problems.length > 0) throw service.invalidInput(validationMessage(problems));
+      const principal = userPrincipal(identity.principal);
+      const rule = service.permissions[operation] as (input: unknown) => Permission[];
+      options.authorizer.check(principal, rule(input));
       const output = await (handler as (input: unknown, context: RequestContext) => unknown)(input, {
         identity,
+        principal,
         requestId,
         logger,
       });

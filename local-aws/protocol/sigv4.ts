@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
+import type { Role } from '../../lib/config';
 import { IncompleteSignature, InvalidSignature, MissingAuthenticationToken, UnrecognizedClient } from '../errors';
 
 /**
@@ -10,8 +11,8 @@ import { IncompleteSignature, InvalidSignature, MissingAuthenticationToken, Unre
  */
 
 export interface Identity {
-  /** Who the key belongs to (a TickSync role, such as `crawler`). */
-  principal: string;
+  /** Who the key belongs to: a TickSync role, such as `crawler`. */
+  principal: Role;
   accessKeyId: string;
   secretAccessKey: string;
 }

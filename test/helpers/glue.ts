@@ -10,13 +10,42 @@ import {
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Config } from '../../lib/config';
+import { CreateWorkGroupCommand, DeleteWorkGroupCommand, type AthenaClient } from '@aws-sdk/client-athena';
+import { loadConfig, type Config } from '../../lib/config';
 import { crawlerDefinition } from '../../scripts/provision';
 
 /** A name Glue and Athena take as is for databases, tables and topics: lowercase letters, digits, underscores. */
 export function uniqueGlueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/**
+ * Names of the tests' own databases, crawlers and work groups. The local AWS service
+ * renders the role policies with the stack's names, which cover those names' siblings
+ * (`ticksync_*`, `ticksync-raw-*`, `ticksync-*`): a test's resources are siblings, so
+ * the roles may use them as they use the stack's own.
+ */
+const stack = loadConfig();
+export const testDatabaseName = (label: string) => uniqueGlueName(`${stack.glue.database}_${label}`);
+export const testCrawlerName = (label: string) => `${stack.glue.crawler}-${uniqueGlueName(label).replace(/_/g, '-')}`;
+export const testWorkGroupName = (label: string) =>
+  `${stack.athena.workgroup}-${uniqueGlueName(label).replace(/_/g, '-')}`;
+
+/** A work group of the test's own, with results under athena-results/ unless a query names a place. */
+export async function createTestWorkGroup(athena: AthenaClient, config: Config, name: string): Promise<void> {
+  await athena.send(
+    new CreateWorkGroupCommand({
+      Name: name,
+      Configuration: {
+        ResultConfiguration: { OutputLocation: `s3://${config.s3.bucket}/athena-results/` },
+        EnforceWorkGroupConfiguration: false,
+      },
+    }),
+  );
+}
+
+export const dropTestWorkGroup = (athena: AthenaClient, name: string) =>
+  athena.send(new DeleteWorkGroupCommand({ WorkGroup: name, RecursiveDeleteOption: true }));
 
 export interface TickPartition {
   dt: string;

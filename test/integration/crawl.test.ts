@@ -14,6 +14,8 @@ import {
   dropTestCrawler,
   getCrawler,
   ticks,
+  testCrawlerName,
+  testDatabaseName,
   uniqueGlueName,
   waitForCrawlerReady,
   writeTickObjects,
@@ -51,8 +53,8 @@ async function lakeCrawler(): Promise<TestCrawler & { prefix: string; table: str
   const topic = uniqueGlueName('crawltest');
   const prefix = `${rawPrefix}${topic}/`;
   const crawler = {
-    crawler: topic.replace(/_/g, '-'),
-    database: uniqueGlueName('crawltest_db'),
+    crawler: testCrawlerName('crawltest'),
+    database: testDatabaseName('crawltest'),
     path: `s3://${bucket}/${prefix}`,
   };
   await createTestCrawler(glue, config, crawler);
@@ -154,8 +156,8 @@ test('a run that finds the crawler running joins its crawl instead of starting a
 
 test('a crawl that fails fails the run, non-retryably, with the crawler’s error message', async () => {
   const crawler: TestCrawler = {
-    crawler: uniqueName('crawltest-failing'),
-    database: uniqueGlueName('crawltest_db'),
+    crawler: testCrawlerName('failing'),
+    database: testDatabaseName('crawltest'),
     path: `s3://${uniqueName('ticksync-no-such-bucket').slice(0, 60).toLowerCase()}/raw/ticks/`,
   };
   await createTestCrawler(glue, config, crawler);
@@ -171,7 +173,7 @@ test('a crawl that fails fails the run, non-retryably, with the crawler’s erro
 });
 
 test('a crawler that does not exist fails the run at once with a non-retryable NotFound', async () => {
-  const missing = uniqueName('crawltest-missing');
+  const missing = testCrawlerName('missing');
   const started = Date.now();
   const error = await failureOf((await startCrawl(missing)).result());
   expect(error.cause).toBeInstanceOf(ApplicationFailure);
@@ -231,7 +233,7 @@ test('npm run crawl reports the changes, attaches to a running crawl, and exits 
   const report = JSON.parse(json.stdout) as { outcome: string; tablesCreated: string[] };
   expect(report).toMatchObject({ outcome: 'started', tablesCreated: [] });
 
-  const name = uniqueName('crawltest-missing');
+  const name = testCrawlerName('missing');
   const missing = await runScript('crawl', ['--crawler', name], env);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(new RegExp(`error: GetCrawler failed: EntityNotFoundException: .*${name}`));

@@ -18,7 +18,7 @@ import { CreateDatabaseCommand, DeleteDatabaseCommand } from '@aws-sdk/client-gl
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig, type Config } from '../../lib/config';
-import { uniqueGlueName } from '../helpers/glue';
+import { createTestWorkGroup, dropTestWorkGroup, testDatabaseName, testWorkGroupName } from '../helpers/glue';
 import { runScript, withOwnService } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
 
@@ -40,15 +40,21 @@ const SLOW_SQL =
   'CROSS JOIN UNNEST(sequence(1, 10000)) AS c(z) WHERE x + y + z = 7';
 
 const glue = createGlueClient(config, 'admin');
+const admin = createAthenaClient(config, 'admin');
 /** An empty database of the test's own, for the unknown-table case. */
-const database = uniqueGlueName('athena_test');
+const database = testDatabaseName('athena_test');
+/** The analyst's work group for these tests (its policy grants the stack's work group and its siblings). */
+const workGroup = testWorkGroupName('athena-test');
 
 beforeAll(async () => {
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
+  await createTestWorkGroup(admin, config, workGroup);
 });
 
 afterAll(async () => {
   await glue.send(new DeleteDatabaseCommand({ Name: database }));
+  await dropTestWorkGroup(admin, workGroup);
+  admin.destroy();
   athena.destroy();
   glue.destroy();
   s3.destroy();
@@ -62,7 +68,7 @@ async function start(
   const { QueryExecutionId } = await client.send(
     new StartQueryExecutionCommand({
       QueryString: sql,
-      WorkGroup: 'primary',
+      WorkGroup: workGroup,
       ResultConfiguration: { OutputLocation: outputLocation },
       ...input,
     }),
@@ -246,14 +252,15 @@ describe('executions', () => {
 
   test('ListQueryExecutions pages newest first; BatchGetQueryExecution reports unknown ids', async () => {
     const ids = [await start('SELECT 1'), await start('SELECT 2'), await start('SELECT 3')];
-    const page = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary', MaxResults: 2 }));
+    // Listing the history is the admin's (the analyst's policy has no ListQueryExecutions, which nothing it runs needs).
+    const page = await admin.send(new ListQueryExecutionsCommand({ WorkGroup: workGroup, MaxResults: 2 }));
     expect(page.QueryExecutionIds).toEqual([ids[2], ids[1]]);
-    const next = await athena.send(
-      new ListQueryExecutionsCommand({ WorkGroup: 'primary', MaxResults: 2, NextToken: page.NextToken }),
+    const next = await admin.send(
+      new ListQueryExecutionsCommand({ WorkGroup: workGroup, MaxResults: 2, NextToken: page.NextToken }),
     );
     expect(next.QueryExecutionIds?.[0]).toBe(ids[0]);
     const missing = '00000000-0000-0000-0000-000000000000';
-    const batch = await athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: [ids[0]!, missing] }));
+    const batch = await admin.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: [ids[0]!, missing] }));
     expect(batch.QueryExecutions?.map((found) => found.QueryExecutionId)).toEqual([ids[0]]);
     expect(batch.UnprocessedQueryExecutionIds).toEqual([
       expect.objectContaining({ QueryExecutionId: missing, ErrorCode: 'INVALID_INPUT' }),
@@ -263,50 +270,46 @@ describe('executions', () => {
 
 describe('work groups', () => {
   test('primary exists; a new work group with an enforced output location directs every query there; deleting', async () => {
-    const groups = await athena.send(new ListWorkGroupsCommand({}));
+    const groups = await admin.send(new ListWorkGroupsCommand({}));
     expect(groups.WorkGroups?.map((group) => group.Name)).toContain('primary');
-    const name = uniqueName('wg');
-    const admin = createAthenaClient(config, 'admin');
-    try {
-      await admin.send(
-        new CreateWorkGroupCommand({
-          Name: name,
-          Configuration: {
-            ResultConfiguration: { OutputLocation: `s3://${bucket}/athena-results/${name}/` },
-            EnforceWorkGroupConfiguration: true,
-          },
-        }),
-      );
-      const duplicate = await errorOf(admin.send(new CreateWorkGroupCommand({ Name: name })));
-      expect(duplicate.name).toBe('InvalidRequestException');
-      const group = (await athena.send(new GetWorkGroupCommand({ WorkGroup: name }))).WorkGroup;
-      expect(group?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${bucket}/athena-results/${name}/`);
-      const done = await run('SELECT 1', { WorkGroup: name });
-      expect(done.ResultConfiguration?.OutputLocation).toBe(
-        `s3://${bucket}/athena-results/${name}/${done.QueryExecutionId}.csv`,
-      );
-      expect(done.WorkGroup).toBe(name);
+    const name = testWorkGroupName('wg');
+    await admin.send(
+      new CreateWorkGroupCommand({
+        Name: name,
+        Configuration: {
+          ResultConfiguration: { OutputLocation: `s3://${bucket}/athena-results/${name}/` },
+          EnforceWorkGroupConfiguration: true,
+        },
+      }),
+    );
+    const duplicate = await errorOf(admin.send(new CreateWorkGroupCommand({ Name: name })));
+    expect(duplicate.name).toBe('InvalidRequestException');
+    const group = (await athena.send(new GetWorkGroupCommand({ WorkGroup: name }))).WorkGroup;
+    expect(group?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${bucket}/athena-results/${name}/`);
+    const done = await run('SELECT 1', { WorkGroup: name });
+    expect(done.ResultConfiguration?.OutputLocation).toBe(
+      `s3://${bucket}/athena-results/${name}/${done.QueryExecutionId}.csv`,
+    );
+    expect(done.WorkGroup).toBe(name);
 
-      const notEmpty = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: name })));
-      expect(notEmpty.message).toMatch(/is not empty/);
-      await admin.send(new DeleteWorkGroupCommand({ WorkGroup: name, RecursiveDeleteOption: true }));
-      expect((await errorOf(athena.send(new GetWorkGroupCommand({ WorkGroup: name })))).name).toBe(
-        'InvalidRequestException',
-      );
-      const primary = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: 'primary' })));
-      expect(primary.message).toMatch(/primary workgroup cannot be deleted/);
-    } finally {
-      admin.destroy();
-    }
+    const notEmpty = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: name })));
+    expect(notEmpty.message).toMatch(/is not empty/);
+    await admin.send(new DeleteWorkGroupCommand({ WorkGroup: name, RecursiveDeleteOption: true }));
+    expect((await errorOf(athena.send(new GetWorkGroupCommand({ WorkGroup: name })))).name).toBe(
+      'InvalidRequestException',
+    );
+    const primary = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: 'primary' })));
+    expect(primary.message).toMatch(/primary workgroup cannot be deleted/);
   });
 });
 
 describe('bad input answers with AWS-shaped errors, and the service keeps answering', () => {
   test('requests refused at the API', async () => {
+    const missingGroup = testWorkGroupName('missing');
     const cases: [Partial<StartQueryExecutionCommandInput>, RegExp][] = [
       [{ QueryString: '' }, /queryString.*length greater than or equal to 1/],
       [{ QueryString: '   ' }, /queryString/],
-      [{ WorkGroup: 'no-such-group' }, /WorkGroup no-such-group is not found/],
+      [{ WorkGroup: missingGroup }, new RegExp(`WorkGroup ${missingGroup} is not found`)],
       [
         { ResultConfiguration: { OutputLocation: 'not-a-url' } },
         /S3 location provided to save your query results is invalid/,
@@ -335,12 +338,18 @@ describe('bad input answers with AWS-shaped errors, and the service keeps answer
       [
         'SELECT * FROM no_such_table',
         { QueryExecutionContext: { Database: database } },
-        /^TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog\.athena_test_\w+\.no_such_table' does not exist/,
+        new RegExp(`^TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog\\.${database}\\.no_such_table' does not exist`),
       ],
       [
         'SELECT * FROM t',
-        { QueryExecutionContext: { Database: 'no_such_database' } },
-        /SCHEMA_NOT_FOUND|no_such_database/,
+        { QueryExecutionContext: { Database: `${config.glue.database}_no_such_database` } },
+        /^SCHEMA_NOT_FOUND: .*Schema '\w+_no_such_database' does not exist/,
+      ],
+      // The analyst reads only the stack's databases: elsewhere Glue refuses, before it says whether the table exists.
+      [
+        'SELECT * FROM elsewhere.t',
+        {},
+        /^AccessDeniedException: User: arn:aws:iam::000000000000:user\/ticksync-analyst is not authorized to perform: glue:GetTable on resource: arn:aws:glue:[\w-]+:000000000000:database\/elsewhere because no identity-based policy allows the glue:GetTable action/,
       ],
       ['SELECT no_such_function(1)', {}, /FUNCTION_NOT_FOUND.*no_such_function/],
       ["SELECT * FROM read_csv('/etc/passwd')", {}, /read_csv/],
@@ -375,7 +384,9 @@ test('executions survive a restart of the service; results are read back from S3
   await withOwnService('aws', async (env) => {
     const own: Config = loadConfig({ ...process.env, ...env });
     const client = createAthenaClient(own, 'analyst');
+    const ownAdmin = createAthenaClient(own, 'admin');
     try {
+      await createTestWorkGroup(ownAdmin, own, workGroup);
       const id = await start('SELECT x FROM UNNEST(sequence(1, 3)) AS t(x)', {}, client);
       await waitFor(id, over, client);
       const running = await start(SLOW_SQL, {}, client);
@@ -389,6 +400,7 @@ test('executions survive a restart of the service; results are read back from S3
       expect(lost.Status?.State).toBe('FAILED');
       expect(lost.Status?.AthenaError?.Retryable).toBe(true);
     } finally {
+      ownAdmin.destroy();
       client.destroy();
     }
   });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { parse } from 'csv-parse/sync';
-import { createGlueClient, createS3Client } from '../../lib/clients';
+import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import type { PipelineReport } from '../../lib/types';
@@ -10,7 +10,17 @@ import { describePipeline, pipelineInput } from '../../scripts/demo';
 import { pipelineWorkflow } from '../../workflows';
 import { stopConsumerSignal } from '../../workflows/consumer';
 import { pipelineProgressQuery } from '../../workflows/pipeline';
-import { createTestCrawler, deletePrefix, dropTestCrawler, uniqueGlueName } from '../helpers/glue';
+import {
+  createTestCrawler,
+  createTestWorkGroup,
+  deletePrefix,
+  dropTestWorkGroup,
+  dropTestCrawler,
+  testCrawlerName,
+  testDatabaseName,
+  testWorkGroupName,
+  uniqueGlueName,
+} from '../helpers/glue';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 /**
@@ -25,12 +35,13 @@ const env = {
   TICKSYNC_CATALOG_TASK_QUEUE: uniqueName('test-pipeline-catalog'),
   TICKSYNC_QUERY_TASK_QUEUE: uniqueName('test-pipeline-query'),
   TICKSYNC_TOPIC: topic,
-  TICKSYNC_GLUE_DATABASE: uniqueGlueName('pipeline_db'),
-  TICKSYNC_GLUE_CRAWLER: topic.replace(/_/g, '-'),
-  TICKSYNC_ATHENA_WORKGROUP: 'primary',
+  TICKSYNC_GLUE_DATABASE: testDatabaseName('pipeline'),
+  TICKSYNC_GLUE_CRAWLER: testCrawlerName('pipeline'),
+  TICKSYNC_ATHENA_WORKGROUP: testWorkGroupName('pipeline'),
 };
 const config = loadConfig({ ...process.env, ...env });
 const glue = createGlueClient(config, 'admin');
+const athena = createAthenaClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
 const crawler = {
   crawler: config.glue.crawler,
@@ -51,6 +62,7 @@ const workers: Record<'ingest' | 'catalog' | 'query', WorkerProcess | undefined>
 beforeAll(async () => {
   client = await connectClient(config);
   await createTestCrawler(glue, config, crawler);
+  await createTestWorkGroup(athena, config, config.athena.workgroup);
   [workers.ingest, workers.catalog, workers.query] = await Promise.all([
     startWorkerProcess('ingest', env),
     startWorkerProcess('catalog', env),
@@ -71,9 +83,11 @@ afterAll(async () => {
     .catch(() => undefined);
   await Promise.all(Object.values(workers).map((worker) => worker?.stop()));
   await dropTestCrawler(glue, crawler).catch((error: unknown) => console.error(error));
+  await dropTestWorkGroup(athena, config.athena.workgroup).catch((error: unknown) => console.error(error));
   await deletePrefix(s3, config.s3.bucket, `${config.s3.rawPrefix}${topic}/`);
   await client?.connection.close();
   glue.destroy();
+  athena.destroy();
   s3.destroy();
 });
 

@@ -17,7 +17,18 @@ import type { QueryInput, QueryResult } from '../../lib/types';
 import { consumerWorkflow, queryWorkflow } from '../../workflows';
 import { stopConsumerSignal } from '../../workflows/consumer';
 import { queryProgressQuery } from '../../workflows/query';
-import { createTestCrawler, deletePrefix, dropTestCrawler, uniqueGlueName, waitForCrawlerReady } from '../helpers/glue';
+import {
+  createTestCrawler,
+  createTestWorkGroup,
+  deletePrefix,
+  dropTestCrawler,
+  dropTestWorkGroup,
+  testCrawlerName,
+  testDatabaseName,
+  testWorkGroupName,
+  uniqueGlueName,
+  waitForCrawlerReady,
+} from '../helpers/glue';
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, waitForProgress } from '../helpers/lake';
 import { runScript } from '../helpers/scripts';
@@ -40,9 +51,10 @@ const athena = createAthenaClient(config, 'admin');
 const { bucket, rawPrefix } = config.s3;
 const topic = uniqueGlueName('querytest');
 const prefix = `${rawPrefix}${topic}/`;
+const workGroup = testWorkGroupName('querytest');
 const crawler = {
-  crawler: topic.replace(/_/g, '-'),
-  database: uniqueGlueName('querytest_db'),
+  crawler: testCrawlerName('querytest'),
+  database: testDatabaseName('querytest'),
   path: `s3://${bucket}/${prefix}`,
 };
 
@@ -113,6 +125,7 @@ beforeAll(async () => {
   await consumer.signal(stopConsumerSignal);
   await consumer.result();
 
+  await createTestWorkGroup(athena, config, workGroup);
   await createTestCrawler(glue, config, crawler);
   await glue.send(new StartCrawlerCommand({ Name: crawler.crawler }));
   const crawled = await waitForCrawlerReady(glue, crawler.crawler);
@@ -121,6 +134,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dropTestCrawler(glue, crawler).catch((error: unknown) => console.error(error));
+  await dropTestWorkGroup(athena, workGroup).catch((error: unknown) => console.error(error));
   await deletePrefix(s3, bucket, prefix).catch((error: unknown) => console.error(error));
   await Promise.all([ingestWorker?.stop(), queryWorker?.stop()]);
   await client?.connection.close();
@@ -132,7 +146,7 @@ afterAll(async () => {
 const input = (sql: string, overrides: Partial<QueryInput> = {}): QueryInput => ({
   sql,
   database: crawler.database,
-  workGroup: 'primary',
+  workGroup,
   outputLocation: `s3://${bucket}/athena-results/test/`,
   maxRows: 1000,
   pollInitialMs: 100,
@@ -307,9 +321,12 @@ describe('failures, cancellation and faults', () => {
   });
 
   test('a request Athena refuses fails the run as a client fault', async () => {
-    const failure = await failureOf((await startQuery('SELECT 1', { workGroup: 'no-such-group' })).result());
+    const missing = testWorkGroupName('missing');
+    const failure = await failureOf((await startQuery('SELECT 1', { workGroup: missing })).result());
     expect(failure.type).toBe(ErrorType.ClientFault);
-    expect(failure.message).toMatch(/StartQueryExecution failed: InvalidRequestException: WorkGroup no-such-group/);
+    expect(failure.message).toMatch(
+      new RegExp(`StartQueryExecution failed: InvalidRequestException: WorkGroup ${missing} is not found`),
+    );
   });
 
   test('cancelling the run stops the query in Athena', async () => {
@@ -350,7 +367,7 @@ describe('failures, cancellation and faults', () => {
     const ids: string[] = [];
     let token: string | undefined;
     do {
-      const page = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: 'primary', NextToken: token }));
+      const page = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: workGroup, NextToken: token }));
       ids.push(...(page.QueryExecutionIds ?? []));
       token = ids.length < 200 ? page.NextToken : undefined;
     } while (token);
@@ -368,7 +385,7 @@ describe('failures, cancellation and faults', () => {
 });
 
 describe('npm run query', () => {
-  const scriptEnv = { ...env, TICKSYNC_GLUE_DATABASE: crawler.database, TICKSYNC_ATHENA_WORKGROUP: 'primary' };
+  const scriptEnv = { ...env, TICKSYNC_GLUE_DATABASE: crawler.database, TICKSYNC_ATHENA_WORKGROUP: workGroup };
 
   test('a named query as JSON and as CSV, with the time and data scanned on stderr', async () => {
     const json = await runScript(

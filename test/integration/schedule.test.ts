@@ -8,6 +8,8 @@ import {
   deletePrefix,
   dropTestCrawler,
   ticks,
+  testCrawlerName,
+  testDatabaseName,
   uniqueGlueName,
   writeTickObjects,
   type TestCrawler,
@@ -22,8 +24,8 @@ const s3 = createS3Client(config, 'admin');
 const topic = uniqueGlueName('scheduletest');
 const prefix = `${config.s3.rawPrefix}${topic}/`;
 const crawler: TestCrawler = {
-  crawler: topic.replace(/_/g, '-'),
-  database: uniqueGlueName('scheduletest_db'),
+  crawler: testCrawlerName('schedule'),
+  database: testDatabaseName('scheduletest'),
   path: `s3://${config.s3.bucket}/${prefix}`,
 };
 const scheduleId = `ticksync-crawl-${crawler.crawler}`;

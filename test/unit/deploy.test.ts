@@ -85,8 +85,13 @@ describe('iam/policies/<role>.json', () => {
         const arn = resource.replace(/\$\{([^}]+)\}/g, (_, name: string) => values[name as keyof typeof values]);
         const [, partition, service, region, account, ...rest] = arn.split(':');
         for (const part of [partition, service, region, account]) expect(part).not.toContain('*');
-        // A wildcard only as "everything under this prefix".
-        expect(rest.join(':').replace(/\/\*$/, '')).not.toMatch(/[*?]/);
+        // A wildcard only as "everything under this prefix", or for a name's siblings (ticksync_*, ticksync-raw-*).
+        expect(
+          rest
+            .join(':')
+            .replace(/\/\*$/, '')
+            .replace(/(\/|:)([a-z0-9-]+)[_-]\*$/, '$1$2'),
+        ).not.toMatch(/[*?]/);
       }
     }
   });
@@ -153,6 +158,12 @@ describe('iam/policies/<role>.json', () => {
     ['crawler', 'glue:BatchCreatePartition', table, true],
     ['crawler', 'glue:StartCrawler', crawler, true],
     ['crawler', 'glue:StartCrawler', glue('crawler/another'), false],
+    // The deployment's names and their siblings (ticksync_bench, ticksync-raw-bench), nothing else.
+    ['crawler', 'glue:StartCrawler', glue('crawler/ticksync-raw-bench'), true],
+    ['crawler', 'glue:StartCrawler', glue('crawler/ticksync-rawx'), false],
+    ['crawler', 'glue:CreateTable', glue('table/ticksync_bench/ticks'), true],
+    ['crawler', 'glue:CreateTable', glue('table/ticksyncx/ticks'), false],
+    ['crawler', 'glue:GetDatabase', glue('database/ticksync-x'), false],
     ['crawler', 's3:PutObject', object('raw/'), false],
     ['crawler', 's3:GetObject', object('dlq/'), false],
     ['crawler', 'glue:CreateTable', glue('table/otherdb/ticks'), false],
@@ -160,6 +171,9 @@ describe('iam/policies/<role>.json', () => {
     ['analyst', 'athena:StartQueryExecution', workGroup, true],
     ['analyst', 'athena:StopQueryExecution', workGroup, true],
     ['analyst', 'athena:StartQueryExecution', `arn:aws:athena:us-east-1:${ACCOUNT}:workgroup/primary`, false],
+    ['analyst', 'athena:StartQueryExecution', `${workGroup}-reports`, true],
+    ['analyst', 'athena:StartQueryExecution', `${workGroup}x`, false],
+    ['analyst', 'glue:GetTable', glue('table/ticksync_bench/ticks'), true],
     ['analyst', 'glue:GetPartitions', table, true],
     ['analyst', 's3:GetObject', object('raw/'), true],
     ['analyst', 's3:PutObject', 'arn:aws:s3:::example-lake/athena-results/abc.csv', true],

@@ -41,7 +41,7 @@ export const AthenaErrorType = {
   fileNotFound: 1302,
   functionNotFound: 1303,
   s3Throttled: 1403,
-  s3Permission: 1501,
+  permission: 1501,
 } as const;
 
 const at = (position: SqlPosition | undefined) => (position ? `line ${position.line}:${position.column}: ` : '');
@@ -110,7 +110,16 @@ export const objectNotFound = (object: string) =>
   userFailure(AthenaErrorType.fileNotFound, 'HIVE_FILE_NOT_FOUND', `${object} was listed but could not be read`);
 
 export const objectAccessDenied = (object: string, detail: string) =>
-  userFailure(AthenaErrorType.s3Permission, 'PERMISSION_DENIED', `Access denied reading ${object} (${detail})`);
+  userFailure(AthenaErrorType.permission, 'PERMISSION_DENIED', `Access denied reading ${object} (${detail})`);
+
+/** The caller may not read a table of the catalog: Athena passes on Glue's AccessDeniedException. */
+export const glueAccessDenied = (detail: string) =>
+  new QueryFailure(
+    USER,
+    AthenaErrorType.permission,
+    `AccessDeniedException: ${detail} (Service: AWSGlue; Status Code: 400; Error Code: AccessDeniedException)`,
+    false,
+  );
 
 export const canceled = () =>
   new QueryFailure(USER, AthenaErrorType.canceled, 'USER_CANCELED: Query was canceled by user', false);

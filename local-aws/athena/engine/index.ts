@@ -1,5 +1,5 @@
 export { QueryEngine } from './engine';
-export { QueryFailure } from './errors';
+export { glueAccessDenied, QueryFailure } from './errors';
 export { statementTypeOf } from './sql-text';
 export type {
   ObjectSource,
