@@ -45,12 +45,17 @@ export class Arns {
   glueTable = (database: string, table: string) => this.glue(`table/${database.toLowerCase()}/${table.toLowerCase()}`);
   glueCrawler = (crawler: string) => this.glue(`crawler/${crawler}`);
   athenaWorkGroup = (workGroup: string) => `arn:aws:athena:${this.region}:${LOCAL_ACCOUNT_ID}:workgroup/${workGroup}`;
-  /** What a catalog call on a table needs the action on: the catalog, the database and the table. */
+  /**
+   * What a catalog call on a table needs the action on: the table, its database and
+   * the catalog (most specific first, so a refusal names the table).
+   */
   tablePath(action: string, database: string, table: string): Permission[] {
+    return [{ action, resource: this.glueTable(database, table) }, ...this.databasePath(action, database)];
+  }
+  databasePath(action: string, database: string): Permission[] {
     return [
-      { action, resource: this.glueCatalog() },
       { action, resource: this.glueDatabase(database) },
-      { action, resource: this.glueTable(database, table) },
+      { action, resource: this.glueCatalog() },
     ];
   }
 }

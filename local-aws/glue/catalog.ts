@@ -137,9 +137,7 @@ export class Catalog {
       ViewExpandedText: input.ViewExpandedText,
       TableType: input.TableType,
       Parameters: input.Parameters ?? {},
-      CreatedBy:
-        previous?.CreatedBy ??
-        context?.principal.arn,
+      CreatedBy: previous?.CreatedBy ?? context?.principal.arn,
       IsRegisteredWithLakeFormation: false,
       CatalogId: LOCAL_ACCOUNT_ID,
       VersionId: previous ? String(Number(previous.VersionId ?? '0') + 1) : '0',

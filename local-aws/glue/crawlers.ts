@@ -353,10 +353,7 @@ export class Crawlers {
       const databaseName = record.crawler.DatabaseName;
       if (!databaseName) throw new Error('The crawler has no DatabaseName: it has nowhere to write tables.');
       const { authorizer } = this.deps;
-      authorizer.check(principal, [
-        { action: 'glue:GetDatabase', resource: authorizer.arns.glueCatalog() },
-        { action: 'glue:GetDatabase', resource: authorizer.arns.glueDatabase(databaseName) },
-      ]);
+      authorizer.check(principal, authorizer.arns.databasePath('glue:GetDatabase', databaseName));
       this.deps.catalog.database(databaseName);
       const configuration = parseConfiguration(record.crawler.Configuration);
       const newFoldersOnly = record.crawler.RecrawlPolicy?.RecrawlBehavior === 'CRAWL_NEW_FOLDERS_ONLY';

@@ -20,12 +20,7 @@ interface OnTable extends InDatabase {
 }
 
 export function gluePermissions(arns: Arns, accountId: string): PermissionRules {
-  const onDatabase = (action: string, database: string): Permission[] => [
-    { action, resource: arns.glueCatalog() },
-    { action, resource: arns.glueDatabase(database) },
-  ];
-  const onTable = (action: string) => (input: OnTable) =>
-    arns.tablePath(action, input.DatabaseName!, input.TableName!);
+  const onTable = (action: string) => (input: OnTable) => arns.tablePath(action, input.DatabaseName!, input.TableName!);
   const onCrawler = (action: string) => (input: Named) => [{ action, resource: arns.glueCrawler(input.Name!) }];
   const passRole = (role: string | undefined): Permission[] =>
     role === undefined
@@ -41,13 +36,13 @@ export function gluePermissions(arns: Arns, accountId: string): PermissionRules 
 
   return {
     CreateDatabase: (input: { DatabaseInput?: Named }) =>
-      onDatabase('glue:CreateDatabase', input.DatabaseInput!.Name!),
-    GetDatabase: (input: Named) => onDatabase('glue:GetDatabase', input.Name!),
+      arns.databasePath('glue:CreateDatabase', input.DatabaseInput!.Name!),
+    GetDatabase: (input: Named) => arns.databasePath('glue:GetDatabase', input.Name!),
     // The list itself keeps only the databases the caller may see.
     GetDatabases: () => [{ action: 'glue:GetDatabases', resource: arns.glueCatalog() }],
-    UpdateDatabase: (input: Named) => onDatabase('glue:UpdateDatabase', input.Name!),
+    UpdateDatabase: (input: Named) => arns.databasePath('glue:UpdateDatabase', input.Name!),
     DeleteDatabase: (input: Named) => [
-      ...onDatabase('glue:DeleteDatabase', input.Name!),
+      ...arns.databasePath('glue:DeleteDatabase', input.Name!),
       { action: 'glue:DeleteDatabase', resource: arns.glueTable(input.Name!, '*') },
     ],
     CreateTable: (input: InDatabase & { TableInput?: Named }) =>

@@ -87,7 +87,8 @@ function send(response: ServerResponse, status: number, requestId: string, body:
 export function createJsonProtocolHandler(options: ProtocolOptions) {
   for (const service of options.services) {
     const unguarded = Object.keys(service.operations).filter((name) => !Object.hasOwn(service.permissions, name));
-    if (unguarded.length > 0) throw new Error(`${service.targetPrefix}: no permission rule for ${unguarded.join(', ')}`);
+    if (unguarded.length > 0)
+      throw new Error(`${service.targetPrefix}: no permission rule for ${unguarded.join(', ')}`);
   }
   const byPrefix = new Map(options.services.map((service) => [service.targetPrefix, service]));
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

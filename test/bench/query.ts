@@ -46,7 +46,14 @@ import { ObjectCache } from '../../local-aws/athena/engine/object-cache';
 import { crawlerDefinition } from '../../scripts/provision';
 import { consumerWorkflow } from '../../workflows';
 import { stopConsumerSignal } from '../../workflows/consumer';
-import { createTestCrawler, deletePrefix, dropTestCrawler, uniqueGlueName, waitForCrawlerReady } from '../helpers/glue';
+import {
+  createTestCrawler,
+  deletePrefix,
+  dropTestCrawler,
+  testCrawlerName,
+  testDatabaseName,
+  waitForCrawlerReady,
+} from '../helpers/glue';
 import { consumerInputFor } from '../helpers/lake';
 import { startWorkerProcess, uniqueName } from '../helpers/workers';
 import { benchTickFile } from './ticks';
@@ -414,9 +421,10 @@ async function measureFreshness(config: Config, logger: Logger, athena: AthenaCl
   const topic = uniqueName('bench-freshness');
   const table = tableForTopic(topic);
   const prefix = `${config.s3.rawPrefix}${topic}/`;
+  // Siblings of the stack's names, which the crawler and analyst policies cover.
   const crawler = {
-    crawler: topic,
-    database: uniqueGlueName('bench_freshness'),
+    crawler: testCrawlerName('bench-freshness'),
+    database: testDatabaseName('bench_freshness'),
     path: `s3://${config.s3.bucket}/${prefix}`,
   };
   const queue = uniqueName('bench-query-ingest');

@@ -349,7 +349,7 @@ describe('bad input answers with AWS-shaped errors, and the service keeps answer
       [
         'SELECT * FROM elsewhere.t',
         {},
-        /^AccessDeniedException: User: arn:aws:iam::000000000000:user\/ticksync-analyst is not authorized to perform: glue:GetTable on resource: arn:aws:glue:[\w-]+:000000000000:database\/elsewhere because no identity-based policy allows the glue:GetTable action/,
+        /^AccessDeniedException: User: arn:aws:iam::000000000000:user\/ticksync-analyst is not authorized to perform: glue:GetTable on resource: arn:aws:glue:[\w-]+:000000000000:table\/elsewhere\/t because no identity-based policy allows the glue:GetTable action/,
       ],
       ['SELECT no_such_function(1)', {}, /FUNCTION_NOT_FOUND.*no_such_function/],
       ["SELECT * FROM read_csv('/etc/passwd')", {}, /read_csv/],

@@ -27,6 +27,7 @@ import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
 import { stopConsumerSignal } from '../../workflows/consumer';
+import { testDatabaseName } from '../helpers/glue';
 import { consumerInputFor, readLake, waitForProgress } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
@@ -36,7 +37,8 @@ const config = loadConfig({ ...process.env, ...env });
 const glue = createGlueClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
 const { bucket } = config.s3;
-const database = uniqueName('crawl_db').replace(/-/g, '_');
+// A sibling of the stack's database: the crawler role's policy lets it write there.
+const database = testDatabaseName('crawl');
 // Under raw/: the crawler role reads nothing else.
 const root = `${config.s3.rawPrefix}${uniqueName('crawler-test')}/`;
 const crawlers: string[] = [];
@@ -269,7 +271,7 @@ test('a corrupt gzip object is skipped and logged; the crawl succeeds with the o
   expect(fs.readFileSync(serviceLog, 'utf8')).toContain(bad);
 });
 
-test('DeleteBehavior: vanished data deletes the table or marks it deprecated', async () => {
+test('DeleteBehavior: vanished data deletes the table (with a role allowed to) or marks it deprecated', async () => {
   await put('gone/deleted/x.jsonl', '{"a":1}\n');
   await put('gone2/deprecated/x.jsonl', '{"a":1}\n');
   const deleting = await createCrawler('gone/deleted/', {
@@ -281,6 +283,17 @@ test('DeleteBehavior: vanished data deletes the table or marks it deprecated', a
   expect((await table('deleted')).Parameters?.UPDATED_BY_CRAWLER).toBe(deleting);
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${root}gone/deleted/x.jsonl` }));
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${root}gone2/deprecated/x.jsonl` }));
+  // The crawler role may not delete tables (its policy has no glue:DeleteTable): that crawl fails, the table stays.
+  const refused = await crawl(deleting);
+  expect(refused.crawler.LastCrawl).toMatchObject({
+    Status: 'FAILED',
+    ErrorMessage: expect.stringMatching(
+      /^User: arn:aws:sts::000000000000:assumed-role\/ticksync-crawler\/AWS-Crawler is not authorized to perform: glue:DeleteTable on resource: arn:aws:glue:[\w-]+:000000000000:table\/\w+\/deleted /,
+    ),
+  });
+  expect((await table('deleted')).Parameters?.UPDATED_BY_CRAWLER).toBe(deleting);
+  // With a role that may (locally the admin's, the account's root), it deletes.
+  await glue.send(new UpdateCrawlerCommand({ Name: deleting, Role: 'ticksync-admin' }));
   await crawl(deleting);
   await crawl(deprecating);
   await expect(table('deleted')).rejects.toMatchObject({ name: 'EntityNotFoundException' });
@@ -388,11 +401,22 @@ describe('crawler definitions and states', () => {
       ErrorMessage: expect.stringMatching(/no-such-bucket-ticksync/),
     });
 
-    const orphan = await createCrawler('x/', { DatabaseName: 'no_such_database' });
+    const missing = `${config.glue.database}_no_such_database`;
+    const orphan = await createCrawler('x/', { DatabaseName: missing });
     const orphanCrawl = await crawl(orphan);
     expect(orphanCrawl.crawler.LastCrawl).toMatchObject({
       Status: 'FAILED',
-      ErrorMessage: 'Database no_such_database not found.',
+      ErrorMessage: `Database ${missing} not found.`,
+    });
+
+    // A database outside the crawler role's policy: refused before Glue says whether it exists.
+    const outside = await createCrawler('x/', { DatabaseName: 'elsewhere' });
+    const outsideCrawl = await crawl(outside);
+    expect(outsideCrawl.crawler.LastCrawl).toMatchObject({
+      Status: 'FAILED',
+      ErrorMessage: expect.stringContaining(
+        'ticksync-crawler/AWS-Crawler is not authorized to perform: glue:GetDatabase on resource: arn:aws:glue:',
+      ),
     });
   });
 });
