@@ -3,10 +3,32 @@ import path from 'node:path';
 
 const DATE_TAG = '$date';
 
+/** JSON text in which Dates survive the round trip (as `{"$date": epochMillis}`). */
+function stringify(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, field: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : field;
+  });
+}
+
+function parse<T>(text: string): T {
+  return JSON.parse(text, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && DATE_TAG in value
+      ? new Date((value as Record<string, number>)[DATE_TAG]!)
+      : value,
+  ) as T;
+}
+
+/** Writes to a temporary file, then renames, so a crash leaves the previous content whole. */
+function writeWhole(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
 /**
  * A service's state, kept in memory and written to one JSON file after every
- * change (to a temporary file, then renamed, so a crash leaves the previous
- * state whole). Dates survive the round trip.
+ * change. For small state (catalogs, work groups): each save writes it all.
  */
 export class JsonFileStore<T extends object> {
   readonly state: T;
@@ -15,25 +37,56 @@ export class JsonFileStore<T extends object> {
     private readonly file: string,
     empty: () => T,
   ) {
-    this.state = fs.existsSync(file)
-      ? (JSON.parse(fs.readFileSync(file, 'utf8'), (_key, value: unknown) =>
-          value !== null && typeof value === 'object' && DATE_TAG in value
-            ? new Date((value as Record<string, number>)[DATE_TAG]!)
-            : value,
-        ) as T)
-      : empty();
+    this.state = fs.existsSync(file) ? parse<T>(fs.readFileSync(file, 'utf8')) : empty();
   }
 
   save(): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(
-      temporary,
-      JSON.stringify(this.state, function (this: Record<string, unknown>, key, value: unknown) {
-        const raw = this[key];
-        return raw instanceof Date ? { [DATE_TAG]: raw.getTime() } : value;
-      }),
-    );
-    fs.renameSync(temporary, this.file);
+    writeWhole(this.file, stringify(this.state));
+  }
+}
+
+/**
+ * Many records of one kind (such as query executions), each in a JSON file of its
+ * own under a folder, so saving one costs one small write however many there are.
+ * `records` holds them in memory, in the order `compare` gives on loading and then
+ * in the order they were added.
+ */
+export class JsonRecordStore<T extends object> {
+  readonly records: Record<string, T> = {};
+
+  constructor(
+    private readonly dir: string,
+    compare: (a: T, b: T) => number,
+  ) {
+    fs.mkdirSync(dir, { recursive: true });
+    const loaded: [string, T][] = [];
+    for (const name of fs.readdirSync(dir)) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        loaded.push([name.slice(0, -'.json'.length), parse<T>(fs.readFileSync(path.join(dir, name), 'utf8'))]);
+      } catch {
+        // A file cut short by a crash before its rename cannot exist; anything else unreadable is not ours.
+      }
+    }
+    loaded.sort(([, a], [, b]) => compare(a, b));
+    for (const [id, record] of loaded) this.records[id] = record;
+  }
+
+  private file(id: string): string {
+    if (!/^[\w.-]+$/.test(id)) throw new Error(`record id ${JSON.stringify(id)} is not a file name`);
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  /** Writes the record as it is in `records` now. */
+  save(id: string): void {
+    const record = this.records[id];
+    if (record === undefined) throw new Error(`no record ${id} to save`);
+    writeWhole(this.file(id), stringify(record));
+  }
+
+  delete(id: string): void {
+    delete this.records[id];
+    fs.rmSync(this.file(id), { force: true });
   }
 }

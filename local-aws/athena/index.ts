@@ -14,7 +14,7 @@ import { ServiceError } from '../errors';
 import type { GlueStore } from '../glue/store';
 import type { Handler, JsonService, PermissionRules, RequestContext } from '../protocol/json-protocol';
 import type { Identity } from '../protocol/sigv4';
-import { JsonFileStore } from '../store';
+import { JsonFileStore, JsonRecordStore } from '../store';
 import {
   glueAccessDenied,
   QueryEngine,
@@ -52,8 +52,9 @@ interface Execution {
 }
 
 interface AthenaState {
-  executions: Record<string, Execution>;
   workGroups: Record<string, WorkGroup>;
+  /** Before executions had a file each, they were kept here; moved out on loading. */
+  executions?: Record<string, Execution>;
 }
 
 interface Result {
@@ -71,18 +72,26 @@ function parseS3Url(url: string): { bucket: string; key: string } {
 export interface AthenaServiceDeps {
   config: Config;
   logger: Logger;
-  /** Holds `athena.json` (executions, work groups) and the engine's object cache. */
+  /** Holds `athena.json` (work groups), `athena-executions/` (one file per execution) and the engine's object cache. */
   dataDir: string;
   glue: GlueStore;
   authorizer: Authorizer;
 }
 
 export function createAthenaService({ config, logger, dataDir, glue, authorizer }: AthenaServiceDeps): JsonService {
-  const store = new JsonFileStore<AthenaState>(path.join(dataDir, 'athena.json'), () => ({
-    executions: {},
-    workGroups: {},
-  }));
+  const store = new JsonFileStore<AthenaState>(path.join(dataDir, 'athena.json'), () => ({ workGroups: {} }));
   const state = store.state;
+  /** One file per execution (a state change writes one small file), oldest first. */
+  const executionStore = new JsonRecordStore<Execution>(
+    path.join(dataDir, 'athena-executions'),
+    (a, b) => a.execution.Status!.SubmissionDateTime!.getTime() - b.execution.Status!.SubmissionDateTime!.getTime(),
+  );
+  const executions = executionStore.records;
+  for (const [id, record] of Object.entries(state.executions ?? {})) {
+    executions[id] = record;
+    executionStore.save(id);
+  }
+  delete state.executions;
   state.workGroups.primary ??= {
     Name: 'primary',
     State: 'ENABLED',
@@ -95,7 +104,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     },
   };
   // Queries do not survive the service: those it was running or holding when it stopped have failed.
-  for (const { execution } of Object.values(state.executions)) {
+  for (const [id, { execution }] of Object.entries(executions)) {
     if (execution.Status?.State === 'QUEUED' || execution.Status?.State === 'RUNNING') {
       execution.Status = {
         ...execution.Status,
@@ -109,20 +118,21 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           ErrorMessage: 'The local Athena service stopped.',
         },
       };
+      executionStore.save(id);
     }
   }
-  /** Writes the state, keeping the newest executions only, so each write stays small. */
-  const save = () => {
-    const ids = Object.keys(state.executions);
-    for (const id of ids.slice(0, Math.max(0, ids.length - KEPT_EXECUTIONS))) {
-      if (!active.has(id)) delete state.executions[id];
-    }
-    store.save();
-  };
+  store.save();
 
   /** Queries queued or running, to stop them. */
   const active = new Map<string, AbortController>();
-  save();
+  /** Writes an execution, and forgets the oldest finished ones beyond those kept. */
+  const saveExecution = (id: string) => {
+    executionStore.save(id);
+    const ids = Object.keys(executions);
+    for (const old of ids.slice(0, Math.max(0, ids.length - KEPT_EXECUTIONS))) {
+      if (!active.has(old)) executionStore.delete(old);
+    }
+  };
 
   const log = logger.child({ service: 'athena' });
   const engine = new QueryEngine({
@@ -225,12 +235,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       TotalExecutionTimeInMillis: completed.getTime() - submitted,
       ResultReuseInformation: { ReusedPreviousResult: false },
     };
-    save();
+    saveExecution(execution.QueryExecutionId!);
   }
 
   /** Runs a queued execution: the engine holds it QUEUED until one of its slots is free. */
   async function run(id: string, controller: AbortController): Promise<void> {
-    const record = state.executions[id]!;
+    const record = executions[id]!;
     const execution = record.execution;
     let started: number | undefined;
     const client = s3For(record.principal);
@@ -342,7 +352,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
   }
 
   const execution = (id: string | undefined): Execution => {
-    const record = id ? state.executions[id] : undefined;
+    const record = id ? executions[id] : undefined;
     if (!record) throw InvalidRequest(`QueryExecution ${id} was not found`);
     return record;
   };
@@ -384,7 +394,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         group.Name,
         input.ExecutionParameters,
       ]);
-      const previous = Object.values(state.executions).find((record) => record.token === token);
+      const previous = Object.values(executions).find((record) => record.token === token);
       if (previous) {
         if (previous.parameters !== parameters) {
           throw InvalidRequest(
@@ -395,7 +405,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       }
       const id = crypto.randomUUID();
       const statementType = statementTypeOf(query);
-      state.executions[id] = {
+      executions[id] = {
         token,
         parameters,
         principal: context.identity.principal,
@@ -414,7 +424,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           SubstatementType: statementType === 'DML' ? 'SELECT' : undefined,
         },
       };
-      save();
+      saveExecution(id);
       // Stoppable from now; run after the answer, since the engine may start the query at once.
       const controller = new AbortController();
       active.set(id, controller);
@@ -431,9 +441,9 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const ids = input.QueryExecutionIds!;
       if (ids.length < 1 || ids.length > 50) throw InvalidRequest('QueryExecutionIds must hold 1 to 50 ids.');
       return {
-        QueryExecutions: ids.flatMap((id) => state.executions[id]?.execution ?? []),
+        QueryExecutions: ids.flatMap((id) => executions[id]?.execution ?? []),
         UnprocessedQueryExecutionIds: ids
-          .filter((id) => !state.executions[id])
+          .filter((id) => !executions[id])
           .map((id) => ({
             QueryExecutionId: id,
             ErrorCode: 'INVALID_INPUT',
@@ -444,7 +454,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
 
     ListQueryExecutions(input: athena.ListQueryExecutionsInput): athena.ListQueryExecutionsOutput {
       const group = workGroup(input.WorkGroup).Name;
-      const ids = Object.values(state.executions)
+      const ids = Object.values(executions)
         .filter((record) => record.execution.WorkGroup === group)
         .sort(
           (a, b) =>
@@ -530,19 +540,19 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         ...(input.Description !== undefined && { Description: input.Description }),
         ...(input.State !== undefined && { State: input.State }),
       });
-      save();
+      store.save();
       return {};
     },
 
     DeleteWorkGroup(input: athena.DeleteWorkGroupInput): athena.DeleteWorkGroupOutput {
       const group = workGroup(input.WorkGroup);
       if (group.Name === 'primary') throw InvalidRequest('The primary workgroup cannot be deleted.');
-      const executions = Object.values(state.executions).filter((record) => record.execution.WorkGroup === group.Name);
-      if (executions.length > 0 && !input.RecursiveDeleteOption)
+      const ids = Object.keys(executions).filter((id) => executions[id]!.execution.WorkGroup === group.Name);
+      if (ids.length > 0 && !input.RecursiveDeleteOption)
         throw InvalidRequest(`WorkGroup ${group.Name} is not empty: delete it with RecursiveDeleteOption.`);
-      for (const record of executions) delete state.executions[record.execution.QueryExecutionId!];
+      for (const id of ids) executionStore.delete(id);
       delete state.workGroups[group.Name!];
-      save();
+      store.save();
       return {};
     },
 
@@ -563,7 +573,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           ...input.Configuration,
         },
       };
-      save();
+      store.save();
       return {};
     },
   } satisfies Record<string, (input: never, context: RequestContext) => unknown>;
@@ -601,7 +611,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
   const onExecution =
     (action: string) =>
     (input: { QueryExecutionId?: string }): Permission[] => {
-      const record = input.QueryExecutionId ? state.executions[input.QueryExecutionId] : undefined;
+      const record = input.QueryExecutionId ? executions[input.QueryExecutionId] : undefined;
       return record ? onWorkGroup(action, record.execution.WorkGroup) : [];
     };
   const permissions = {
