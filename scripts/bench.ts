@@ -52,7 +52,13 @@ program
     positiveInteger('--repeat'),
     5,
   )
-  .action(async (options: { rows: number; repeat: number }) => {
+  .option(
+    '--poll-ms <ms>',
+    'how often the API side asks GetQueryExecution whether its query has finished',
+    positiveInteger('--poll-ms'),
+    20,
+  )
+  .action(async (options: { rows: number; repeat: number; pollMs: number }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);

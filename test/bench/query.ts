@@ -61,6 +61,8 @@ import { benchTickFile } from './ticks';
 export interface QueryBenchOptions {
   rows: number;
   repeat: number;
+  /** The API side's GetQueryExecution interval. */
+  pollMs: number;
 }
 
 /** A fixed topic, so the generated lake is reused by the next run with the same row count. */
@@ -76,7 +78,6 @@ const HOUR = 60 * MINUTE;
 /** Arrival times (`ts`) cover a day, so a 10-minute window is a small slice of the lake. */
 const SPAN_MS = 24 * HOUR;
 const UPLOADS_IN_FLIGHT = 4;
-const POLL_MS = 20;
 const FRESHNESS_SAMPLES = 3;
 const FRESHNESS_TIMEOUT_MS = 60_000;
 const gzip = promisify(zlib.gzip);
@@ -283,7 +284,13 @@ interface ApiRun {
 }
 
 /** One query through the Athena API, timed from StartQueryExecution to the last page of GetQueryResults. */
-async function runAthena(athena: AthenaClient, config: Config, database: string, sql: string): Promise<ApiRun> {
+async function runAthena(
+  athena: AthenaClient,
+  config: Config,
+  database: string,
+  sql: string,
+  pollMs: number,
+): Promise<ApiRun> {
   const started = performance.now();
   const { QueryExecutionId } = await athena.send(
     new StartQueryExecutionCommand({
@@ -301,7 +308,7 @@ async function runAthena(athena: AthenaClient, config: Config, database: string,
     if (state === 'FAILED' || state === 'CANCELLED') {
       throw new Error(`query ${QueryExecutionId} ${state}: ${execution?.Status?.StateChangeReason}\n${sql}`);
     }
-    await sleep(POLL_MS);
+    await sleep(pollMs);
   }
   const rows: (string | null)[][] = [];
   let nextToken: string | undefined;
@@ -417,7 +424,13 @@ async function listKeys(s3: S3Client, bucket: string, prefix: string) {
  * Freshness on the real pipeline: a consumer on a fresh topic, the table crawled once its hour has a
  * record; then the time from producing a record to the first query through the API that counts it.
  */
-async function measureFreshness(config: Config, logger: Logger, athena: AthenaClient, glue: GlueClient, s3: S3Client) {
+async function measureFreshness(
+  config: Config,
+  logger: Logger,
+  clients: { athena: AthenaClient; glue: GlueClient; s3: S3Client },
+  pollMs: number,
+) {
+  const { athena, glue, s3 } = clients;
   const topic = uniqueName('bench-freshness');
   const table = tableForTopic(topic);
   const prefix = `${config.s3.rawPrefix}${topic}/`;
@@ -462,7 +475,7 @@ async function measureFreshness(config: Config, logger: Logger, athena: AthenaCl
   const count = async (hour: string, id: string) => {
     const [dt, hh] = hour.replace('dt=', '').split('/hour=') as [string, string];
     const sql = `SELECT count(*) FROM ${table} WHERE dt = '${dt}' AND hour = '${hh}' AND run_id = '${id}'`;
-    return Number((await runAthena(athena, config, crawler.database, sql)).rows[0]?.[0]);
+    return Number((await runAthena(athena, config, crawler.database, sql, pollMs)).rows[0]?.[0]);
   };
   const cataloged = new Set<string>();
   const samples: { ms: number; polls: number }[] = [];
@@ -553,7 +566,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       );
       // Cold: the engine's cached copies of the window's objects removed, so it lists, downloads and profiles them.
       for (const file of cached) fs.rmSync(path.dirname(file), { recursive: true, force: true });
-      const cold = await runAthena(athena, config, database, sql);
+      const cold = await runAthena(athena, config, database, sql, options.pollMs);
       const missing = cached.filter((file) => !fs.existsSync(file));
       if (missing.length > 0)
         throw new Error(`${name}: the engine did not cache ${missing.length} of the window's objects`);
@@ -567,7 +580,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       const local: DirectRun[] = [];
       // Alternated, so drift on the machine weighs on both sides alike.
       for (let run = 0; run < options.repeat; run++) {
-        api.push(await runAthena(athena, config, database, sql));
+        api.push(await runAthena(athena, config, database, sql, options.pollMs));
         local.push(await runDirect(connection, direct));
       }
       checkSameAnswer(name, cold, local[0]!);
@@ -593,7 +606,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       results.push(line);
     }
 
-    const freshness = await measureFreshness(config, logger, athena, glue, s3);
+    const freshness = await measureFreshness(config, logger, { athena, glue, s3 }, options.pollMs);
     const freshnessMs = freshness.map((sample) => round(sample.ms));
     console.log(
       JSON.stringify({
@@ -610,6 +623,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       objects_in_lake: dataset.objects,
       lake_end: end,
       repeat: options.repeat,
+      poll_ms: options.pollMs,
       queries: Object.fromEntries(
         results.map((line) => [
           line.query,

@@ -193,6 +193,12 @@ test('a JSON source reads each column by its spelling in the files and joins par
     { values: ['2024-01-01', '00'], files: [scanFile('/c/a', ['seq']), scanFile('/c/b', ['SEQ'])] },
   ]);
   expect(mixed.split(' UNION ALL ')).toHaveLength(2);
+  // Files of one partition only: its values are constants, no file column, no join.
+  const single = tableSourceSql(layout, [
+    { values: ['2024-01-01', '00'], files: [scanFile('/c/a', ['seq']), scanFile('/c/b', ['seq'])] },
+  ]);
+  expect(single).toContain(`TRY_CAST('2024-01-01' AS VARCHAR) AS "dt", TRY_CAST('00' AS VARCHAR) AS "hour" FROM (`);
+  expect(single).not.toMatch(/JOIN|__athena_file/);
   expect(tableSourceSql(layout, [])).toBe(
     'SELECT CAST(NULL AS VARCHAR) AS "ts", CAST(NULL AS INTEGER) AS "seq", CAST(NULL AS BIGINT) AS "volume", CAST(NULL AS VARCHAR) AS "dt", CAST(NULL AS VARCHAR) AS "hour" WHERE false',
   );

@@ -83,6 +83,17 @@ test('values render as Athena writes them', () => {
   expect(renderValue(TIMESTAMP, timestampValue(micros))).toBe('2024-01-02 03:04:05.123');
   expect(renderValue(TIMESTAMPTZ, timestampTZValue(micros))).toBe('2024-01-02 03:04:05.123 UTC');
   expect(renderValue(TIMESTAMP, timestampValue(-1000n))).toBe('1969-12-31 23:59:59.999');
+  expect(renderValue(TIMESTAMP, timestampValue(-1n))).toBe('1969-12-31 23:59:59.999');
+  // Outside years 0000-9999 (where the fast ISO path does not apply) and beyond 2^53 microseconds.
+  expect(renderValue(TIMESTAMP, timestampValue(BigInt(Date.UTC(10000, 0, 1)) * 1000n))).toBe(
+    '10000-01-01 00:00:00.000',
+  );
+  expect(renderValue(TIMESTAMP, timestampValue(BigInt(Date.UTC(-1, 11, 31, 23, 59, 59, 999)) * 1000n))).toBe(
+    '-0001-12-31 23:59:59.999',
+  );
+  expect(renderValue(TIMESTAMP, timestampValue(BigInt(Date.UTC(9999, 11, 31, 23, 59, 59, 999)) * 1000n + 999n))).toBe(
+    '9999-12-31 23:59:59.999',
+  );
   expect(renderValue(DATE, dateValue(19724))).toBe('2024-01-02');
   expect(renderValue(DECIMAL(10, 2), decimalValue(150n, 10, 2))).toBe('1.50');
   expect(renderValue(DOUBLE, 1e7)).toBe('1.0E7');

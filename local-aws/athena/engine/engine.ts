@@ -29,6 +29,30 @@ function validateOptions(options: QueryEngineOptions): void {
   }
 }
 
+const PARSED_STATEMENTS = 256;
+
+/** Text to text, the oldest entry dropped beyond the size. */
+export class ParseCache {
+  private readonly entries = new Map<string, string>();
+  constructor(private readonly size: number) {}
+  get(key: string): string | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+  set(key: string, value: string): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    for (const old of this.entries.keys()) {
+      if (this.entries.size <= this.size) break;
+      this.entries.delete(old);
+    }
+  }
+}
+
 /**
  * Athena's query engine on one sandboxed DuckDB instance. Queries run N at a
  * time, each on its own connection; the rest wait in order. The sandbox is
@@ -42,6 +66,8 @@ export class QueryEngine {
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiting: { resume: () => void; reject: (error: Error) => void }[] = [];
   private readonly shutdown = new AbortController();
+  /** DuckDB's parse tree of recent user statements by their text: a repeated query skips that round trip. */
+  private readonly parsed = new ParseCache(PARSED_STATEMENTS);
   private readonly maxConcurrent: number;
   private running = 0;
 
@@ -97,6 +123,7 @@ export class QueryEngine {
         {
           connection,
           cache: this.cache,
+          parsed: this.parsed,
           memoryLimit: this.options.memoryLimit,
           shutdown: this.shutdown.signal,
           logger: this.options.logger,

@@ -15,6 +15,7 @@ import {
 import { mapLimit, parseS3Location, readableObjects, resolveTable, tableName } from './catalog';
 import type { DialectContext } from './dialect';
 import { classifyDuckDbError } from './duckdb-errors';
+import type { ParseCache } from './engine';
 import {
   canceled,
   exceededTimeLimit,
@@ -66,6 +67,8 @@ const INTERRUPT_REPEAT_MS = 100;
 export interface RunDependencies {
   connection: DuckDBConnection;
   cache: ObjectCache;
+  /** json_serialize_sql's answers for user statements, by normalized text. */
+  parsed: ParseCache;
   memoryLimit: string;
   /** Aborted when the engine closes. */
   shutdown: AbortSignal;
@@ -212,8 +215,12 @@ export class QueryRun {
 
   /** DuckDB's parse tree of one SELECT statement; user SQL that does not parse is a SYNTAX_ERROR. */
   private async parse(sql: string, fromUser: boolean): Promise<JsonObject> {
-    const result = await this.execute('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-    const parsed = parseJsonLossless(String((await result.getRows())[0]![0]));
+    let text = fromUser ? this.deps.parsed.get(sql) : undefined;
+    if (text === undefined) {
+      const result = await this.execute('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+      text = String((await result.getRows())[0]![0]);
+    }
+    const parsed = parseJsonLossless(text);
     if (!isObject(parsed)) throw internalError('json_serialize_sql answered something other than an object');
     if (parsed.error === true) {
       const message = String(parsed.error_message ?? 'syntax error');
@@ -225,6 +232,7 @@ export class QueryRun {
     if (statements.length !== 1 || !isObject(statements[0])) {
       throw notSupported('Only one SQL statement is allowed per query');
     }
+    if (fromUser) this.deps.parsed.set(sql, text);
     return statements[0];
   }
 

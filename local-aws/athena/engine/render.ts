@@ -88,9 +88,14 @@ export function javaDoubleToString(value: number, digitsOf: (x: number) => strin
   if (value === Infinity) return 'Infinity';
   if (value === -Infinity) return '-Infinity';
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
-  const sign = value < 0 ? '-' : '';
-  const { digits, exponent } = decimalDigits(digitsOf(Math.abs(value)));
   const magnitude = Math.abs(value);
+  // Fast path: in this range JavaScript prints the same shortest digits without an exponent.
+  if (digitsOf === shortestDouble && magnitude >= 1e-3 && magnitude < 1e7) {
+    const text = String(value);
+    return text.includes('.') ? text : `${text}.0`;
+  }
+  const sign = value < 0 ? '-' : '';
+  const { digits, exponent } = decimalDigits(digitsOf(magnitude));
   if (magnitude >= 1e-3 && magnitude < 1e7) {
     const point = exponent + 1;
     const whole = point <= 0 ? '0' : digits.slice(0, point).padEnd(point, '0');
@@ -132,8 +137,17 @@ function dateText(days: number): string {
   return `${yearText}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
 }
 
+/** Years 0000 to 9999 as milliseconds since the epoch, where Date's ISO form is Trino's text. */
+const ISO_MIN_MILLIS = -62_167_219_200_000;
+const ISO_MAX_MILLIS = 253_402_300_799_999;
+
 /** Trino timestamps have millisecond precision: sub-millisecond digits are cut. */
 function timestampText(micros: bigint): string {
+  const fast = Math.floor(Number(micros) / 1000);
+  if (fast >= ISO_MIN_MILLIS && fast <= ISO_MAX_MILLIS && Number.isSafeInteger(Number(micros))) {
+    const iso = new Date(fast).toISOString();
+    return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  }
   const millis = micros >= 0n ? micros / 1000n : (micros - 999n) / 1000n;
   const days = Number(millis >= 0n ? millis / 86_400_000n : (millis - 86_399_999n) / 86_400_000n);
   const ofDay = Number(millis - BigInt(days) * 86_400_000n);

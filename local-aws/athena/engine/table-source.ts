@@ -321,6 +321,22 @@ function partitionedScan(layout: TableLayout, group: FileGroup, partitionOf: Map
   return `SELECT ${columns.join(', ')} FROM (${scan(layout, group, true)}) AS s JOIN (VALUES ${rows.join(', ')}) AS p(${names}) ON s.${file} = p.${file}`;
 }
 
+/** Files that all belong to one partition need no join: its values are constants (the common case of a window). */
+function singlePartitionScan(layout: TableLayout, group: FileGroup, values: string[]): string {
+  const columns = [
+    ...layout.columns.map((column) => `s.${quoteIdentifier(column.name)}`),
+    ...layout.partitionKeys.map(
+      (key, index) => `${partitionValueSql(values[index], key.type)} AS ${quoteIdentifier(key.name)}`,
+    ),
+  ];
+  return `SELECT ${columns.join(', ')} FROM (${scan(layout, group, false)}) AS s`;
+}
+
+const samePartition = (group: FileGroup, partitionOf: Map<ScanFile, string[]>) => {
+  const first = JSON.stringify(partitionOf.get(group.files[0]!));
+  return group.files.every((file) => JSON.stringify(partitionOf.get(file)) === first);
+};
+
 /** The SQL for a table over the partitions to read: table columns, then partition columns, as Athena orders them. */
 export function tableSourceSql(layout: TableLayout, partitions: PartitionScan[]): string {
   const partitionOf = new Map<ScanFile, string[]>();
@@ -329,6 +345,11 @@ export function tableSourceSql(layout: TableLayout, partitions: PartitionScan[])
   if (files.length === 0) return emptySource(layout);
   const partitioned = layout.partitionKeys.length > 0;
   return groupFiles(layout, files)
-    .map((group) => (partitioned ? partitionedScan(layout, group, partitionOf) : scan(layout, group, false)))
+    .map((group) => {
+      if (!partitioned) return scan(layout, group, false);
+      if (samePartition(group, partitionOf))
+        return singlePartitionScan(layout, group, partitionOf.get(group.files[0]!)!);
+      return partitionedScan(layout, group, partitionOf);
+    })
     .join(' UNION ALL ');
 }
