@@ -1,6 +1,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
+import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config, Role } from './config';
@@ -56,12 +57,28 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
+/**
+ * Kafka's SASL settings: a user and password as given, or for Amazon MSK's IAM
+ * authentication an OAUTHBEARER token signed with the process's AWS credentials
+ * (the default chain: on EC2 the instance profile), made anew at each
+ * authentication by AWS's signer.
+ */
+export function kafkaSasl(config: Config): KafkaConfig['sasl'] {
+  const { sasl } = config.kafka;
+  if (sasl?.mechanism !== 'aws-msk-iam') return sasl as KafkaConfig['sasl'];
+  const region = config.aws.region;
+  return {
+    mechanism: 'oauthbearer',
+    oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
+  };
+}
+
 export function createKafka(config: Config, logger: Logger, overrides: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: config.kafka.clientId,
     brokers: config.kafka.brokers,
     ssl: config.kafka.ssl,
-    sasl: config.kafka.sasl as KafkaConfig['sasl'],
+    sasl: kafkaSasl(config),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),
     ...overrides,

@@ -94,8 +94,8 @@ const envSchema = z.object({
   TICKSYNC_TOPIC: name('a Kafka topic name', /^[A-Za-z0-9._-]{1,200}$/, 'ticks').default('ticks'),
   TICKSYNC_KAFKA_SSL: flag.default(false),
   TICKSYNC_KAFKA_SASL_MECHANISM: z
-    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
-      error: 'expected one of plain, scram-sha-256, scram-sha-512',
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512', 'aws-msk-iam'], {
+      error: 'expected one of plain, scram-sha-256, scram-sha-512, aws-msk-iam',
     })
     .optional(),
   TICKSYNC_KAFKA_SASL_USERNAME: z.string().optional(),
@@ -177,7 +177,10 @@ export interface Config {
     topic: string;
     /** TLS to the brokers (Amazon MSK's TLS listeners, Confluent Cloud ...). */
     ssl: boolean;
-    sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+    /** SASL with a user and password, or Amazon MSK's IAM authentication (the process's AWS credentials). */
+    sasl?:
+      | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+      | { mechanism: 'aws-msk-iam' };
   };
   aws: {
     region: string;
@@ -231,8 +234,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const problems: string[] = [];
   const mechanism = e.TICKSYNC_KAFKA_SASL_MECHANISM;
-  if (mechanism && (e.TICKSYNC_KAFKA_SASL_USERNAME === undefined || e.TICKSYNC_KAFKA_SASL_PASSWORD === undefined))
+  const withPassword = mechanism !== undefined && mechanism !== 'aws-msk-iam';
+  const userOrPassword = (e.TICKSYNC_KAFKA_SASL_USERNAME ?? e.TICKSYNC_KAFKA_SASL_PASSWORD) !== undefined;
+  if (withPassword && (e.TICKSYNC_KAFKA_SASL_USERNAME === undefined || e.TICKSYNC_KAFKA_SASL_PASSWORD === undefined))
     problems.push(`TICKSYNC_KAFKA_SASL_MECHANISM=${mechanism} needs TICKSYNC_KAFKA_SASL_USERNAME and _PASSWORD`);
+  if (mechanism === 'aws-msk-iam' && userOrPassword)
+    problems.push(
+      'TICKSYNC_KAFKA_SASL_MECHANISM=aws-msk-iam signs with the AWS credentials of the process: unset TICKSYNC_KAFKA_SASL_USERNAME/_PASSWORD',
+    );
+  if (mechanism === 'aws-msk-iam' && !e.TICKSYNC_KAFKA_SSL)
+    problems.push(
+      'TICKSYNC_KAFKA_SASL_MECHANISM=aws-msk-iam needs TICKSYNC_KAFKA_SSL=true (MSK serves IAM authentication over TLS, port 9098)',
+    );
   if (!mechanism && (e.TICKSYNC_KAFKA_SASL_USERNAME ?? e.TICKSYNC_KAFKA_SASL_PASSWORD) !== undefined)
     problems.push('TICKSYNC_KAFKA_SASL_USERNAME/_PASSWORD are set without TICKSYNC_KAFKA_SASL_MECHANISM');
   if ((e.TICKSYNC_TEMPORAL_TLS_CERT === undefined) !== (e.TICKSYNC_TEMPORAL_TLS_KEY === undefined))
@@ -288,11 +301,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientId: e.TICKSYNC_KAFKA_CLIENT_ID,
       topic: e.TICKSYNC_TOPIC,
       ssl: e.TICKSYNC_KAFKA_SSL,
-      sasl: mechanism && {
-        mechanism,
-        username: e.TICKSYNC_KAFKA_SASL_USERNAME!,
-        password: e.TICKSYNC_KAFKA_SASL_PASSWORD!,
-      },
+      sasl:
+        mechanism === 'aws-msk-iam'
+          ? { mechanism }
+          : mechanism && {
+              mechanism,
+              username: e.TICKSYNC_KAFKA_SASL_USERNAME!,
+              password: e.TICKSYNC_KAFKA_SASL_PASSWORD!,
+            },
     },
     aws: {
       region: e.TICKSYNC_AWS_REGION,

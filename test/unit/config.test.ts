@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { kafkaSasl } from '../../lib/clients';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { temporalConnectionOptions } from '../../lib/temporal';
 
@@ -125,6 +126,42 @@ describe('loadConfig', () => {
       /TICKSYNC_KAFKA_SASL_MECHANISM="gssapi": expected one of plain, scram-sha-256, scram-sha-512/,
     );
     expect(problemsOf({ TICKSYNC_KAFKA_SSL: 'yes' })[0]).toMatch(/TICKSYNC_KAFKA_SSL="yes": expected true or false/);
+  });
+
+  test('Amazon MSK IAM authentication: TLS, no user or password, a token signed with the AWS credentials', async () => {
+    const msk = {
+      TICKSYNC_KAFKA_SSL: 'true',
+      TICKSYNC_KAFKA_SASL_MECHANISM: 'aws-msk-iam',
+      TICKSYNC_AWS_REGION: 'eu-west-1',
+    };
+    expect(loadConfig(msk).kafka.sasl).toEqual({ mechanism: 'aws-msk-iam' });
+    expect(problemsOf({ TICKSYNC_KAFKA_SASL_MECHANISM: 'aws-msk-iam' })).toEqual([
+      'TICKSYNC_KAFKA_SASL_MECHANISM=aws-msk-iam needs TICKSYNC_KAFKA_SSL=true (MSK serves IAM authentication over TLS, port 9098)',
+    ]);
+    expect(problemsOf({ ...msk, TICKSYNC_KAFKA_SASL_USERNAME: 'u', TICKSYNC_KAFKA_SASL_PASSWORD: 'p' })).toEqual([
+      'TICKSYNC_KAFKA_SASL_MECHANISM=aws-msk-iam signs with the AWS credentials of the process: unset TICKSYNC_KAFKA_SASL_USERNAME/_PASSWORD',
+    ]);
+
+    // The token is AWS's signer's: a presigned kafka-cluster:Connect URL for the region, with the process's key.
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY', AWS_SECRET_ACCESS_KEY: 'example-secret' });
+    try {
+      const sasl = kafkaSasl(loadConfig(msk)) as {
+        mechanism: string;
+        oauthBearerProvider: () => Promise<{ value: string }>;
+      };
+      expect(sasl.mechanism).toBe('oauthbearer');
+      const url = new URL(Buffer.from((await sasl.oauthBearerProvider()).value, 'base64url').toString('utf8'));
+      expect(url.host).toBe('kafka.eu-west-1.amazonaws.com');
+      expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
+      expect(url.searchParams.get('X-Amz-Credential')).toMatch(
+        /^AKIAEXAMPLEKEY\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/,
+      );
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      process.env = saved;
+    }
+    expect(kafkaSasl(loadConfig({}))).toBeUndefined();
   });
 
   test('Temporal TLS, mTLS and API key (Temporal Cloud), read into connection options', () => {
