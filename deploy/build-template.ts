@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Document, Scalar, visit } from 'yaml';
-import { policyText, loadPolicy, POLICY_PLACEHOLDERS, placeholdersIn, type PolicyDocument } from '../iam/policies';
+import {
+  ANY_MSK_CLUSTER,
+  policyText,
+  loadPolicy,
+  POLICY_PLACEHOLDERS,
+  placeholdersIn,
+  type PolicyDocument,
+} from '../iam/policies';
 import { loadConfig, PROJECT_ROOT, type Config, type Role } from '../lib/config';
 import { crawlerDefinition } from '../scripts/provision';
 
@@ -130,9 +137,19 @@ export async function templateDefinition(): Promise<Json> {
         '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
       ),
       Topic: stringParameter(
-        'Kafka topic whose records the crawler catalogs (TICKSYNC_TOPIC)',
+        'Kafka topic the pipeline replays into and consumes, whose records the crawler catalogs (TICKSYNC_TOPIC)',
         '^[A-Za-z0-9._-]{1,200}$',
         defaults.kafka.topic,
+      ),
+      KafkaClientId: stringParameter(
+        "Kafka client id, the prefix of the workers' consumer groups and transactional ids (TICKSYNC_KAFKA_CLIENT_ID)",
+        '^[A-Za-z0-9._-]+$',
+        defaults.kafka.clientId,
+      ),
+      MskCluster: stringParameter(
+        "For Amazon MSK's IAM authentication: the cluster as in its ARN, <name>/<uuid> (the default, */*, is any MSK cluster of the account and Region)",
+        '^([A-Za-z0-9-]+/[A-Za-z0-9-]+|\\*/\\*)$',
+        ANY_MSK_CLUSTER,
       ),
       RawPrefix: prefix('the records the consumer writes (TICKSYNC_S3_RAW_PREFIX)', defaults.s3.rawPrefix),
       DlqPrefix: prefix('the dead letters (TICKSYNC_S3_DLQ_PREFIX)', defaults.s3.dlqPrefix),

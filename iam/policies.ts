@@ -14,6 +14,9 @@ export type { PolicyDocument, PolicyStatement } from './evaluate';
  * `${CrawlerRoleArn}`, a variable the template maps to the crawler role's ARN.
  */
 
+/** The template's default for `${MskCluster}`: any MSK cluster of the account and region. */
+export const ANY_MSK_CLUSTER = '*/*';
+
 /** Every placeholder the policy files may use, and so every value `renderPolicy` needs. */
 export const POLICY_PLACEHOLDERS = [
   'AWS::Partition',
@@ -29,6 +32,9 @@ export const POLICY_PLACEHOLDERS = [
   'GlueCrawler',
   'AthenaWorkGroup',
   'CrawlerRoleArn',
+  'Topic',
+  'KafkaClientId',
+  'MskCluster',
 ] as const;
 export type PolicyPlaceholder = (typeof POLICY_PLACEHOLDERS)[number];
 export type PolicyValues = Record<PolicyPlaceholder, string>;
@@ -117,5 +123,9 @@ export function policyValuesFor(config: Config, accountId: string, partition = '
     GlueCrawler: config.glue.crawler,
     AthenaWorkGroup: config.athena.workgroup,
     CrawlerRoleArn: config.glue.crawlerRole,
+    Topic: config.kafka.topic,
+    KafkaClientId: config.kafka.clientId,
+    // Kafka authorises nothing by IAM locally; a deployment on Amazon MSK names its cluster (<name>/<uuid>).
+    MskCluster: ANY_MSK_CLUSTER,
   };
 }

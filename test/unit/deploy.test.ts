@@ -31,7 +31,8 @@ const config = loadConfig({
   TICKSYNC_S3_BUCKET: 'example-lake',
   TICKSYNC_GLUE_CRAWLER_ROLE: `arn:aws:iam::${ACCOUNT}:role/example-crawler`,
 });
-const values = policyValuesFor(config, ACCOUNT);
+// A deployment on Amazon MSK names its cluster, so no resource keeps the default's wildcard.
+const values = { ...policyValuesFor(config, ACCOUNT), MskCluster: 'ticksync-msk/0a1b2c3d-4e5f-6789' };
 
 /** Actions AWS authorises on no resource but "*": the only ones a policy may grant on "*". */
 const UNSCOPED_ACTIONS: Record<string, Role[]> = {
@@ -85,12 +86,13 @@ describe('iam/policies/<role>.json', () => {
         const arn = resource.replace(/\$\{([^}]+)\}/g, (_, name: string) => values[name as keyof typeof values]);
         const [, partition, service, region, account, ...rest] = arn.split(':');
         for (const part of [partition, service, region, account]) expect(part).not.toContain('*');
-        // A wildcard only as "everything under this prefix", or for a name's siblings (ticksync_*, ticksync-raw-*).
+        // A wildcard only as "everything under this prefix", or for a name's siblings (ticksync_*, ticksync-raw-*,
+        // the groups ticksync.lake.*).
         expect(
           rest
             .join(':')
             .replace(/\/\*$/, '')
-            .replace(/(\/|:)([a-z0-9-]+)[_-]\*$/, '$1$2'),
+            .replace(/(\/|:)([a-z0-9.-]+)[_.-]\*$/, '$1$2'),
         ).not.toMatch(/[*?]/);
       }
     }
@@ -111,7 +113,7 @@ describe('iam/policies/<role>.json', () => {
 
   test('renderPolicy substitutes per string: a value cannot change the document', () => {
     const rendered = renderPolicy('producer', { ...values, BucketName: 'x"], "Action": ["s3:*' });
-    expect(rendered.Statement).toHaveLength(1);
+    expect(rendered.Statement).toHaveLength(loadPolicy('producer').Statement.length);
     expect(rendered.Statement[0]?.Action).toEqual(['s3:GetObject']);
   });
 
@@ -138,7 +140,22 @@ describe('iam/policies/<role>.json', () => {
   const table = glue('table/ticksync/ticks');
   const workGroup = `arn:aws:athena:us-east-1:${ACCOUNT}:workgroup/ticksync`;
   const crawler = glue('crawler/ticksync-raw');
+  const kafka = (kind: string, name?: string) =>
+    `arn:aws:kafka:us-east-1:${ACCOUNT}:${kind}/${values.MskCluster}${name === undefined ? '' : `/${name}`}`;
   const cases: [Role, string, string, boolean][] = [
+    // Kafka on Amazon MSK with IAM authentication: the replay writes, the consumer reads, nobody else connects.
+    ['producer', 'kafka-cluster:Connect', kafka('cluster'), true],
+    ['producer', 'kafka-cluster:WriteData', kafka('topic', 'ticks'), true],
+    ['producer', 'kafka-cluster:WriteData', kafka('topic', 'ticks.rejects'), true],
+    ['producer', 'kafka-cluster:WriteData', kafka('topic', 'other'), false],
+    ['producer', 'kafka-cluster:AlterTransactionalId', kafka('transactional-id', 'ticksync.replay.run-1'), true],
+    ['producer', 'kafka-cluster:AlterGroup', kafka('group', 'ticksync.lake.ticks'), false],
+    ['ingest', 'kafka-cluster:ReadData', kafka('topic', 'ticks'), true],
+    ['ingest', 'kafka-cluster:WriteData', kafka('topic', 'ticks'), false],
+    ['ingest', 'kafka-cluster:AlterGroup', kafka('group', 'ticksync.lake.ticks'), true],
+    ['ingest', 'kafka-cluster:AlterGroup', kafka('group', 'other'), false],
+    ['crawler', 'kafka-cluster:Connect', kafka('cluster'), false],
+    ['analyst', 'kafka-cluster:Connect', kafka('cluster'), false],
     ['producer', 's3:GetObject', object('input/'), true],
     ['producer', 's3:GetObject', object('raw/'), false],
     ['producer', 's3:PutObject', object('raw/'), false],
@@ -243,6 +260,7 @@ describe('deploy/ticksync.yaml', () => {
     LakeBucket: config.s3.bucket,
     Database: config.glue.database,
     'CrawlerRole.Arn': config.glue.crawlerRole!,
+    MskCluster: values.MskCluster,
   };
 
   test('is what deploy/build-template.ts makes (run it with node --import tsx when this fails)', async () => {
