@@ -43,7 +43,7 @@ import {
 } from '../../lib/queries';
 import { connectClient } from '../../lib/temporal';
 import { ObjectCache } from '../../local-aws/athena/engine/object-cache';
-import { crawlerDefinition } from '../../scripts/provision';
+import { crawlerDefinition, provision } from '../../scripts/provision';
 import { consumerWorkflow } from '../../workflows';
 import { stopConsumerSignal } from '../../workflows/consumer';
 import {
@@ -543,6 +543,8 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
   const duckdb = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB' });
   const connection = await duckdb.connect();
   try {
+    // The bucket, its folders and the work group the analyst queries in, as `npm run provision` makes them.
+    await provision(config, logger);
     const { dataset, written } = await ensureDataset(config, logger, s3, options.rows);
     await catalogDataset(config, logger, glue, database, written);
     const { end } = dataset;
