@@ -145,10 +145,10 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
   const results = new Map<string, Result>();
 
   /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. One client each. */
-  const s3Clients = new Map<string, S3Client>();
+  const s3Clients = new Map<Role, S3Client>();
   const s3For = (principal: Role) => {
     let client = s3Clients.get(principal);
-    if (!client) s3Clients.set(principal, (client = createS3Client(config, principal as Role)));
+    if (!client) s3Clients.set(principal, (client = createS3Client(config, principal)));
     return client;
   };
 
