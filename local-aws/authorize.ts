@@ -43,6 +43,8 @@ export class Arns {
   // Glue keeps names lowercase, and its ARNs carry them so.
   glueDatabase = (database: string) => this.glue(`database/${database.toLowerCase()}`);
   glueTable = (database: string, table: string) => this.glue(`table/${database.toLowerCase()}/${table.toLowerCase()}`);
+  glueUserDefinedFunction = (database: string, name: string) =>
+    this.glue(`userDefinedFunction/${database.toLowerCase()}/${name.toLowerCase()}`);
   glueCrawler = (crawler: string) => this.glue(`crawler/${crawler}`);
   athenaWorkGroup = (workGroup: string) => `arn:aws:athena:${this.region}:${LOCAL_ACCOUNT_ID}:workgroup/${workGroup}`;
   /**

@@ -4,7 +4,13 @@ import path from 'node:path';
 import * as athenaSdk from '@aws-sdk/client-athena';
 import type * as athena from '@aws-sdk/client-athena';
 import type { QueryExecution, WorkGroup } from '@aws-sdk/client-athena';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Logger } from 'pino';
 import { createS3Client } from '../../lib/clients';
@@ -127,6 +133,8 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
   const active = new Map<string, AbortController>();
   /** Writes an execution, and forgets the oldest finished ones beyond those kept. */
   const saveExecution = (id: string) => {
+    // A query of a work group deleted while it ran finishes unrecorded.
+    if (!executions[id]) return;
     executionStore.save(id);
     const ids = Object.keys(executions);
     for (const old of ids.slice(0, Math.max(0, ids.length - KEPT_EXECUTIONS))) {
@@ -240,7 +248,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
 
   /** Runs a queued execution: the engine holds it QUEUED until one of its slots is free. */
   async function run(id: string, controller: AbortController): Promise<void> {
-    const record = executions[id]!;
+    const record = executions[id];
+    if (!record) {
+      // Its work group was deleted before it could start.
+      active.delete(id);
+      return;
+    }
     const execution = record.execution;
     let started: number | undefined;
     const client = s3For(record.principal);
@@ -483,7 +496,9 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const size = input.MaxResults ?? PAGE_ROWS;
       if (size < 1 || size > PAGE_ROWS)
         throw InvalidRequest(`MaxResults must be between 1 and ${PAGE_ROWS}, got ${size}`);
-      const result = results.get(record.execution.QueryExecutionId!) ?? (await readBack(record, context.identity));
+      const cached = results.get(record.execution.QueryExecutionId!);
+      if (cached) await mayRead(record, context.identity);
+      const result = cached ?? (await readBack(record, context.identity));
       const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
       const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
       if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
@@ -550,7 +565,11 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const ids = Object.keys(executions).filter((id) => executions[id]!.execution.WorkGroup === group.Name);
       if (ids.length > 0 && !input.RecursiveDeleteOption)
         throw InvalidRequest(`WorkGroup ${group.Name} is not empty: delete it with RecursiveDeleteOption.`);
-      for (const id of ids) executionStore.delete(id);
+      for (const id of ids) {
+        active.get(id)?.abort();
+        results.delete(id);
+        executionStore.delete(id);
+      }
       delete state.workGroups[group.Name!];
       store.save();
       return {};
@@ -577,6 +596,28 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       return {};
     },
   } satisfies Record<string, (input: never, context: RequestContext) => unknown>;
+
+  /** Callers known to read an execution's result file (`<principal> <id>`), so a result in memory is checked once. */
+  const readers = new Set<string>();
+
+  /**
+   * Athena streams results from the output location with the caller's credentials: a
+   * result kept in memory is served only to a caller S3 lets read its file.
+   */
+  async function mayRead(record: Execution, identity: Identity): Promise<void> {
+    const reader = `${identity.principal} ${record.execution.QueryExecutionId}`;
+    if (readers.has(reader)) return;
+    const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
+    try {
+      await s3For(identity.principal).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      throw InvalidRequest(
+        `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).name} ${(error as Error).message}`,
+      );
+    }
+    if (readers.size >= 10 * CACHED_RESULTS) readers.clear();
+    readers.add(reader);
+  }
 
   /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
   async function readBack(record: Execution, identity: Identity): Promise<Result> {

@@ -376,8 +376,17 @@ export class Crawlers {
         s3ObjectReader(client),
       );
       if (signal.aborted) throw signal.reason;
-      const write = { principal, logger };
-      record.lastTables = this.apply(record, databaseName, result, configuration, newFoldersOnly, write);
+      // All or nothing: a write the role may not make undoes the crawl's writes before it.
+      const key = databaseName.toLowerCase();
+      const before = structuredClone(this.deps.store.state.databases[key]);
+      try {
+        const write = { principal, logger };
+        record.lastTables = this.apply(record, databaseName, result, configuration, newFoldersOnly, write);
+      } catch (error) {
+        if (before) this.deps.store.state.databases[key] = before;
+        this.deps.store.save();
+        throw error;
+      }
       record.crawledFolders = newFoldersOnly
         ? [...new Set([...record.crawledFolders, ...result.crawledFolders])]
         : result.crawledFolders;

@@ -41,9 +41,11 @@ export function gluePermissions(arns: Arns, accountId: string): PermissionRules 
     // The list itself keeps only the databases the caller may see.
     GetDatabases: () => [{ action: 'glue:GetDatabases', resource: arns.glueCatalog() }],
     UpdateDatabase: (input: Named) => arns.databasePath('glue:UpdateDatabase', input.Name!),
+    // Deleting a database deletes its tables and functions too.
     DeleteDatabase: (input: Named) => [
       ...arns.databasePath('glue:DeleteDatabase', input.Name!),
       { action: 'glue:DeleteDatabase', resource: arns.glueTable(input.Name!, '*') },
+      { action: 'glue:DeleteDatabase', resource: arns.glueUserDefinedFunction(input.Name!, '*') },
     ],
     CreateTable: (input: InDatabase & { TableInput?: Named }) =>
       arns.tablePath('glue:CreateTable', input.DatabaseName!, input.TableInput!.Name!),

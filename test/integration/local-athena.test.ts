@@ -301,6 +301,23 @@ describe('work groups', () => {
     const primary = await errorOf(admin.send(new DeleteWorkGroupCommand({ WorkGroup: 'primary' })));
     expect(primary.message).toMatch(/primary workgroup cannot be deleted/);
   });
+
+  test('deleting a work group with queries running and queued stops them, and the service goes on', async () => {
+    const name = testWorkGroupName('busy');
+    await createTestWorkGroup(admin, config, name);
+    // Two run (the engine's two slots), the third waits in the queue.
+    const ids = [];
+    for (let index = 0; index < 3; index++) ids.push(await start(SLOW_SQL, { WorkGroup: name }));
+    await waitFor(ids[0]!, ['RUNNING']);
+    await admin.send(new DeleteWorkGroupCommand({ WorkGroup: name, RecursiveDeleteOption: true }));
+    for (const id of ids) {
+      const gone = await errorOf(athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })));
+      expect(gone.name).toBe('InvalidRequestException');
+    }
+    // The stopped queries end without taking the service with them; it answers and runs the next query.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await run('SELECT 1')).Status?.State).toBe('SUCCEEDED');
+  });
 });
 
 describe('bad input answers with AWS-shaped errors, and the service keeps answering', () => {

@@ -302,6 +302,26 @@ test('DeleteBehavior: vanished data deletes the table (with a role allowed to) o
   expect(CrawlerMetricsList![0]?.TablesDeleted).toBe(1);
 });
 
+test('a crawl refused one write changes nothing: the writes before it are undone', async () => {
+  await put('rollback/ledger/dt=1/x.jsonl', '{"a":1}\n');
+  await put('rollback/ledger/dt=2/x.jsonl', '{"a":2}\n');
+  const name = await createCrawler('rollback/ledger/', {
+    SchemaChangePolicy: { UpdateBehavior: 'UPDATE_IN_DATABASE', DeleteBehavior: 'DELETE_FROM_DATABASE' },
+  });
+  await crawl(name);
+  expect(await partitionValues('ledger')).toEqual(['1', '2']);
+  // dt=3 appears (a partition the role may add), dt=1 goes (a partition it may not delete).
+  await put('rollback/ledger/dt=3/x.jsonl', '{"a":3}\n');
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${root}rollback/ledger/dt=1/x.jsonl` }));
+  const refused = await crawl(name);
+  expect(refused.crawler.LastCrawl?.Status).toBe('FAILED');
+  expect(refused.crawler.LastCrawl?.ErrorMessage).toContain('glue:BatchDeletePartition');
+  expect(await partitionValues('ledger')).toEqual(['1', '2']);
+  await glue.send(new UpdateCrawlerCommand({ Name: name, Role: 'ticksync-admin' }));
+  await crawl(name);
+  expect(await partitionValues('ledger')).toEqual(['2', '3']);
+});
+
 test('CRAWL_NEW_FOLDERS_ONLY reads only folders it has not crawled', async () => {
   await put('incremental/feed/dt=2024-01-01/a.jsonl', '{"a":1}\n');
   const name = await createCrawler('incremental/feed/', {
