@@ -325,6 +325,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         { queryExecutionId: id, rows: outcome.rows.length, scanned: outcome.dataScannedBytes },
         'query succeeded',
       );
+      mayRead(record, record.principal).catch(() => undefined);
     } catch (error) {
       if (controller.signal.aborted) {
         finish(
@@ -497,7 +498,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       if (size < 1 || size > PAGE_ROWS)
         throw InvalidRequest(`MaxResults must be between 1 and ${PAGE_ROWS}, got ${size}`);
       const cached = results.get(record.execution.QueryExecutionId!);
-      if (cached) await mayRead(record, context.identity);
+      if (cached) await mayRead(record, context.identity.principal);
       const result = cached ?? (await readBack(record, context.identity));
       const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
       const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
@@ -597,26 +598,35 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     },
   } satisfies Record<string, (input: never, context: RequestContext) => unknown>;
 
-  /** Callers known to read an execution's result file (`<principal> <id>`), so a result in memory is checked once. */
-  const readers = new Set<string>();
+  /** Checks that a caller may read an execution's result file, by `<principal> <id>`: each is made once. */
+  const readChecks = new Map<string, Promise<void>>();
 
   /**
    * Athena streams results from the output location with the caller's credentials: a
-   * result kept in memory is served only to a caller S3 lets read its file.
+   * result kept in memory is served only to a caller S3 lets read its file. The
+   * query's own caller is checked as soon as it succeeds, so its first page waits for
+   * nothing.
    */
-  async function mayRead(record: Execution, identity: Identity): Promise<void> {
-    const reader = `${identity.principal} ${record.execution.QueryExecutionId}`;
-    if (readers.has(reader)) return;
-    const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
-    try {
-      await s3For(identity.principal).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    } catch (error) {
-      throw InvalidRequest(
-        `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).name} ${(error as Error).message}`,
-      );
+  function mayRead(record: Execution, principal: Role): Promise<void> {
+    const reader = `${principal} ${record.execution.QueryExecutionId}`;
+    let check = readChecks.get(reader);
+    if (!check) {
+      const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
+      check = s3For(principal)
+        .send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+        .then(
+          () => undefined,
+          (error: Error) => {
+            readChecks.delete(reader);
+            throw InvalidRequest(
+              `Cannot read the results of ${record.execution.QueryExecutionId}: ${error.name} ${error.message}`,
+            );
+          },
+        );
+      if (readChecks.size >= 10 * CACHED_RESULTS) readChecks.clear();
+      readChecks.set(reader, check);
     }
-    if (readers.size >= 10 * CACHED_RESULTS) readers.clear();
-    readers.add(reader);
+    return check;
   }
 
   /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
