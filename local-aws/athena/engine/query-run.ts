@@ -185,7 +185,10 @@ export class QueryRun {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
     }
-    const result = await this.execute(await this.deserialize(statement));
+    // Turned back into SQL and run in one round trip.
+    const result = await this.execute('SELECT * FROM query(json_deserialize_sql($1::VARCHAR))', [
+      stringifyJsonLossless({ error: false, statements: [statement] }),
+    ]);
     return this.outcome(result, analysis, dataScannedBytes);
   }
 
@@ -236,18 +239,6 @@ export class QueryRun {
     return statements[0];
   }
 
-  private async deserialize(statement: JsonObject): Promise<string> {
-    const json = stringifyJsonLossless({ error: false, statements: [statement] });
-    const result = await this.execute('SELECT json_deserialize_sql($1::VARCHAR)', [json]);
-    return String((await result.getRows())[0]![0]);
-  }
-
-  private async expressionSql(expression: JsonObject): Promise<string> {
-    const sql = await this.deserialize(selectStatement([expression]));
-    if (!sql.startsWith('SELECT ')) throw internalError(`Unexpected SQL for an expression: ${sql}`);
-    return sql.slice('SELECT '.length);
-  }
-
   /**
    * Runs SQL on the query's connection; aborting the query interrupts it. An interrupt that lands just
    * before DuckDB starts the statement is lost, so it is repeated until the statement ends.
@@ -290,10 +281,18 @@ export class QueryRun {
     const test = partitionColumnTest(scan.ref, keys, (column) => this.otherItemHasColumn(scan, tables, column));
     const predicates = pruningPredicates(scan.ref, test);
     if (predicates.length === 0) return scan.partitions;
-    const condition = await this.expressionSql(conjunction(predicates.map((predicate) => clone(predicate))));
+    const condition = selectStatement([conjunction(predicates.map((predicate) => clone(predicate)))]);
     const values = scan.partitions.map((partition) => partition.Values ?? []);
     try {
-      const result = await this.execute(pruningQuery(scan.ref.alias, keys, values, condition));
+      // The condition turned back into SQL (`SELECT <condition>` without its first word) and the query over
+      // the partition values run in one round trip.
+      const result = await this.execute(
+        "SELECT * FROM query($1::VARCHAR || substr(json_deserialize_sql($2::VARCHAR), length('SELECT ') + 1))",
+        [
+          pruningQuery(scan.ref.alias, keys, values, ''),
+          stringifyJsonLossless({ error: false, statements: [condition] }),
+        ],
+      );
       const chosen = new Set((await result.getRows()).map((row) => Number(row[0])));
       return scan.partitions.filter((_, index) => chosen.has(index));
     } catch (error) {
