@@ -14,6 +14,7 @@ import { awaitWhileWatching, PLAIN_TABLE, positiveInteger, runCli } from './cli'
 import { consumerInput, consumerWorkflowId } from './consume';
 import { crawlInput } from './crawl';
 import { provision } from './provision';
+import { formatResult } from './query';
 import { replayInput } from './replay';
 
 const SAMPLE = path.join(PROJECT_ROOT, 'data/indexProcessed-sample.csv');
@@ -80,10 +81,8 @@ export function pipelineInput(file: string, options: DemoOptions, config: Config
 }
 
 function resultTable(result: QueryResult): string {
-  const table = new Table({ head: result.columns.map((column) => column.name), ...PLAIN_TABLE });
-  for (const row of result.rows.slice(0, 10)) table.push(row.map((value) => value ?? 'NULL'));
   const more = result.rows.length > 10 ? `\n… ${result.rows.length - 10} more rows` : '';
-  return `${table.toString()}${more}`;
+  return `${formatResult({ ...result, rows: result.rows.slice(0, 10) }, 'table')}${more}`;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -75,6 +75,9 @@ export interface RunDependencies {
   logger?: Logger;
 }
 
+/** A statement's parse tree as json_deserialize_sql takes it. */
+const serializedStatement = (statement: JsonObject) => stringifyJsonLossless({ error: false, statements: [statement] });
+
 /** One table reference of the query, resolved and with the partitions it reads. */
 interface TableScan {
   ref: TableReference;
@@ -187,7 +190,7 @@ export class QueryRun {
     }
     // Turned back into SQL and run in one round trip.
     const result = await this.execute('SELECT * FROM query(json_deserialize_sql($1::VARCHAR))', [
-      stringifyJsonLossless({ error: false, statements: [statement] }),
+      serializedStatement(statement),
     ]);
     return this.outcome(result, analysis, dataScannedBytes);
   }
@@ -218,7 +221,8 @@ export class QueryRun {
 
   /** DuckDB's parse tree of one SELECT statement; user SQL that does not parse is a SYNTAX_ERROR. */
   private async parse(sql: string, fromUser: boolean): Promise<JsonObject> {
-    let text = fromUser ? this.deps.parsed.get(sql) : undefined;
+    const cached = fromUser ? this.deps.parsed.get(sql) : undefined;
+    let text = cached;
     if (text === undefined) {
       const result = await this.execute('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
       text = String((await result.getRows())[0]![0]);
@@ -235,7 +239,7 @@ export class QueryRun {
     if (statements.length !== 1 || !isObject(statements[0])) {
       throw notSupported('Only one SQL statement is allowed per query');
     }
-    if (fromUser) this.deps.parsed.set(sql, text);
+    if (fromUser && cached === undefined) this.deps.parsed.set(sql, text);
     return statements[0];
   }
 
@@ -288,10 +292,7 @@ export class QueryRun {
       // the partition values run in one round trip.
       const result = await this.execute(
         "SELECT * FROM query($1::VARCHAR || substr(json_deserialize_sql($2::VARCHAR), length('SELECT ') + 1))",
-        [
-          pruningQuery(scan.ref.alias, keys, values, ''),
-          stringifyJsonLossless({ error: false, statements: [condition] }),
-        ],
+        [pruningQuery(scan.ref.alias, keys, values, ''), serializedStatement(condition)],
       );
       const chosen = new Set((await result.getRows()).map((row) => Number(row[0])));
       return scan.partitions.filter((_, index) => chosen.has(index));
