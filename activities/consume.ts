@@ -16,7 +16,12 @@ import {
 } from '../lib/types';
 import { memberReportUpdate } from '../workflows/consumer';
 
-const gzip = promisify(zlib.gzip);
+const gzipAsync = promisify(zlib.gzip);
+/**
+ * Compresses in zlib's thread pool. Large output chunks: each chunk is a round trip through the event loop,
+ * which a busy intake delays, so zlib's 16 KiB default made a segment wait seconds for its compression.
+ */
+const gzip = (body: Buffer) => gzipAsync(body, { chunkSize: 1 << 20 });
 
 export interface ConsumeActivityDeps {
   kafka: Kafka;
@@ -39,9 +44,12 @@ interface BufferedRecord {
   offset: number;
   /** A valid record (raw/) or a dead letter (dlq/). */
   valid: boolean;
-  line: string;
+  /** Its JSON Lines line: for a valid record, mostly the Kafka value itself (a view of the fetched bytes). */
+  line: Buffer;
   hour: string;
   bytes: number;
+  /** When it was fetched (ms). */
+  arrived: number;
 }
 
 /** A segment: the records of one partition from a chain position to an end offset, and the objects that hold them. */
@@ -65,8 +73,6 @@ interface PartitionState {
   last: number;
   records: BufferedRecord[];
   bytes: number;
-  /** When the oldest buffered record arrived. */
-  since?: number;
   /** A segment another writer claimed that reaches past what we have read: we read on to its end. */
   adopted?: Manifest;
   committed: number;
@@ -79,6 +85,20 @@ const isPreconditionFailed = (error: unknown) =>
   (error as { name?: string }).name === 'PreconditionFailed' ||
   (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
 
+/** Records as JSON Lines. */
+function jsonLines(records: BufferedRecord[]): Buffer {
+  let length = 0;
+  for (const record of records) length += record.line.length + 1;
+  const body = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const record of records) {
+    body.set(record.line, at);
+    at += record.line.length;
+    body[at++] = 0x0a;
+  }
+  return body;
+}
+
 /** The objects a segment's records make: one per (raw or dlq, hour), named after its first offset. */
 function segmentObjects(
   deps: Pick<ConsumeActivityDeps, 'rawPrefix' | 'dlqPrefix'>,
@@ -87,11 +107,17 @@ function segmentObjects(
   records: BufferedRecord[],
 ) {
   const groups = new Map<string, BufferedRecord[]>();
+  let list: BufferedRecord[] = [];
+  let previous: BufferedRecord | undefined;
   for (const record of records) {
-    const group = `${record.valid ? 'raw' : 'dlq'}/${record.hour}`;
-    let list = groups.get(group);
-    if (!list) groups.set(group, (list = []));
+    // Runs of records share an hour: look the group up only where the run changes.
+    if (record.hour !== previous?.hour || record.valid !== previous.valid) {
+      const group = `${record.valid ? 'raw' : 'dlq'}/${record.hour}`;
+      list = groups.get(group) ?? [];
+      groups.set(group, list);
+    }
     list.push(record);
+    previous = record;
   }
   return [...groups.values()].map((list) => {
     const first = list[0] as BufferedRecord;
@@ -158,14 +184,10 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     let flushWanted = false;
     const commits = new Set<Promise<void>>();
 
-    // One flush at a time. Intake only appends to the buffers, and a flush removes exactly the records it wrote
+    // A partition's writes run one after another (across joins too: keyed by partition number); partitions
+    // write side by side. Intake only appends to the buffers, and a write removes exactly the records it wrote
     // (by offset), so intake need not wait for it.
-    let lock: Promise<unknown> = Promise.resolve();
-    const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
-      const result = lock.then(run);
-      lock = result.catch(() => undefined);
-      return result;
-    };
+    const writing = new Map<number, Promise<void>>();
 
     /** Waits for a promise, heartbeating to Kafka (inside eachBatch) so the member keeps its partitions. */
     async function keepingAlive<T>(promise: Promise<T>, heartbeat?: () => Promise<void>): Promise<T> {
@@ -285,13 +307,13 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       }
       const written = await Promise.all(
         objects.map(async (object) => {
-          const text = `${object.records.map((record) => record.line).join('\n')}\n`;
+          const text = jsonLines(object.records);
           const created = await putCreateOnly(object.key, await gzip(text), {
             'start-offset': String(object.firstOffset),
             'end-offset': String(object.lastOffset),
             records: String(object.records.length),
           });
-          return { created, bytes: Buffer.byteLength(text), object };
+          return { created, bytes: text.length, object };
         }),
       );
       commit(state, end + 1);
@@ -310,9 +332,13 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     /** Moves a partition's chain position past a segment that is in S3, dropping its records. */
     function skipSegment(state: PartitionState, end: number) {
-      state.records = state.records.filter((record) => record.offset > end);
-      state.bytes = state.records.reduce((sum, record) => sum + record.bytes, 0);
-      state.since = state.records.length > 0 ? Date.now() : undefined;
+      let length = 0;
+      for (const record of state.records) {
+        if (record.offset > end) break;
+        state.bytes -= record.bytes;
+        length += 1;
+      }
+      state.records = state.records.slice(length);
       state.last = Math.max(state.last, end);
       state.next = end + 1;
       state.adopted = undefined;
@@ -335,23 +361,41 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       commits.add(pending);
     }
 
-    /** Writes the partitions that are due (or all that hold records, when `whole`). */
-    async function flushDue(whole: boolean) {
-      const now = Date.now();
-      await Promise.all(
-        [...states.values()].map(async (state) => {
-          for (;;) {
-            const due =
-              whole ||
-              state.adopted !== undefined ||
-              state.records.length >= flush.maxRecords ||
-              state.bytes >= flush.maxBytes ||
-              (state.since !== undefined && now - state.since >= flush.maxAgeMs);
-            if (!due || state.records.length === 0) return;
-            if (!(await writeSegment(state))) return;
+    /** Writes a partition's segments while they are due (all it holds, when `whole`), after its earlier writes. */
+    function writeDue(state: PartitionState, whole: boolean): Promise<void> {
+      const { partition } = state;
+      let wrote = false;
+      const run = async () => {
+        for (;;) {
+          const due =
+            whole ||
+            state.adopted !== undefined ||
+            state.records.length >= flush.maxRecords ||
+            state.bytes >= flush.maxBytes ||
+            (state.records.length > 0 && Date.now() - (state.records[0] as BufferedRecord).arrived >= flush.maxAgeMs);
+          if (!due || state.records.length === 0) return;
+          if (!(await writeSegment(state))) return;
+          wrote = true;
+        }
+      };
+      const written = (writing.get(partition) ?? Promise.resolve()).then(run);
+      const settled = written
+        .catch(() => undefined)
+        .finally(() => {
+          if (writing.get(partition) !== settled) return;
+          writing.delete(partition);
+          // Everything read is written: report now rather than at the next interval.
+          if (wrote && writing.size === 0 && [...states.values()].every((other) => other.records.length === 0)) {
+            reportNow();
           }
-        }),
-      );
+        });
+      writing.set(partition, settled);
+      return written;
+    }
+
+    /** Writes every partition's due segments (all that each holds, when `whole`). */
+    async function flushDue(whole: boolean) {
+      await Promise.all([...states.values()].map((state) => writeDue(state, whole)));
     }
 
     /** Where each assigned partition's chain stands: the group's committed offset, or the log start. */
@@ -398,33 +442,37 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     function take(state: PartitionState, payload: EachBatchPayload) {
       const { batch } = payload;
+      const arrived = Date.now();
       for (const message of batch.messages) {
         const offset = Number(message.offset);
         // Already in S3 (below the chain position) or already buffered.
         if (offset <= state.last) continue;
         const check = checkRecord(message.value, input.maxRecordBytes);
-        const line = check.ok
-          ? check.line
-          : deadLetterLine(
-              topic,
-              batch.partition,
-              message.offset,
-              message.timestamp,
-              message.key,
-              message.value,
-              check.reason,
-            );
-        if (!check.ok) log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
-        state.records.push({
-          offset,
-          valid: check.ok,
-          line,
-          hour: hourPartition(check.ok ? check.eventTime : Number(message.timestamp)),
-          bytes: message.value?.length ?? 0,
-        });
-        state.bytes += message.value?.length ?? 0;
+        const bytes = message.value?.length ?? 0;
+        if (check.ok) {
+          state.records.push({
+            offset,
+            valid: true,
+            line: check.line,
+            hour: hourPartition(check.eventTime),
+            bytes,
+            arrived,
+          });
+        } else {
+          log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
+          const { timestamp, key, value } = message;
+          const line = deadLetterLine(topic, batch.partition, message.offset, timestamp, key, value, check.reason);
+          state.records.push({
+            offset,
+            valid: false,
+            line: Buffer.from(line),
+            hour: hourPartition(Number(timestamp)),
+            bytes,
+            arrived,
+          });
+        }
+        state.bytes += bytes;
         state.last = offset;
-        state.since ??= Date.now();
       }
       state.highWatermark = Number(batch.highWatermark);
     }
@@ -448,10 +496,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         resolveOffset(batch.lastOffset());
         while (bufferedBytes() > input.maxBufferedBytes && fatal === undefined && !stopping) {
           const before = bufferedBytes();
-          await keepingAlive(
-            exclusive(() => flushDue(true)),
-            heartbeat,
-          );
+          await keepingAlive(flushDue(true), heartbeat);
           // Nothing could be written yet (only whole segments may be): wait for more to read rather than spin.
           if (bufferedBytes() >= before) break;
         }
@@ -524,19 +569,20 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     const heartbeatTimer = setInterval(() => context.heartbeat({ member, partitions: partitionStatuses() }), 1_000);
     const timers: NodeJS.Timeout[] = [];
-    /** Runs `task` every `ms`, never two at once; its failure ends the member. */
+    /** Runs `task` every `ms`, never two at once; its failure ends the member. Returns a run-it-now. */
     const every = (ms: number, task: () => Promise<void>) => {
       let busy = false;
-      timers.push(
-        setInterval(() => {
-          if (busy || stopping) return;
-          busy = true;
-          task()
-            .catch((error: unknown) => (fatal ??= error))
-            .finally(() => (busy = false));
-        }, ms),
-      );
+      const tick = () => {
+        if (busy || stopping) return;
+        busy = true;
+        task()
+          .catch((error: unknown) => (fatal ??= error))
+          .finally(() => (busy = false));
+      };
+      timers.push(setInterval(tick, ms));
+      return tick;
     };
+    let reportNow = () => {};
     try {
       try {
         await admin.connect();
@@ -581,13 +627,19 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
       running = true;
 
-      // Age-based and requested flushes; reports run on their own, so they go on while S3 is down.
+      // Due and requested writes; reports run on their own, so they go on while S3 is down.
       every(250, async () => {
-        const whole = flushWanted;
-        await exclusive(() => flushDue(whole));
-        if (whole) flushWanted = false;
+        if (flushWanted) {
+          await flushDue(true);
+          flushWanted = false;
+          return;
+        }
+        // A partition still writing goes on by itself: one slow upload holds up no other partition.
+        for (const state of states.values()) {
+          if (!writing.has(state.partition)) writeDue(state, false).catch((error: unknown) => (fatal ??= error));
+        }
       });
-      every(input.reportSeconds * 1000, report);
+      reportNow = every(input.reportSeconds * 1000, report);
 
       await new Promise<void>((resolve) => {
         const check = setInterval(() => {
@@ -603,7 +655,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       if (fatal === undefined && states.size > 0) {
         // Stopping: write what we hold, unless S3 keeps failing for longer than the grace time.
         abandonAt = Date.now() + SHUTDOWN_FLUSH_MS;
-        await exclusive(() => flushDue(true)).catch((error: unknown) =>
+        await flushDue(true).catch((error: unknown) =>
           log.warn('could not write everything before stopping; the next owner will', {
             error: (error as Error).message,
           }),

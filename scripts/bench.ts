@@ -34,7 +34,13 @@ program
     positiveInteger('--per-message-sample'),
     5000,
   )
-  .action(async (options: { rows: number; perMessageSample: number }) => {
+  .option(
+    '--members <count>',
+    'consumer-group members, each on its own ingest worker process',
+    positiveInteger('--members'),
+    1,
+  )
+  .action(async (options: { rows: number; perMessageSample: number; members: number }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);

@@ -10,7 +10,7 @@ import { connectClient } from '../../lib/temporal';
 import { kafkaJava } from '../../stack/install';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
 import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consumer';
-import { consumerInputFor } from '../helpers/lake';
+import { consumerInput } from '../../scripts/consume';
 import { replayInputFor } from '../helpers/replay';
 import { benchTickFile } from './ticks';
 import { startWorkerProcess, uniqueName } from '../helpers/workers';
@@ -18,6 +18,8 @@ import { startWorkerProcess, uniqueName } from '../helpers/workers';
 export interface ConsumeBenchOptions {
   rows: number;
   perMessageSample: number;
+  /** Consumer-group members, each on its own worker process. */
+  members: number;
 }
 
 async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {
@@ -39,7 +41,11 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
   fs.mkdirSync(dir, { recursive: true });
   const file = await benchTickFile(config, logger, options.rows);
   const queue = uniqueName('bench-consume');
-  const worker = await startWorkerProcess('ingest', { TICKSYNC_INGEST_TASK_QUEUE: queue, TICKSYNC_LOG_LEVEL: 'warn' });
+  const workers = await Promise.all(
+    Array.from({ length: options.members }, () =>
+      startWorkerProcess('ingest', { TICKSYNC_INGEST_TASK_QUEUE: queue, TICKSYNC_LOG_LEVEL: 'warn' }),
+    ),
+  );
   const client = await connectClient(config);
   const s3 = createS3Client(config, 'admin');
   const kafka = createKafka(config, logger);
@@ -57,10 +63,23 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
     const records = options.rows;
 
     logger.info('TickSync consumer');
-    const input = consumerInputFor(topic, {
-      flush: { maxRecords: 50_000, maxBytes: 64 << 20, maxAgeMs: 1000 },
+    // The script's defaults, with segments of 50,000 records and a 1 s maximum age so the stream's tail is not
+    // left waiting for the 5 s default.
+    const input = {
+      ...consumerInput(
+        {
+          topic,
+          members: options.members,
+          maxRecords: 50_000,
+          maxMb: 64,
+          maxAgeSeconds: 1,
+          maxRecordKb: 1024,
+          progress: false,
+        },
+        config,
+      ),
       reportSeconds: 1,
-    });
+    };
     const started = process.hrtime.bigint();
     const handle = await client.workflow.start(consumerWorkflow, {
       workflowId: uniqueName('bench-consumer'),
@@ -171,7 +190,7 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
       .catch(() => undefined);
     await admin.disconnect();
     await client.connection.close();
-    await worker.stop();
+    await Promise.all(workers.map((worker) => worker.stop()));
     s3.destroy();
   }
 }

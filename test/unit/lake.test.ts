@@ -18,11 +18,15 @@ test('object and manifest keys', () => {
 
 test('a valid record keeps its bytes and gives its event time', () => {
   const text = JSON.stringify({ symbol: 'HSI', price: 1.5, ...envelope });
-  expect(check(text)).toEqual({ ok: true, line: text, eventTime: Date.parse(envelope.ts) });
-  // JSON spread over lines becomes one line.
-  const pretty = JSON.stringify({ symbol: 'HSI', ...envelope }, null, 2);
-  const result = check(pretty);
-  expect(result.ok && result.line).toBe(JSON.stringify({ symbol: 'HSI', ...envelope }));
+  expect(check(text)).toEqual({ ok: true, line: Buffer.from(text), eventTime: Date.parse(envelope.ts) });
+  // JSON spread over lines (\n or \r) becomes one line.
+  for (const pretty of [
+    JSON.stringify({ symbol: 'HSI', ...envelope }, null, 2),
+    JSON.stringify({ symbol: 'HSI', ...envelope }).replace(',', ',\r'),
+  ]) {
+    const result = check(pretty);
+    expect(result.ok && result.line.toString()).toBe(JSON.stringify({ symbol: 'HSI', ...envelope }));
+  }
   expect(check({ ...envelope, ts: '2026-03-01T23:59:59+01:00' }).ok).toBe(true);
 });
 
