@@ -5,7 +5,7 @@ import { openStack, selectServices, withStackUp } from '../stack';
 import { benchConsume } from '../test/bench/consume';
 import { benchQuery } from '../test/bench/query';
 import { benchReplay } from '../test/bench/replay';
-import { positiveInteger, runCli } from './cli';
+import { positiveInteger, positiveNumber, runCli } from './cli';
 
 const program = new Command('npm run bench --')
   .description('Benchmarks: TickSync against its reference on the same local stack; the last line is JSON')
@@ -64,7 +64,13 @@ program
     positiveInteger('--poll-ms'),
     20,
   )
-  .action(async (options: { rows: number; repeat: number; pollMs: number }) => {
+  .option(
+    '--span-hours <hours>',
+    "the hours over which the lake's ticks arrived (default: one trading session, 09:30 to 16:00)",
+    positiveNumber('--span-hours'),
+    6.5,
+  )
+  .action(async (options: { rows: number; repeat: number; pollMs: number; spanHours: number }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);

@@ -63,6 +63,8 @@ export interface QueryBenchOptions {
   repeat: number;
   /** The API side's GetQueryExecution interval. */
   pollMs: number;
+  /** The hours over which the lake's ticks arrived (`ts`). */
+  spanHours: number;
 }
 
 /** A fixed topic, so the generated lake is reused by the next run with the same row count. */
@@ -75,8 +77,6 @@ const PARTITIONS = 6;
 const SEGMENT_RECORDS = 50_000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-/** Arrival times (`ts`) cover a day, so a 10-minute window is a small slice of the lake. */
-const SPAN_MS = 24 * HOUR;
 const UPLOADS_IN_FLIGHT = 4;
 const FRESHNESS_SAMPLES = 3;
 const FRESHNESS_TIMEOUT_MS = 60_000;
@@ -87,6 +87,8 @@ interface Dataset {
   rows: number;
   partitions: number;
   segmentRecords: number;
+  /** The hours the arrival times (`ts`) cover, up to `end`. */
+  spanHours: number;
   /** The last arrival time: the queries' "now". */
   end: string;
   objects: number;
@@ -109,7 +111,7 @@ function partitionOf(symbol: string): number {
 }
 
 /** The lake of `rows` ticks: the one a previous run wrote when it matches, else a new one; `written` when new. */
-async function ensureDataset(config: Config, logger: Logger, s3: S3Client, rows: number) {
+async function ensureDataset(config: Config, logger: Logger, s3: S3Client, rows: number, spanHours: number) {
   const bucket = config.s3.bucket;
   let previous: Dataset | undefined;
   try {
@@ -118,28 +120,40 @@ async function ensureDataset(config: Config, logger: Logger, s3: S3Client, rows:
   } catch (error) {
     if (!isAwsError(error, 'NoSuchKey') && !isAwsError(error, 'NotFound')) throw error;
   }
-  if (previous?.rows === rows && previous.partitions === PARTITIONS && previous.segmentRecords === SEGMENT_RECORDS) {
+  if (
+    previous?.rows === rows &&
+    previous.spanHours === spanHours &&
+    previous.partitions === PARTITIONS &&
+    previous.segmentRecords === SEGMENT_RECORDS
+  ) {
     logger.info(previous, 'reusing the lake');
     return { dataset: previous, written: false };
   }
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: MARKER_KEY }));
-  const dataset = await writeDataset(config, logger, s3, rows);
+  const dataset = await writeDataset(config, logger, s3, rows, spanHours);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: MARKER_KEY, Body: JSON.stringify(dataset) }));
   return { dataset, written: true };
 }
 
 /**
  * Writes the bench topic's raw objects as the consumer writes them: the tick file's rows as replayed
- * records (`ts` spread over the day before `end`), per partition in segments of SEGMENT_RECORDS split by
+ * records (`ts` spread evenly over the `spanHours` before `end`), per partition in segments of SEGMENT_RECORDS split by
  * hour, each object gzip JSON Lines named after its first offset, with the consumer's metadata.
  */
-async function writeDataset(config: Config, logger: Logger, s3: S3Client, rows: number): Promise<Dataset> {
+async function writeDataset(
+  config: Config,
+  logger: Logger,
+  s3: S3Client,
+  rows: number,
+  spanHours: number,
+): Promise<Dataset> {
   const { bucket, rawPrefix } = config.s3;
   const file = await benchTickFile(config, logger, rows);
   // Half past the last hour: the 10-minute window reads one hour partition on every run.
   const started = Date.now();
   const end = Math.floor((started - 30 * MINUTE) / HOUR) * HOUR + 30 * MINUTE;
-  const start = end - SPAN_MS;
+  const spanMs = Math.round(spanHours * HOUR);
+  const start = end - spanMs;
   await deletePrefix(s3, bucket, `${rawPrefix}${TOPIC}/`);
 
   const buffers = Array.from({ length: PARTITIONS }, () => ({ lines: [] as string[], hours: [] as string[] }));
@@ -193,7 +207,7 @@ async function writeDataset(config: Config, logger: Logger, s3: S3Client, rows: 
     }
     const [timestamp, symbol, price, size, side] = line.split(',') as [string, string, string, string, string];
     seq += 1;
-    const arrival = start + Math.floor((seq * SPAN_MS) / rows);
+    const arrival = start + Math.floor((seq * spanMs) / rows);
     const partition = partitionOf(symbol);
     const buffer = buffers[partition]!;
     // The replayed record: the row's fields typed as the replay types them, then the envelope.
@@ -223,6 +237,7 @@ async function writeDataset(config: Config, logger: Logger, s3: S3Client, rows: 
     rows,
     partitions: PARTITIONS,
     segmentRecords: SEGMENT_RECORDS,
+    spanHours,
     end: new Date(end).toISOString(),
     objects,
     bytes,
@@ -545,7 +560,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
   try {
     // The bucket, its folders and the work group the analyst queries in, as `npm run provision` makes them.
     await provision(config, logger);
-    const { dataset, written } = await ensureDataset(config, logger, s3, options.rows);
+    const { dataset, written } = await ensureDataset(config, logger, s3, options.rows, options.spanHours);
     await catalogDataset(config, logger, glue, database, written);
     const { end } = dataset;
     await connection.run("SET TimeZone = 'UTC'");
@@ -593,6 +608,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
         bench: 'query',
         query: name,
         rows_in_lake: dataset.rows,
+        span_hours: dataset.spanHours,
         window_minutes: NAMED_QUERY_DEFAULTS.minutes,
         result_rows: cold.rows.length,
         athena_api_ms: round(apiMs),
@@ -622,6 +638,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
     return {
       bench: 'query',
       rows_in_lake: dataset.rows,
+      span_hours: dataset.spanHours,
       objects_in_lake: dataset.objects,
       lake_end: end,
       repeat: options.repeat,
