@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -21,7 +22,7 @@ const gzipAsync = promisify(zlib.gzip);
  * Compresses in zlib's thread pool. Large output chunks: each chunk is a round trip through the event loop,
  * which a busy intake delays, so zlib's 16 KiB default made a segment wait seconds for its compression.
  */
-const gzip = (body: Buffer) => gzipAsync(body, { chunkSize: 1 << 20 });
+const gzip = (body: Buffer) => gzipAsync(body, { chunkSize: Math.min(1 << 20, Math.max(64 << 10, body.length)) });
 
 export interface ConsumeActivityDeps {
   kafka: Kafka;
@@ -44,8 +45,13 @@ interface BufferedRecord {
   offset: number;
   /** A valid record (raw/) or a dead letter (dlq/). */
   valid: boolean;
-  /** Its JSON Lines line: for a valid record, mostly the Kafka value itself (a view of the fetched bytes). */
-  line: Buffer;
+  /**
+   * Its JSON Lines line, `chunk[start, start + length)`: the lines of one batch share a chunk (for a valid record,
+   * mostly the Kafka value's bytes).
+   */
+  chunk: Buffer;
+  start: number;
+  length: number;
   hour: string;
   bytes: number;
   /** When it was fetched (ms). */
@@ -88,12 +94,11 @@ const isPreconditionFailed = (error: unknown) =>
 /** Records as JSON Lines. */
 function jsonLines(records: BufferedRecord[]): Buffer {
   let length = 0;
-  for (const record of records) length += record.line.length + 1;
+  for (const record of records) length += record.length + 1;
   const body = Buffer.allocUnsafe(length);
   let at = 0;
   for (const record of records) {
-    body.set(record.line, at);
-    at += record.line.length;
+    at += record.chunk.copy(body, at, record.start, record.start + record.length);
     body[at++] = 0x0a;
   }
   return body;
@@ -182,6 +187,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     let conditionalWrites = true;
     let running = false;
     let flushWanted = false;
+    let lastReportAt = 0;
     const commits = new Set<Promise<void>>();
 
     // A partition's writes run one after another (across joins too: keyed by partition number); partitions
@@ -308,12 +314,13 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       const written = await Promise.all(
         objects.map(async (object) => {
           const text = jsonLines(object.records);
+          const bytes = text.length; // the text itself is not kept through retries
           const created = await putCreateOnly(object.key, await gzip(text), {
             'start-offset': String(object.firstOffset),
             'end-offset': String(object.lastOffset),
             records: String(object.records.length),
           });
-          return { created, bytes: text.length, object };
+          return { created, bytes, object };
         }),
       );
       commit(state, end + 1);
@@ -361,19 +368,30 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       commits.add(pending);
     }
 
-    /** Writes a partition's segments while they are due (all it holds, when `whole`), after its earlier writes. */
+    /** Whether a partition has a segment to write now (with `upTo`: one holding a record up to that offset). */
+    function isDue(state: PartitionState, upTo?: number): boolean {
+      const oldest = state.records[0];
+      if (oldest === undefined) return false;
+      return (
+        (upTo !== undefined && oldest.offset <= upTo) ||
+        state.adopted !== undefined ||
+        state.records.length >= flush.maxRecords ||
+        state.bytes >= flush.maxBytes ||
+        Date.now() - oldest.arrived >= flush.maxAgeMs
+      );
+    }
+
+    /**
+     * Writes a partition's segments while they are due, after its earlier writes; with `whole`, also everything
+     * it holds now (not what arrives meanwhile, so a flush ends under steady traffic). A writer whose partition
+     * was reassigned stops after its segment: the new owner reads on from the last commit.
+     */
     function writeDue(state: PartitionState, whole: boolean): Promise<void> {
       const { partition } = state;
+      const upTo = whole ? state.last : undefined;
       let wrote = false;
       const run = async () => {
-        for (;;) {
-          const due =
-            whole ||
-            state.adopted !== undefined ||
-            state.records.length >= flush.maxRecords ||
-            state.bytes >= flush.maxBytes ||
-            (state.records.length > 0 && Date.now() - (state.records[0] as BufferedRecord).arrived >= flush.maxAgeMs);
-          if (!due || state.records.length === 0) return;
+        while (states.get(partition) === state && isDue(state, upTo)) {
           if (!(await writeSegment(state))) return;
           wrote = true;
         }
@@ -384,18 +402,19 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         .finally(() => {
           if (writing.get(partition) !== settled) return;
           writing.delete(partition);
-          // Everything read is written: report now rather than at the next interval.
-          if (wrote && writing.size === 0 && [...states.values()].every((other) => other.records.length === 0)) {
-            reportNow();
-          }
+          // Everything read is written: report now rather than at the next interval (at most twice per interval).
+          const drained = writing.size === 0 && [...states.values()].every((other) => other.records.length === 0);
+          if (wrote && drained && Date.now() - lastReportAt >= input.reportSeconds * 500) reportNow();
         });
       writing.set(partition, settled);
       return written;
     }
 
-    /** Writes every partition's due segments (all that each holds, when `whole`). */
+    /** Writes every partition's due segments (all that each holds, when `whole`); fails with the first failure. */
     async function flushDue(whole: boolean) {
-      await Promise.all([...states.values()].map((state) => writeDue(state, whole)));
+      const results = await Promise.allSettled([...states.values()].map((state) => writeDue(state, whole)));
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     }
 
     /** Where each assigned partition's chain stands: the group's committed offset, or the log start. */
@@ -443,36 +462,51 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     function take(state: PartitionState, payload: EachBatchPayload) {
       const { batch } = payload;
       const arrived = Date.now();
+      const taken = state.records.length;
+      const lines: Buffer[] = [];
       for (const message of batch.messages) {
         const offset = Number(message.offset);
         // Already in S3 (below the chain position) or already buffered.
         if (offset <= state.last) continue;
         const check = checkRecord(message.value, input.maxRecordBytes);
         const bytes = message.value?.length ?? 0;
-        if (check.ok) {
-          state.records.push({
-            offset,
-            valid: true,
-            line: check.line,
-            hour: hourPartition(check.eventTime),
-            bytes,
-            arrived,
-          });
-        } else {
-          log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
-          const { timestamp, key, value } = message;
-          const line = deadLetterLine(topic, batch.partition, message.offset, timestamp, key, value, check.reason);
-          state.records.push({
-            offset,
-            valid: false,
-            line: Buffer.from(line),
-            hour: hourPartition(Number(timestamp)),
-            bytes,
-            arrived,
-          });
-        }
+        const line = check.ok
+          ? check.line
+          : Buffer.from(
+              deadLetterLine(
+                topic,
+                batch.partition,
+                message.offset,
+                message.timestamp,
+                message.key,
+                message.value,
+                check.reason,
+              ),
+            );
+        if (!check.ok) log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
+        lines.push(line);
+        state.records.push({
+          offset,
+          valid: check.ok,
+          chunk: line,
+          start: 0,
+          length: line.length,
+          hour: hourPartition(check.ok ? check.eventTime : Number(message.timestamp)),
+          bytes,
+          arrived,
+        });
         state.bytes += bytes;
         state.last = offset;
+      }
+      // The values are views of kafkajs's whole fetch response (every partition's records): copied into one
+      // chunk of this batch's lines, so a buffered record holds only its own partition's bytes.
+      const chunk = Buffer.concat(lines);
+      let at = 0;
+      for (let index = taken; index < state.records.length; index++) {
+        const record = state.records[index] as BufferedRecord;
+        record.chunk = chunk;
+        record.start = at;
+        at += record.length;
       }
       state.highWatermark = Number(batch.highWatermark);
     }
@@ -534,6 +568,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       } catch (error) {
         log.debug('could not read partition ends', { error: (error as Error).message });
       }
+      lastReportAt = Date.now();
       const sent = delta;
       delta = emptyTotals();
       const body: MemberReport = {
@@ -630,13 +665,15 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       // Due and requested writes; reports run on their own, so they go on while S3 is down.
       every(250, async () => {
         if (flushWanted) {
+          flushWanted = false; // a request arriving during this flush gets its own
           await flushDue(true);
-          flushWanted = false;
           return;
         }
         // A partition still writing goes on by itself: one slow upload holds up no other partition.
         for (const state of states.values()) {
-          if (!writing.has(state.partition)) writeDue(state, false).catch((error: unknown) => (fatal ??= error));
+          if (!writing.has(state.partition) && isDue(state)) {
+            writeDue(state, false).catch((error: unknown) => (fatal ??= error));
+          }
         }
       });
       reportNow = every(input.reportSeconds * 1000, report);
@@ -652,16 +689,19 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     } finally {
       stopping = true;
       timers.forEach(clearInterval);
+      // Stopping: write what we hold, unless S3 keeps failing for longer than the grace time (after a failure,
+      // only finish the writes under way, without retrying).
+      abandonAt = fatal === undefined ? Date.now() + SHUTDOWN_FLUSH_MS : Date.now();
       if (fatal === undefined && states.size > 0) {
-        // Stopping: write what we hold, unless S3 keeps failing for longer than the grace time.
-        abandonAt = Date.now() + SHUTDOWN_FLUSH_MS;
         await flushDue(true).catch((error: unknown) =>
           log.warn('could not write everything before stopping; the next owner will', {
             error: (error as Error).message,
           }),
         );
       }
-      await Promise.race([Promise.allSettled([...commits]), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      // Writes of partitions a rebalance took away, or that a failure left running.
+      await Promise.race([Promise.allSettled([...writing.values()]), sleep(SHUTDOWN_FLUSH_MS)]);
+      await Promise.race([Promise.allSettled([...commits]), sleep(5_000)]);
       if (running) await report().catch(() => undefined);
       await consumer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
