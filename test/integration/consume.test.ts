@@ -1,4 +1,4 @@
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
@@ -211,6 +211,60 @@ test('pause stops fetching, resume and flush-now bring the data, stop ends the r
   expect(result.totals.records).toBe(150);
   await producer.disconnect();
   expectExactlyOnce(await readLake(s3, bucket, `${rawPrefix}${topic}/`), runId, 150);
+});
+
+test('flush-now under steady traffic writes what was buffered at the request, then waits for the next trigger', async () => {
+  const topic = uniqueName('flush-traffic');
+  const kafka = testKafka(config);
+  const producer = kafka.producer();
+  const runId = uniqueName('run');
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+  await admin.disconnect();
+  await producer.connect();
+  // Flushes by count or age never fire here: only flush-now and stop write.
+  const handle = await startConsumer(
+    consumerInputFor(topic, { flush: { maxRecords: 1_000_000, maxBytes: 64 << 20, maxAgeMs: 3_600_000 } }),
+  );
+  let seq = 0;
+  let sending = true;
+  const traffic = (async () => {
+    while (sending) {
+      const messages = Array.from({ length: 200 }, () => {
+        seq += 1;
+        const symbol = `S${seq % 7}`;
+        return { key: symbol, value: JSON.stringify({ symbol, ts: new Date().toISOString(), run_id: runId, seq }) };
+      });
+      await producer.send({ topic, messages });
+    }
+  })();
+  const objectCount = async () =>
+    (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${rawPrefix}${topic}/` }))).KeyCount ?? 0;
+  try {
+    // Reported buffers only grow until the flush: it writes at least what this report counts.
+    const before = await waitForProgress(handle, (p) => p.buffered >= 500);
+    await handle.signal(flushNowSignal);
+    const flushed = await waitForProgress(handle, (p) => p.totals.records >= before.buffered);
+    // The flush ended: records keep arriving, and no trigger is due for an hour, so nothing more is written.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const settled = await objectCount();
+    expect(settled).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await objectCount()).toBe(settled);
+    const later = await handle.query(consumerProgressQuery);
+    expect(later.totals.records).toBeLessThan(seq);
+    expect(later.buffered).toBeGreaterThan(0);
+    expect(flushed.totals.deadLetters).toBe(0);
+  } finally {
+    sending = false;
+    await traffic;
+    await producer.disconnect();
+  }
+  await handle.signal(stopConsumerSignal);
+  const result = await handle.result();
+  expect(result.totals.records).toBe(seq);
+  expectExactlyOnce(await readLake(s3, bucket, `${rawPrefix}${topic}/`), runId, seq);
 });
 
 test('npm run consume starts, reports and stops the consumer; bad flags exit 2', async () => {
