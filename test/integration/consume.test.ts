@@ -167,10 +167,24 @@ test('poison messages go to dlq/ with their reasons; every valid record reaches 
   expect((big?.value as string).length).toBeGreaterThan(5 << 20);
 });
 
-test('pause stops fetching, resume and flush-now bring the data, stop ends the run', async () => {
-  const topic = uniqueName('controls');
+/** A new topic and its consumer, which writes only on flush-now, pause and stop (count and age never fire). */
+async function startFlushOnlyConsumer(name: string, partitions: number) {
+  const topic = uniqueName(name);
   const kafka = testKafka(config);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
   const producer = kafka.producer();
+  await producer.connect();
+  const handle = await startConsumer(
+    consumerInputFor(topic, { flush: { maxRecords: 1_000_000, maxBytes: 64 << 20, maxAgeMs: 3_600_000 } }),
+  );
+  return { topic, producer, handle };
+}
+
+test('pause stops fetching, resume and flush-now bring the data, stop ends the run', async () => {
+  const { topic, producer, handle } = await startFlushOnlyConsumer('controls', 1);
   const runId = uniqueName('run');
   let seq = 0;
   const send = async (count: number) => {
@@ -180,15 +194,6 @@ test('pause stops fetching, resume and flush-now bring the data, stop ends the r
     }));
     await producer.send({ topic, messages });
   };
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
-  await producer.connect();
-  // Flushes by count or age never fire here: only flush-now, pause and stop write.
-  const handle = await startConsumer(
-    consumerInputFor(topic, { flush: { maxRecords: 1_000_000, maxBytes: 64 << 20, maxAgeMs: 3_600_000 } }),
-  );
   await send(100);
   await waitForProgress(handle, (p) => p.buffered === 100);
   await handle.signal(flushNowSignal);
@@ -214,19 +219,8 @@ test('pause stops fetching, resume and flush-now bring the data, stop ends the r
 });
 
 test('flush-now under steady traffic writes what was buffered at the request, then waits for the next trigger', async () => {
-  const topic = uniqueName('flush-traffic');
-  const kafka = testKafka(config);
-  const producer = kafka.producer();
+  const { topic, producer, handle } = await startFlushOnlyConsumer('flush-traffic', 3);
   const runId = uniqueName('run');
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
-  await admin.disconnect();
-  await producer.connect();
-  // Flushes by count or age never fire here: only flush-now and stop write.
-  const handle = await startConsumer(
-    consumerInputFor(topic, { flush: { maxRecords: 1_000_000, maxBytes: 64 << 20, maxAgeMs: 3_600_000 } }),
-  );
   let seq = 0;
   let sending = true;
   const traffic = (async () => {
