@@ -700,8 +700,12 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         );
       }
       // Writes of partitions a rebalance took away, or that a failure left running.
-      await Promise.race([Promise.allSettled([...writing.values()]), sleep(SHUTDOWN_FLUSH_MS)]);
-      await Promise.race([Promise.allSettled([...commits]), sleep(5_000)]);
+      // (The timers do not keep a stopping worker alive.)
+      await Promise.race([
+        Promise.allSettled([...writing.values()]),
+        sleep(SHUTDOWN_FLUSH_MS, undefined, { ref: false }),
+      ]);
+      await Promise.race([Promise.allSettled([...commits]), sleep(5_000, undefined, { ref: false })]);
       if (running) await report().catch(() => undefined);
       await consumer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
