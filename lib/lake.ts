@@ -40,7 +40,8 @@ const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 export type RecordCheck =
   | {
       ok: true;
-      /** One JSON Lines line, without the newline: the value itself unless it spans lines. */ line: Buffer;
+      /** One JSON Lines line, without the newline: the value itself unless it spans lines. */
+      line: Buffer;
       eventTime: number;
     }
   | { ok: false; reason: string };
