@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
-import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
+import { checkRecords, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
 import {
   emptyTotals,
   type ConsumerTotals,
@@ -46,8 +46,8 @@ interface BufferedRecord {
   /** A valid record (raw/) or a dead letter (dlq/). */
   valid: boolean;
   /**
-   * Its JSON Lines line, `chunk[start, start + length)`: the lines of one batch share a chunk (for a valid record,
-   * mostly the Kafka value's bytes).
+   * Its JSON Lines line, `chunk[start, start + length)`: the valid records of one batch share a chunk (lib/lake.ts
+   * checkRecords), a dead letter has its own.
    */
   chunk: Buffer;
   start: number;
@@ -462,52 +462,42 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     function take(state: PartitionState, payload: EachBatchPayload) {
       const { batch } = payload;
       const arrived = Date.now();
-      const taken = state.records.length;
-      const lines: Buffer[] = [];
-      for (const message of batch.messages) {
+      // Already in S3 (below the chain position) or already buffered.
+      const messages = batch.messages.filter((message) => Number(message.offset) > state.last);
+      const checked = checkRecords(
+        messages.map((message) => message.value),
+        input.maxRecordBytes,
+      );
+      messages.forEach((message, index) => {
         const offset = Number(message.offset);
-        // Already in S3 (below the chain position) or already buffered.
-        if (offset <= state.last) continue;
-        const check = checkRecord(message.value, input.maxRecordBytes);
         const bytes = message.value?.length ?? 0;
-        const line = check.ok
-          ? check.line
-          : Buffer.from(
-              deadLetterLine(
-                topic,
-                batch.partition,
-                message.offset,
-                message.timestamp,
-                message.key,
-                message.value,
-                check.reason,
-              ),
-            );
-        if (!check.ok) log.warn('dead letter', { partition: batch.partition, offset, reason: check.reason });
-        lines.push(line);
-        state.records.push({
-          offset,
-          valid: check.ok,
-          chunk: line,
-          start: 0,
-          length: line.length,
-          hour: hourPartition(check.ok ? check.eventTime : Number(message.timestamp)),
-          bytes,
-          arrived,
-        });
+        const reason = checked.reasons.get(index);
+        let record: BufferedRecord;
+        if (reason === undefined) {
+          const start = checked.starts[index] as number;
+          const length = checked.lengths[index] as number;
+          const hour = hourPartition(checked.eventTimes[index] as number);
+          record = { offset, valid: true, chunk: checked.chunk, start, length, hour, bytes, arrived };
+        } else {
+          log.warn('dead letter', { partition: batch.partition, offset, reason });
+          const line = Buffer.from(
+            deadLetterLine(
+              topic,
+              batch.partition,
+              message.offset,
+              message.timestamp,
+              message.key,
+              message.value,
+              reason,
+            ),
+          );
+          const hour = hourPartition(Number(message.timestamp));
+          record = { offset, valid: false, chunk: line, start: 0, length: line.length, hour, bytes, arrived };
+        }
+        state.records.push(record);
         state.bytes += bytes;
         state.last = offset;
-      }
-      // The values are views of kafkajs's whole fetch response (every partition's records): copied into one
-      // chunk of this batch's lines, so a buffered record holds only its own partition's bytes.
-      const chunk = Buffer.concat(lines);
-      let at = 0;
-      for (let index = taken; index < state.records.length; index++) {
-        const record = state.records[index] as BufferedRecord;
-        record.chunk = chunk;
-        record.start = at;
-        at += record.length;
-      }
+      });
       state.highWatermark = Number(batch.highWatermark);
     }
 

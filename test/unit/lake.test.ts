@@ -1,4 +1,12 @@
-import { checkRecord, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../../lib/lake';
+import {
+  checkRecord,
+  checkRecords,
+  deadLetterLine,
+  hourPartition,
+  manifestKey,
+  objectKey,
+  segmentLength,
+} from '../../lib/lake';
 
 const envelope = { ts: '2026-03-01T23:59:59.999Z', run_id: 'r1', seq: 7 };
 const check = (value: unknown, maxBytes = 1 << 20) =>
@@ -58,6 +66,73 @@ test('empty, oversized and non-UTF-8 values are dead letters', () => {
     reason: expect.stringMatching(/bytes exceeds 64/),
   });
   expect(checkRecord(Buffer.from([0x7b, 0xff, 0x7d]), 100)).toEqual({ ok: false, reason: 'value is not valid UTF-8' });
+});
+
+/** What checkRecords says of each value, in checkRecord's terms. */
+function verdicts(values: (Buffer | null)[], maxBytes = 1 << 20) {
+  const batch = checkRecords(values, maxBytes);
+  return values.map((_, index) => {
+    const reason = batch.reasons.get(index);
+    if (reason !== undefined) return { ok: false, reason };
+    const start = batch.starts[index] as number;
+    const line = batch.chunk.subarray(start, start + (batch.lengths[index] as number));
+    return { ok: true, line, eventTime: batch.eventTimes[index] };
+  });
+}
+
+const oneByOne = (values: (Buffer | null)[], maxBytes = 1 << 20) => values.map((value) => checkRecord(value, maxBytes));
+
+test('a batch gets the same verdicts and lines as its records one by one', () => {
+  const tick = (seq: number, extra: object = {}) =>
+    Buffer.from(JSON.stringify({ sym: 'A}{,', ...envelope, seq, ...extra }));
+  const ordinary = [tick(1), tick(2, { nested: { deeper: { x: '}' } } }), tick(3)];
+  const batches: (Buffer | null)[][] = [
+    [],
+    ordinary,
+    // Each of these sends the batch one by one; the verdicts must not change.
+    [...ordinary, tick(4, { list: [1, { a: 2 }] })],
+    [...ordinary, Buffer.from(JSON.stringify({ ...envelope }, null, 2))],
+    [...ordinary, null, Buffer.alloc(0), Buffer.from([0x7b, 0xff, 0x7d]), tick(5, { pad: 'x'.repeat(200) })],
+    [...ordinary, Buffer.from('{"a": '), Buffer.from('[1,2]'), Buffer.from(' {"ts": 1} ')],
+    // Valid JSON, refused by the envelope: checked as one array, refused with its reason.
+    [...ordinary, tick(6, { seq: 0 }), Buffer.from(JSON.stringify({ run_id: 'r', seq: 1 })), tick(7)],
+  ];
+  for (const values of batches) expect(verdicts(values, 256)).toEqual(oneByOne(values, 256));
+});
+
+test('values that are not JSON alone are refused even when joined they would parse', () => {
+  const ts = JSON.stringify(envelope.ts);
+  const crafted = [
+    // A string spanning two values.
+    ['{"a":"}', `{"}`, `{"ts":${ts},"run_id":"r","seq":1},{"ts":${ts},"run_id":"r","seq":2}`],
+    // An array spanning two values.
+    [`{"a":[{"b":1}`, `{"c":2}]}`, `{"ts":${ts},"run_id":"r","seq":1},{"ts":${ts},"run_id":"r","seq":2}`],
+    // An object spanning two values.
+    [`{"a":{"b":1}`, `{"c":2}}`, `{"ts":${ts},"run_id":"r","seq":1},{"ts":${ts},"run_id":"r","seq":2}`],
+    // Two objects in one value.
+    [`{"ts":${ts},"run_id":"r","seq":1},{"ts":${ts},"run_id":"r","seq":2}`],
+  ].map((values) => values.map((value) => Buffer.from(value)));
+  for (const values of crafted) {
+    expect(verdicts(values)).toEqual(oneByOne(values));
+    expect(verdicts(values).filter(({ ok }) => ok)).toEqual([]);
+  }
+});
+
+test('any split of valid JSON into values gets the verdicts of its values one by one', () => {
+  // Objects whose strings and nesting hold the separators and brackets a split could confuse.
+  const text = Array.from({ length: 6 }, (_, index) =>
+    JSON.stringify({ ...envelope, seq: index + 1, s: '},{"', o: { p: { q: '[', r: [] } }, t: '\\"' }),
+  ).join(',');
+  let seed = 12345;
+  const random = (below: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % below;
+  };
+  for (let round = 0; round < 2000; round++) {
+    const cuts = [...new Set(Array.from({ length: 1 + random(8) }, () => random(text.length)))].sort((a, b) => a - b);
+    const values = [0, ...cuts].map((from, index) => Buffer.from(text.slice(from, cuts[index] ?? text.length)));
+    expect(verdicts(values)).toEqual(oneByOne(values));
+  }
 });
 
 test('dead letters carry where the record was, its bytes and the reason', () => {
