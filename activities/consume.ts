@@ -38,6 +38,11 @@ export interface ConsumeActivityDeps {
 
 /** How long a stopping member keeps trying to write what it holds before leaving it to the next owner. */
 const SHUTDOWN_FLUSH_MS = 15_000;
+/**
+ * The most a fetch takes from one partition. Records larger than this still arrive whole (the broker returns at
+ * least one batch).
+ */
+export const FETCH_BYTES_PER_PARTITION = 4 << 20;
 /** A report the workflow does not answer in this time is sent again with the next one. */
 const REPORT_TIMEOUT_MS = 5_000;
 
@@ -168,8 +173,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       heartbeatInterval: 1_000,
       readUncommitted: false,
       allowAutoTopicCreation: false,
-      // Records larger than this still arrive whole (the broker returns at least one batch).
-      maxBytesPerPartition: 4 << 20,
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
     });
 
     let states = new Map<number, PartitionState>();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createKafka, createS3Client } from '../../lib/clients';
 import { PROJECT_ROOT, type Config } from '../../lib/config';
@@ -11,6 +12,7 @@ import { kafkaJava } from '../../stack/install';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
 import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consumer';
 import { consumerInput } from '../../scripts/consume';
+import { FETCH_BYTES_PER_PARTITION } from '../../activities/consume';
 import { replayInputFor } from '../helpers/replay';
 import { benchTickFile } from './ticks';
 import { startWorkerProcess, uniqueName } from '../helpers/workers';
@@ -28,6 +30,38 @@ async function deletePrefix(s3: S3Client, bucket: string, prefix: string) {
     const keys = (page.Contents ?? []).map(({ Key }) => ({ Key }));
     if (keys.length === 0) return;
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+  }
+}
+
+/**
+ * A kafkajs consumer that reads the topic and does nothing with its records (read committed, the fetch size of
+ * TickSync's consumer): the ceiling of the client library TickSync's consumer is built on. Seconds from connecting
+ * until it has seen every record.
+ */
+async function kafkajsAlone(kafka: Kafka, topic: string, records: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  const consumer = kafka.consumer({
+    groupId: uniqueName('bench-kafkajs'),
+    readUncommitted: false,
+    maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            seen += batch.messages.length;
+            if (seen >= records) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    await consumer.disconnect();
   }
 }
 
@@ -133,6 +167,9 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
     if (!Number.isFinite(kafkaRate) || Number(fields[4]) < records)
       throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
 
+    logger.info('kafkajs alone');
+    const kafkajsRate = records / (await kafkajsAlone(kafka, topic, records));
+
     logger.info({ sample: options.perMessageSample }, 'one PUT per message (the tutorial)');
     const sampleTopicReader = kafka.consumer({ groupId: uniqueName('bench-per-message') });
     const perMessagePrefix = `bench/per-message/${topic}/`;
@@ -181,6 +218,8 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
       per_message_put_rows_per_s: Math.round(perMessageRate),
       ratio_to_kafka: Number((ticksyncRate / kafkaRate).toFixed(3)),
       ratio_to_per_message: Number((ticksyncRate / perMessageRate).toFixed(1)),
+      kafkajs_rows_per_s: Math.round(kafkajsRate),
+      ratio_to_kafkajs: Number((ticksyncRate / kafkajsRate).toFixed(3)),
       objects: result.totals.objects,
       per_message_sample: options.perMessageSample,
     };
