@@ -93,7 +93,7 @@ function envelopeTime(parsed: unknown): number | string {
 
 /** A batch of records checked together: where each valid record's line is, and why the others were refused. */
 export interface CheckedBatch {
-  /** Record i's JSON Lines line (without the newline) is `chunk[starts[i], starts[i] + lengths[i])`. */
+  /** A valid record i's JSON Lines line (without the newline) is `chunk[starts[i], starts[i] + lengths[i])`. */
   chunk: Buffer;
   starts: Uint32Array;
   lengths: Uint32Array;
@@ -111,97 +111,131 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
+/**
+ * The most values parsed as one array: a bad value among them (which sends them one by one) costs at most this
+ * many values' second check.
+ */
+const LONGEST_RUN = 256;
 
 /**
- * checkRecord over a batch, with the same verdicts. The lines of the batch's valid records share one chunk: a
- * buffered record then holds only its batch's bytes, not the (larger) buffer the values were read from.
+ * checkRecord over a batch, with the same verdicts and lines, at about a third less CPU: runs of values are parsed
+ * as one JSON array, with no per-value decoding, UTF-8 check or parser call.
+ *
+ * The values are laid out as `v1,<TAB>v2,<TAB>…`, so a run of them bracketed is a JSON array. Its elements are
+ * exactly the values' own parses when each value is `{…}` with no `[` in it and the array has as many elements as
+ * values: a raw TAB may not stand inside a JSON string, so no separator is inside a string; with no array but the
+ * outer one, a separator nested deeper would follow a member of an object, where `,` must be followed by a key,
+ * not the next value's `{`; so each of the n−1 separators divides two elements, and with exactly n elements no
+ * value holds a second one. JSON is context-free, so each element parses as its value alone; and the run is valid
+ * UTF-8 exactly when each value is, the separators being ASCII. Values that are not `{…}` or hold a `[` or a line
+ * break (whose line is rewritten) are checked alone, and so is every value of a run that is not such an array.
  */
 export function checkRecords(values: readonly (Buffer | null)[], maxBytes: number): CheckedBatch {
-  return checkAsOneArray(values, maxBytes) ?? checkOneByOne(values, maxBytes);
-}
-
-/**
- * The common case at a third less CPU than one by one (no per-record decoding, UTF-8 check or parser call): the
- * values are copied into one JSON array, `[v1,<TAB>v2,<TAB>…]`, checked and parsed at once. That array's elements
- * are exactly the values when every value starts with `{` and ends with `}`, none holds a line break or `[`,
- * and the array parses to as many elements as there are values. Why: a raw TAB may not stand inside a JSON
- * string, so no separator is inside a string; with no nested arrays, a separator nested deeper than the outer
- * array would stand after a member of an object, where `,` must be followed by a key, not the next value's `{`;
- * so every separator divides two elements, and with exactly n elements no value holds more than one. Anything
- * else (an invalid value, arrays, JSON over several lines) returns undefined: checked one by one instead.
- */
-function checkAsOneArray(values: readonly (Buffer | null)[], maxBytes: number): CheckedBatch | undefined {
   const count = values.length;
-  let size = 1;
-  for (const value of values) {
-    if (
-      value === null ||
-      value.length > maxBytes ||
-      value[0] !== OPEN_OBJECT ||
-      value[value.length - 1] !== CLOSE_OBJECT
-    )
-      return undefined;
-    size += value.length + 2;
-  }
-  if (count === 0) return undefined;
-  const chunk = Buffer.allocUnsafe(size);
   const starts = new Uint32Array(count);
   const lengths = new Uint32Array(count);
-  chunk[0] = OPEN_ARRAY;
+  const eventTimes = new Float64Array(count).fill(NaN);
+  const reasons = new Map<number, string>();
+  const joinable = new Uint8Array(count);
+  // A first byte for a run's `[`; each value's separator then holds the `]` of a run ending there, or the `[` of
+  // one starting after it.
+  let size = 1;
+  for (const value of values) if (value) size += value.length + 2;
+  const chunk = Buffer.allocUnsafe(size);
   let at = 1;
   for (let index = 0; index < count; index++) {
-    const value = values[index] as Buffer;
+    const value = values[index];
     starts[index] = at;
-    lengths[index] = value.length;
+    if (!value) continue;
     chunk.set(value, at);
     at += value.length;
+    lengths[index] = value.length;
     chunk[at++] = COMMA;
     chunk[at++] = TAB;
+    joinable[index] = Number(
+      value.length <= maxBytes && value[0] === OPEN_OBJECT && value[value.length - 1] === CLOSE_OBJECT,
+    );
   }
-  chunk[size - 2] = CLOSE_ARRAY;
-  if (chunk.indexOf(LF) !== -1 || chunk.indexOf(CR) !== -1 || chunk.indexOf(OPEN_ARRAY, 1) !== -1) return undefined;
-  if (!isUtf8(chunk)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(chunk.toString('utf8', 0, size - 1));
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== count) return undefined;
-  const eventTimes = new Float64Array(count);
-  const reasons = new Map<number, string>();
-  for (let index = 0; index < count; index++) {
-    const eventTime = envelopeTime(parsed[index]);
-    if (typeof eventTime === 'string') {
-      reasons.set(index, eventTime);
-      eventTimes[index] = NaN;
-    } else eventTimes[index] = eventTime;
-  }
-  return { chunk, starts, lengths, eventTimes, reasons };
-}
-
-function checkOneByOne(values: readonly (Buffer | null)[], maxBytes: number): CheckedBatch {
-  const count = values.length;
-  const lines: Buffer[] = [];
-  const starts = new Uint32Array(count);
-  const lengths = new Uint32Array(count);
-  const eventTimes = new Float64Array(count);
-  const reasons = new Map<number, string>();
-  let at = 0;
-  for (let index = 0; index < count; index++) {
-    const check = checkRecord(values[index] ?? null, maxBytes);
-    starts[index] = at;
-    if (check.ok) {
-      lines.push(check.line);
-      lengths[index] = check.line.length;
-      eventTimes[index] = check.eventTime;
-      at += check.line.length;
-    } else {
-      reasons.set(index, check.reason);
-      eventTimes[index] = NaN;
+  // One search of the whole chunk per byte: usually none is found.
+  for (const byte of [LF, CR, OPEN_ARRAY]) {
+    for (let hit = chunk.indexOf(byte, 1); hit !== -1;) {
+      const index = valueAt(starts, hit);
+      joinable[index] = 0;
+      hit = chunk.indexOf(byte, (starts[index] as number) + (lengths[index] as number));
     }
   }
-  return { chunk: Buffer.concat(lines, at), starts, lengths, eventTimes, reasons };
+
+  const rewritten: { index: number; line: Buffer }[] = [];
+  const checkAlone = (index: number) => {
+    const value = values[index] ?? null;
+    const check = checkRecord(value, maxBytes);
+    if (!check.ok) reasons.set(index, check.reason);
+    else {
+      eventTimes[index] = check.eventTime;
+      if (check.line !== value) rewritten.push({ index, line: check.line });
+    }
+  };
+  /** Checks values [from, to) as one array, or one by one when they are not one. */
+  const checkRun = (from: number, to: number) => {
+    const open = (starts[from] as number) - 1;
+    const close = (starts[to - 1] as number) + (lengths[to - 1] as number);
+    chunk[open] = OPEN_ARRAY;
+    chunk[close] = CLOSE_ARRAY;
+    let parsed: unknown;
+    if (isUtf8(chunk.subarray(open, close))) {
+      try {
+        parsed = JSON.parse(chunk.toString('utf8', open, close + 1));
+      } catch {
+        // One by one, below.
+      }
+    }
+    if (!Array.isArray(parsed) || parsed.length !== to - from) {
+      for (let index = from; index < to; index++) checkAlone(index);
+      return;
+    }
+    for (let index = from; index < to; index++) {
+      const eventTime = envelopeTime(parsed[index - from]);
+      if (typeof eventTime === 'string') reasons.set(index, eventTime);
+      else eventTimes[index] = eventTime;
+    }
+  };
+  for (let index = 0; index < count;) {
+    if (!joinable[index]) {
+      checkAlone(index++);
+      continue;
+    }
+    const from = index;
+    while (index < count && joinable[index] && index - from < LONGEST_RUN) index++;
+    checkRun(from, index);
+  }
+
+  if (rewritten.length === 0) return { chunk, starts, lengths, eventTimes, reasons };
+  // Values spread over lines, re-serialised on one: their lines go after the values.
+  const laidOut = at;
+  for (const { index, line } of rewritten) {
+    starts[index] = at;
+    lengths[index] = line.length;
+    at += line.length;
+  }
+  return {
+    chunk: Buffer.concat([chunk.subarray(0, laidOut), ...rewritten.map(({ line }) => line)], at),
+    starts,
+    lengths,
+    eventTimes,
+    reasons,
+  };
+}
+
+/** The index of the value whose bytes (or separator) hold a position of the chunk: the last start at or before it. */
+function valueAt(starts: Uint32Array, position: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >>> 1;
+    if ((starts[middle] as number) <= position) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }
 
 /** A dead letter: where the record was, what it held and why it was refused. */

@@ -96,6 +96,14 @@ test('a batch gets the same verdicts and lines as its records one by one', () =>
     [...ordinary, Buffer.from('{"a": '), Buffer.from('[1,2]'), Buffer.from(' {"ts": 1} ')],
     // Valid JSON, refused by the envelope: checked as one array, refused with its reason.
     [...ordinary, tick(6, { seq: 0 }), Buffer.from(JSON.stringify({ run_id: 'r', seq: 1 })), tick(7)],
+    // Missing values before a value rewritten on one line.
+    [null, tick(8), null, Buffer.from(JSON.stringify({ ...envelope }, null, 2)), tick(9)],
+    // One bad value among many good ones.
+    [
+      ...Array.from({ length: 50 }, (_, index) => tick(10 + index)),
+      Buffer.from('{"ts": }'),
+      ...Array.from({ length: 50 }, (_, index) => tick(60 + index)),
+    ],
   ];
   for (const values of batches) expect(verdicts(values, 256)).toEqual(oneByOne(values, 256));
 });
