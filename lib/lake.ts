@@ -34,6 +34,15 @@ export function manifestKey(prefix: string, topic: string, partition: number, of
   return `${prefix}${topic}/${partition}/${offset.padStart(20, '0')}.json`;
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+const TAB = 0x09;
+const COMMA = 0x2c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
 /** An ISO-8601 date-time with a zone, as the envelope's `ts` is written. */
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -103,14 +112,6 @@ export interface CheckedBatch {
   reasons: Map<number, string>;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
-const TAB = 0x09;
-const COMMA = 0x2c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
 /**
  * The most values parsed as one array: a bad value among them (which sends them one by one) costs at most this
  * many values' second check.
