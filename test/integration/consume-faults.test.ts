@@ -129,7 +129,8 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
     const p = pipeline(stackEnv);
     await p.startProducer();
     await p.startConsumerWorker();
-    const rows = 8000;
+    // 20 s of stream: still flowing when the broker stops, however slowly the consumer started.
+    const rows = 16_000;
     const input = replayInputFor(largeCsv(rows), { pacing: { kind: 'rate', rowsPerSecond: 800 }, batchRows: 200 });
     const replay = await p.replay(input);
     const consumerInput = consumerInputFor(input.topic, {
@@ -139,7 +140,9 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
     await waitForProgress(consumer, (progress) => progress.totals.records > 0);
     await sleep(1500);
 
-    // With the broker gone, what the member holds still reaches S3, but no commit can follow.
+    // With the broker gone, what the member holds still reaches S3, but no commit can follow. (It holds records
+    // only while the stream flows.)
+    expect((await replay.describe()).status.name).toBe('RUNNING');
     expect((await runScript('stack', ['down', 'kafka'], stackEnv)).code).toBe(0);
     await sleep(5000);
     await workers.at(-1)?.stop('SIGKILL');
