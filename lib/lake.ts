@@ -140,22 +140,22 @@ export function checkRecords(values: readonly (Buffer | null)[], maxBytes: numbe
   const joinable = new Uint8Array(count);
   // A first byte for a run's `[`; each value's separator then holds the `]` of a run ending there, or the `[` of
   // one starting after it.
+  // A value too large for the lake is refused without being copied.
+  const copied = (value: Buffer | null | undefined): value is Buffer => !!value && !(value.length > maxBytes);
   let size = 1;
-  for (const value of values) if (value) size += value.length + 2;
+  for (const value of values) if (copied(value)) size += value.length + 2;
   const chunk = Buffer.allocUnsafe(size);
   let at = 1;
   for (let index = 0; index < count; index++) {
     const value = values[index];
     starts[index] = at;
-    if (!value) continue;
+    if (!copied(value)) continue;
     chunk.set(value, at);
     at += value.length;
     lengths[index] = value.length;
     chunk[at++] = COMMA;
     chunk[at++] = TAB;
-    joinable[index] = Number(
-      value.length <= maxBytes && value[0] === OPEN_OBJECT && value[value.length - 1] === CLOSE_OBJECT,
-    );
+    joinable[index] = Number(value[0] === OPEN_OBJECT && value[value.length - 1] === CLOSE_OBJECT);
   }
   // One search of the whole chunk per byte: usually none is found.
   for (const byte of [LF, CR, OPEN_ARRAY]) {

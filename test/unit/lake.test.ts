@@ -105,7 +105,11 @@ test('a batch gets the same verdicts and lines as its records one by one', () =>
       ...Array.from({ length: 50 }, (_, index) => tick(60 + index)),
     ],
   ];
-  for (const values of batches) expect(verdicts(values, 256)).toEqual(oneByOne(values, 256));
+  // Limits below, at and above a value's size, and one that refuses nothing.
+  const limits = [ordinary[0]!.length - 1, ordinary[0]!.length, 256, 1 << 20];
+  for (const values of batches) {
+    for (const limit of limits) expect(verdicts(values, limit)).toEqual(oneByOne(values, limit));
+  }
 });
 
 test('values that are not JSON alone are refused even when joined they would parse', () => {
