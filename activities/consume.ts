@@ -466,8 +466,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     function take(state: PartitionState, payload: EachBatchPayload) {
       const { batch } = payload;
       const arrived = Date.now();
-      // Already in S3 (below the chain position) or already buffered.
-      const messages = batch.messages.filter((message) => Number(message.offset) > state.last);
+      // Past what is already in S3 (below the chain position) or already buffered: a batch is in offset order.
+      const first = batch.messages.findIndex((message) => Number(message.offset) > state.last);
+      const messages = first === -1 ? [] : batch.messages.slice(first);
       const checked = checkRecords(
         messages.map((message) => message.value),
         input.maxRecordBytes,
