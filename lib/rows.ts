@@ -25,6 +25,28 @@ export function normaliseFieldName(name: string): string {
 
 const NUMERIC_SHARE = 2 / 3;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+const NONZERO_DIGIT = /[1-9]/;
+
+/**
+ * A CSV number as a double, or why it cannot be one. JSON has no Infinity, so a
+ * value that overflows would land as null; one that underflows would land as 0;
+ * an integer past 2^53 would land as another integer (a volume silently
+ * changed). Decimals, and numbers written with an exponent, round to the
+ * nearest double, as every JSON reader does.
+ */
+export function parseNumber(text: string): number | { reason: string } {
+  if (!NUMBER.test(text)) return { reason: 'is not a number' };
+  const value = Number(text);
+  if (!Number.isFinite(value)) return { reason: 'is too large for a double' };
+  const mantissa = text.replace(/[eE].*$/, '');
+  if (value === 0 && NONZERO_DIGIT.test(mantissa)) return { reason: 'is too small for a double (it would be 0)' };
+  if (INTEGER.test(text) && !Number.isSafeInteger(value) && BigInt(text) !== BigInt(value)) {
+    return { reason: 'is an integer a double cannot hold exactly (beyond 2^53)' };
+  }
+  // -0 is written 0 in JSON anyway; normalise so that every consumer sees the same value.
+  return value === 0 ? 0 : value;
+}
 
 export interface RowSchema {
   /** The header as written in the file. */
@@ -124,9 +146,14 @@ export function convertRow(schema: RowSchema, record: string[]): RowOutcome {
     const field = schema.fields[index] as string;
     if (schema.numeric[index]) {
       const value = raw.trim();
-      if (value === '') fields[field] = null;
-      else if (NUMBER.test(value)) fields[field] = Number(value);
-      else return { ok: false, reason: `column ${schema.columns[index]}: '${raw}' is not a number` };
+      if (value === '') {
+        fields[field] = null;
+        continue;
+      }
+      const number = parseNumber(value);
+      if (typeof number !== 'number')
+        return { ok: false, reason: `column ${schema.columns[index]}: '${raw}' ${number.reason}` };
+      fields[field] = number;
     } else {
       fields[field] = raw;
     }
@@ -149,7 +176,9 @@ export function parseEventTime(value: string): number | undefined {
   const text = value.trim();
   if (NUMBER.test(text)) {
     const number = Number(text);
-    return number > 1e11 ? number : number * 1000;
+    const millis = number > 1e11 ? number : number * 1000;
+    // Beyond ±8.64e15 ms a Date is invalid: such a "timestamp" is no time at all.
+    return Math.abs(millis) <= 8.64e15 ? millis : undefined;
   }
   const parsed = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   return Number.isNaN(parsed) ? undefined : parsed;

@@ -235,12 +235,15 @@ test('malformed rows go to the reject topic with their reasons; every good row g
     'GOOG,2024-01-02,140.2,50,"quoted, with comma\nand newline"',
     'AAPL,2024-01-02,186.0,100,x,extra',
     'MSFT,2024-01-03,371.0,,empty size',
+    'AAPL,2024-01-03,1e400,1,overflow',
+    'AAPL,2024-01-03,1.0,12345678901234567891,inexact volume',
+    'MSFT,2024-01-04,-0,2.5e3,negative zero and an exponent',
   ].join('\r\n');
   const input = replayInputFor(writeTempCsv('bad-rows.csv', `${csv}\r\n`));
   const result = await (await start(input)).result();
-  expect(result).toMatchObject({ rowsRead: 7, sent: 3, rejected: 4 });
+  expect(result).toMatchObject({ rowsRead: 10, sent: 4, rejected: 6 });
 
-  const good = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 3);
+  const good = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 4);
   expect(good.map((message) => message.value).sort((a, b) => (a.seq as number) - (b.seq as number))).toEqual([
     expect.objectContaining({ symbol: 'AAPL', price: 185.5, size: 100, note: 'plain', seq: 1 }),
     expect.objectContaining({
@@ -251,9 +254,10 @@ test('malformed rows go to the reject topic with their reasons; every good row g
       seq: 5,
     }),
     expect.objectContaining({ symbol: 'MSFT', price: 371, size: null, note: 'empty size', seq: 7 }),
+    expect.objectContaining({ symbol: 'MSFT', price: 0, size: 2500, seq: 10 }),
   ]);
 
-  const rejects = await readTopic(config, `${input.topic}.rejects`, (value) => value.run_id === input.runId, 4);
+  const rejects = await readTopic(config, `${input.topic}.rejects`, (value) => value.run_id === input.runId, 6);
   expect(rejects.map((message) => message.value).sort((a, b) => (a.seq as number) - (b.seq as number))).toEqual([
     {
       run_id: input.runId,
@@ -286,6 +290,22 @@ test('malformed rows go to the reject topic with their reasons; every good row g
       source: input.source,
       raw: 'AAPL,2024-01-02,186.0,100,x,extra',
       reason: 'expected 5 columns, found 6',
+    },
+    {
+      run_id: input.runId,
+      seq: 8,
+      row: 8,
+      source: input.source,
+      raw: 'AAPL,2024-01-03,1e400,1,overflow',
+      reason: "column Price: '1e400' is too large for a double",
+    },
+    {
+      run_id: input.runId,
+      seq: 9,
+      row: 9,
+      source: input.source,
+      raw: 'AAPL,2024-01-03,1.0,12345678901234567891,inexact volume',
+      reason: "column Size: '12345678901234567891' is an integer a double cannot hold exactly (beyond 2^53)",
     },
   ]);
 });

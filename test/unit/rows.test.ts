@@ -71,9 +71,44 @@ describe('convertRow', () => {
     [['HSI', 'd', '1', '1', '1', '1', '1'], 'expected 6 columns, found 7'],
     [['HSI', 'd', '1,5', '1', '1', '1'], "column Open: '1,5' is not a number"],
     [['HSI', 'd', 'NaN', '1', '1', '1'], "column Open: 'NaN' is not a number"],
+    [['HSI', 'd', 'Infinity', '1', '1', '1'], "column Open: 'Infinity' is not a number"],
+    [['HSI', 'd', '1e400', '1', '1', '1'], "column Open: '1e400' is too large for a double"],
+    [['HSI', 'd', '-1.5E+309', '1', '1', '1'], "column Open: '-1.5E+309' is too large for a double"],
+    [['HSI', 'd', '1e-400', '1', '1', '1'], "column Open: '1e-400' is too small for a double (it would be 0)"],
+    [
+      ['HSI', 'd', '1', '1', '12345678901234567890', '1'],
+      "column Volume: '12345678901234567890' is an integer a double cannot hold exactly (beyond 2^53)",
+    ],
+    [
+      ['HSI', 'd', '1', '1', '9007199254740993', '1'],
+      "column Volume: '9007199254740993' is an integer a double cannot hold exactly (beyond 2^53)",
+    ],
+    [['HSI', 'd', '1e', '1', '1', '1'], "column Open: '1e' is not a number"],
+    [['HSI', 'd', '0x10', '1', '1', '1'], "column Open: '0x10' is not a number"],
     [[' ', 'd', '1', '1', '1', '1'], 'empty symbol in column Index'],
   ])('%j is rejected: %s', (record, reason) => {
     expect(convertRow(schema, record)).toEqual({ ok: false, reason });
+  });
+
+  test('numeric edges: -0 is 0, exponents, the largest exact integer, decimals rounded to the nearest double', () => {
+    const typed = (value: string) => {
+      const outcome = convertRow(schema, ['HSI', 'd', value, '1', '1', '1']);
+      if (!outcome.ok) throw new Error(outcome.reason);
+      return outcome.fields.open;
+    };
+    expect(Object.is(typed('-0'), 0)).toBe(true);
+    expect(Object.is(typed('-0.0e5'), 0)).toBe(true);
+    expect(typed('0e-400')).toBe(0);
+    expect(typed('1E3')).toBe(1000);
+    expect(typed('2.5e-3')).toBe(0.0025);
+    expect(typed('1.7976931348623157e308')).toBe(Number.MAX_VALUE);
+    expect(typed('5e-324')).toBe(Number.MIN_VALUE);
+    expect(typed('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(typed('-9007199254740991')).toBe(-Number.MAX_SAFE_INTEGER);
+    expect(typed('3.14159265358979323846264338327950288')).toBe(Math.PI);
+    expect(typed('12345678901234567890.5')).toBe(Number('12345678901234567890.5'));
+    expect(typed('9007199254740992')).toBe(2 ** 53);
+    expect(typed('100000000000000000000')).toBe(1e20);
   });
 
   test('with a timestamp column, the event time comes along; a bad one is a reason', () => {
@@ -98,5 +133,7 @@ describe('parseEventTime', () => {
     ['1704164645', 1704164645000],
     ['1704164645123', 1704164645123],
     ['not a time', undefined],
+    ['1e400', undefined],
+    ['9e15', undefined],
   ])('%j → %j', (text, millis) => expect(parseEventTime(text)).toBe(millis));
 });
