@@ -147,3 +147,47 @@ export async function kafkaJava(
     args: [`-Dlog4j2.configurationFile=${path.join(projectRoot, 'stack/kafka/log4j2.properties')}`, '-cp', `${libs}/*`],
   };
 }
+
+/**
+ * A Python virtual environment with the packages pinned in a requirements file
+ * (e.g. boto3, a second AWS client for the local service's wire protocol), made
+ * once per file content; returns its `python`.
+ */
+export async function ensurePythonEnv(
+  requirementsFile: string,
+  cacheDir: string,
+  logDir: string,
+  logger: Logger,
+): Promise<string> {
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(requirementsFile)).digest('hex').slice(0, 12);
+  const venv = path.join(cacheDir, `python-${digest}`);
+  const python = path.join(venv, 'bin', 'python');
+  if (fs.existsSync(python)) return python;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, 'install-python.log');
+  const staging = fs.mkdtempSync(path.join(cacheDir, '.python-'));
+  const building = path.join(staging, 'venv');
+  logger.info({ logFile, requirementsFile }, 'installing Python packages with pip (first run only)');
+  try {
+    // Only the venv's `python` is used, and it finds its packages wherever the folder is moved.
+    await run('python3', ['-m', 'venv', building], process.env, logFile);
+    await withProgress(
+      logger,
+      'the Python packages',
+      run(
+        path.join(building, 'bin', 'python'),
+        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '-r', requirementsFile],
+        process.env,
+        logFile,
+      ),
+    );
+    fs.renameSync(building, venv);
+  } catch (error) {
+    // Another run finished the same install first: use its copy.
+    if (!fs.existsSync(python)) throw error;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return python;
+}
