@@ -30,7 +30,7 @@ import {
   type QueryOutcome,
   type TableCatalog,
 } from './engine';
-import { InvalidRequest } from './errors';
+import { InvalidRequest, TooManyRequests } from './errors';
 import { columnInfo, toCsv, toRows } from './results';
 
 /**
@@ -45,6 +45,8 @@ const QUERY_TIMEOUT_MS = 5 * 60_000;
 const PAGE_ROWS = 1000;
 /** Results kept in memory for GetQueryResults; older ones are read back from their CSV. */
 const CACHED_RESULTS = 20;
+/** Queries one caller may have queued or running at once (Athena's account quota is 20 DML queries by default). */
+const MAX_ACTIVE_PER_CALLER = 20;
 /** Executions kept (Athena keeps 45 days of them): the oldest finished ones go first. */
 const KEPT_EXECUTIONS = 1000;
 
@@ -147,7 +149,8 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     cacheDir: path.join(dataDir, 'athena-cache'),
     memoryLimit: '2GB',
     threads: 2,
-    maxConcurrentQueries: 2,
+    // One caller runs at most two at once, so a third slot is always there for the others.
+    maxConcurrentQueries: 3,
     logger: log,
   });
   const results = new Map<string, Result>();
@@ -219,6 +222,9 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       } while (token);
       return objects;
     },
+    async head(bucket, key, signal) {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    },
     async download(bucket, key, target, signal) {
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
       fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -264,6 +270,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         catalog: catalogFor(userPrincipal(record.principal)),
         objects: objectSource(client),
         signal: controller.signal,
+        caller: record.principal,
         timeoutMs: QUERY_TIMEOUT_MS,
         onStart: () => {
           started = Date.now();
@@ -417,6 +424,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         }
         return { QueryExecutionId: previous.execution.QueryExecutionId };
       }
+      const queued = [...active.keys()].filter((id) => executions[id]?.principal === context.identity.principal);
+      if (queued.length >= MAX_ACTIVE_PER_CALLER) {
+        throw TooManyRequests(
+          `You have exceeded the limit for the number of queries you can run concurrently (${MAX_ACTIVE_PER_CALLER}). Reduce the number of concurrent queries submitted by this account.`,
+        );
+      }
       const id = crypto.randomUUID();
       const statementType = statementTypeOf(query);
       executions[id] = {
@@ -442,7 +455,13 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       // Stoppable from now; run after the answer, since the engine may start the query at once.
       const controller = new AbortController();
       active.set(id, controller);
-      setImmediate(() => void run(id, controller));
+      setImmediate(() =>
+        run(id, controller).catch((error: unknown) => {
+          // Only a failed save gets here: the query's state is in memory, the next save writes it.
+          log.error({ err: error, queryExecutionId: id }, 'query could not record its end');
+          active.delete(id);
+        }),
+      );
       context.logger.info({ queryExecutionId: id, principal: context.identity.principal }, 'query queued');
       return { QueryExecutionId: id };
     },
@@ -654,23 +673,28 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
 
   /**
    * Every Athena call is authorised on its work group: the one named, or for a
-   * query execution the one it ran in (an unknown id is refused by the handler).
+   * query execution the one it ran in. An id that names no execution needs the
+   * action on some work group, so a caller without the action anywhere is refused
+   * before the lookup (AccessDenied, not "not found").
    */
   const onWorkGroup = (action: string, name: string | undefined): Permission[] => [
     { action, resource: authorizer.arns.athenaWorkGroup(name ?? 'primary') },
   ];
   const onExecution =
     (action: string) =>
-    (input: { QueryExecutionId?: string }): Permission[] => {
+    (input: { QueryExecutionId?: string }, principal: Principal): Permission[] => {
       const record = input.QueryExecutionId ? executions[input.QueryExecutionId] : undefined;
-      return record ? onWorkGroup(action, record.execution.WorkGroup) : [];
+      if (record) return onWorkGroup(action, record.execution.WorkGroup);
+      const names = Object.keys(state.workGroups);
+      const granted = names.find((name) => authorizer.allows(principal, onWorkGroup(action, name)[0]!));
+      return onWorkGroup(action, granted ?? 'primary');
     };
   const permissions = {
     StartQueryExecution: (input: { WorkGroup?: string }) => onWorkGroup('athena:StartQueryExecution', input.WorkGroup),
     GetQueryExecution: onExecution('athena:GetQueryExecution'),
-    BatchGetQueryExecution: (input: { QueryExecutionIds?: string[] }) =>
+    BatchGetQueryExecution: (input: { QueryExecutionIds?: string[] }, principal: Principal) =>
       (input.QueryExecutionIds ?? []).flatMap((id) =>
-        onExecution('athena:BatchGetQueryExecution')({ QueryExecutionId: id }),
+        onExecution('athena:BatchGetQueryExecution')({ QueryExecutionId: id }, principal),
       ),
     ListQueryExecutions: (input: { WorkGroup?: string }) => onWorkGroup('athena:ListQueryExecutions', input.WorkGroup),
     GetQueryResults: onExecution('athena:GetQueryResults'),

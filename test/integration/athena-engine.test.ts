@@ -66,6 +66,11 @@ class FolderObjectSource implements ObjectSource {
     return found;
   }
 
+  async head(bucket: string, key: string, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    await fs.promises.access(path.join(this.root, bucket, key));
+  }
+
   async download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     this.downloads.push(key);

@@ -33,6 +33,7 @@ import { renderValue, resultColumn } from './render';
 import {
   type AnalyzedQuery,
   analyzeStatement,
+  assertEngineRelationsOnly,
   nameResultColumns,
   qualifyColumnRefs,
   spliceTableSource,
@@ -188,6 +189,7 @@ export class QueryRun {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
     }
+    assertEngineRelationsOnly(root);
     // Turned back into SQL and run in one round trip.
     const result = await this.execute('SELECT * FROM query(json_deserialize_sql($1::VARCHAR))', [
       serializedStatement(statement),

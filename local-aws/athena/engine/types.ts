@@ -12,6 +12,8 @@ export interface StoredObject {
 export interface ObjectSource {
   /** Every object under the prefix, at any depth. */
   list(bucket: string, prefix: string, signal: AbortSignal): Promise<StoredObject[]>;
+  /** Checks that the caller may read the object (S3's HEAD): throws as a download would when it may not. */
+  head(bucket: string, key: string, signal: AbortSignal): Promise<void>;
   /** Downloads the object to `file` (the engine chooses the path in its cache). */
   download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void>;
 }
@@ -35,6 +37,8 @@ export interface QueryRequest {
   objects: ObjectSource;
   signal: AbortSignal;
   timeoutMs: number;
+  /** Who runs the query, for its fair share of the engine's slots. */
+  caller?: string;
   /** Called when the query leaves the queue and starts running. */
   onStart?: () => void;
 }
@@ -71,6 +75,6 @@ export interface QueryEngineOptions {
   memoryLimit: string;
   threads: number;
   logger?: Logger;
-  /** Queries run at once; the rest wait in order. Default 2. */
+  /** Queries run at once (one caller at most all but one of them); the rest wait. Default 2. */
   maxConcurrentQueries?: number;
 }
