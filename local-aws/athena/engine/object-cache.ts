@@ -59,10 +59,14 @@ function extensionOf(key: string): string {
 /** An S3 failure as Athena reports it, or the error itself when it is not about the object. */
 export function classifyObjectError(error: unknown, object: LakeObject): unknown {
   const { name, message } = describeError(error);
-  if (['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(name)) {
+  // A HEAD's refusal has no body, so no error code: only its status says what it was.
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status === 403 || ['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(name)) {
     return objectAccessDenied(s3Uri(object), `${name}: ${message}`);
   }
-  if (['NoSuchKey', 'NotFound', 'ENOENT', 'NoSuchBucket'].includes(name)) return objectNotFound(s3Uri(object));
+  if (status === 404 || ['NoSuchKey', 'NotFound', 'ENOENT', 'NoSuchBucket'].includes(name)) {
+    return objectNotFound(s3Uri(object));
+  }
   if (['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests'].includes(name)) {
     return s3Throttled(s3Uri(object));
   }
