@@ -31,10 +31,15 @@ function parse<T>(text: string): T {
 function writeWhole(file: string, text: () => string): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(temporary, text());
     fs.renameSync(temporary, file);
   } catch (error) {
-    fs.rmSync(temporary, { force: true });
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // Its folder is what failed: there is no temporary file to remove.
+    }
     throw new Error(`Could not save ${file}: ${(error as Error).message}`, { cause: error });
   }
 }
@@ -54,7 +59,6 @@ export class JsonFileStore<T extends object> {
   }
 
   save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
     writeWhole(this.file, () => stringify(this.state));
   }
 }
