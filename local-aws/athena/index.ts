@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import * as athenaSdk from '@aws-sdk/client-athena';
 import type * as athena from '@aws-sdk/client-athena';
 import type { QueryExecution, WorkGroup } from '@aws-sdk/client-athena';
@@ -11,7 +12,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { Logger } from 'pino';
 import { createS3Client } from '../../lib/clients';
 import type { Config, Role } from '../../lib/config';
@@ -31,7 +31,8 @@ import {
   type TableCatalog,
 } from './engine';
 import { InvalidRequest, TooManyRequests } from './errors';
-import { columnInfo, toCsv, toRows } from './results';
+import { ResultSpool } from './result-spool';
+import { columnInfo, toRows } from './results';
 
 /**
  * Amazon Athena's query API over the local engine: executions move QUEUED →
@@ -43,8 +44,8 @@ import { columnInfo, toCsv, toRows } from './results';
 /** Athena's default DML timeout is 30 minutes; locally a runaway query is stopped sooner. */
 const QUERY_TIMEOUT_MS = 5 * 60_000;
 const PAGE_ROWS = 1000;
-/** Results kept in memory for GetQueryResults; older ones are read back from their CSV. */
-const CACHED_RESULTS = 20;
+/** Read checks remembered (caller and execution) before the memo starts again. */
+const MAX_READ_CHECKS = 1000;
 /** Queries one caller may have queued or running at once (Athena's account quota is 20 DML queries by default). */
 const MAX_ACTIVE_PER_CALLER = 20;
 /** Executions kept (Athena keeps 45 days of them): the oldest finished ones go first. */
@@ -63,12 +64,6 @@ interface AthenaState {
   workGroups: Record<string, WorkGroup>;
   /** Before executions had a file each, they were kept here; moved out on loading. */
   executions?: Record<string, Execution>;
-}
-
-interface Result {
-  statementType: string;
-  columns: athena.ColumnInfo[];
-  rows: (string | null)[][];
 }
 
 function parseS3Url(url: string): { bucket: string; key: string } {
@@ -153,7 +148,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     maxConcurrentQueries: 3,
     logger: log,
   });
-  const results = new Map<string, Result>();
+  const spool = new ResultSpool(path.join(dataDir, 'athena-result-spool'));
 
   /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. One client each. */
   const s3Clients = new Map<Role, S3Client>();
@@ -287,13 +282,16 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const columns = columnInfo(outcome.columns);
       const output = execution.ResultConfiguration!.OutputLocation!;
       const { bucket, key } = parseS3Url(output);
+      await spool.write(id, columns, header, outcome.rows);
+      const file = spool.file(id)!;
       try {
         await Promise.all([
           client.send(
             new PutObjectCommand({
               Bucket: bucket,
               Key: key,
-              Body: toCsv(header, outcome.rows),
+              Body: fs.createReadStream(file),
+              ContentLength: fs.statSync(file).size,
               ContentType: 'text/csv',
             }),
           ),
@@ -314,8 +312,6 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           false,
         );
       }
-      results.set(id, { statementType: outcome.statementType, columns, rows: outcome.rows });
-      for (const old of [...results.keys()].slice(0, Math.max(0, results.size - CACHED_RESULTS))) results.delete(old);
       finish(
         record,
         { State: 'SUCCEEDED' },
@@ -516,17 +512,20 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const size = input.MaxResults ?? PAGE_ROWS;
       if (size < 1 || size > PAGE_ROWS)
         throw InvalidRequest(`MaxResults must be between 1 and ${PAGE_ROWS}, got ${size}`);
-      const cached = results.get(record.execution.QueryExecutionId!);
-      if (cached) await mayRead(record, context.identity.principal);
-      const result = cached ?? (await readBack(record, context.identity));
-      const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
+      const id = record.execution.QueryExecutionId!;
+      if (spool.has(id)) await mayRead(record, context.identity.principal);
+      else await readBack(record, context.identity);
+      const result = spool.shape(id);
+      if (!result) throw InvalidRequest(`Cannot read the results of ${id}: try again`);
+      const header =
+        (record.execution.StatementType ?? 'DML') === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
       const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
       if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
-      // The header counts as a row of the first page, as in Athena; only the page's rows are converted.
-      const total = result.rows.length + (header ? 1 : 0);
+      // The header counts as a row of the first page, as in Athena; only the page's rows are read.
+      const total = result.rows + (header ? 1 : 0);
       const first = header ? Math.max(0, start - 1) : start;
       const last = header ? start + size - 1 : start + size;
-      const rows = toRows(start === 0 ? header : undefined, result.rows.slice(first, last));
+      const rows = toRows(start === 0 ? header : undefined, await spool.page(id, first, last));
       return {
         UpdateCount: 0,
         ResultSet: { Rows: rows, ResultSetMetadata: { ColumnInfo: result.columns } },
@@ -587,7 +586,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         throw InvalidRequest(`WorkGroup ${group.Name} is not empty: delete it with RecursiveDeleteOption.`);
       for (const id of ids) {
         active.get(id)?.abort();
-        results.delete(id);
+        spool.delete(id);
         executionStore.delete(id);
       }
       delete state.workGroups[group.Name!];
@@ -622,7 +621,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
 
   /**
    * Athena streams results from the output location with the caller's credentials: a
-   * result kept in memory is served only to a caller S3 lets read its file. The
+   * result kept on local disk is served only to a caller S3 lets read its file. The
    * query's own caller is checked as soon as it succeeds, so its first page waits for
    * nothing.
    */
@@ -642,32 +641,27 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
             );
           },
         );
-      if (readChecks.size >= 10 * CACHED_RESULTS) readChecks.clear();
+      if (readChecks.size >= MAX_READ_CHECKS) readChecks.clear();
       readChecks.set(reader, check);
     }
     return check;
   }
 
-  /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
-  async function readBack(record: Execution, identity: Identity): Promise<Result> {
+  /** A result no longer spooled, read back once from its CSV in S3 with the caller's credentials. */
+  async function readBack(record: Execution, identity: Identity): Promise<void> {
     const client = s3For(identity.principal);
+    const id = record.execution.QueryExecutionId!;
     try {
       const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
-      const read = async (objectKey: string) =>
-        (await (
-          await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }))
-        ).Body!.transformToString()) ?? '';
-      const metadata = JSON.parse(await read(`${key}.metadata`)) as { ColumnInfo: athena.ColumnInfo[] };
-      const statementType = record.execution.StatementType ?? 'DML';
-      const rows = parseCsv(await read(key), {
-        cast: (value, context) => (context.quoting || value !== '' ? value : null),
-        relax_column_count: true,
-      }) as (string | null)[][];
-      return { statementType, columns: metadata.ColumnInfo, rows: statementType === 'DML' ? rows.slice(1) : rows };
+      const metadata = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.metadata` }));
+      const { ColumnInfo: columns } = JSON.parse((await metadata.Body!.transformToString()) || '{}') as {
+        ColumnInfo: athena.ColumnInfo[];
+      };
+      const file = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const dml = (record.execution.StatementType ?? 'DML') === 'DML';
+      await spool.copy(id, columns, dml, file.Body as Readable);
     } catch (error) {
-      throw InvalidRequest(
-        `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).message}`,
-      );
+      throw InvalidRequest(`Cannot read the results of ${id}: ${(error as Error).message}`);
     }
   }
 
