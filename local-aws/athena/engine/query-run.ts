@@ -402,7 +402,13 @@ export class QueryRun {
       if (analysis.anonymousValues && /^col\d+$/.test(name)) return `_col${index}`;
       return name;
     });
-    const rows = (await result.getRows()).map((row) => row.map((value, index) => renderValue(types[index]!, value)));
+    // Chunk by chunk: DuckDB's values of one chunk at a time are alive beside the rendered text.
+    const rows: (string | null)[][] = [];
+    for (let chunk = 0; chunk < result.chunkCount; chunk++) {
+      for (const row of result.getChunk(chunk).getRows()) {
+        rows.push(row.map((value, index) => renderValue(types[index]!, value)));
+      }
+    }
     return {
       statementType: 'DML',
       columns: names.map((name, index) => resultColumn(name, types[index]!)),
