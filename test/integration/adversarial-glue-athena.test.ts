@@ -21,6 +21,7 @@ import {
   GetPartitionsCommand,
   GetTableCommand,
   GetTablesCommand,
+  StartCrawlerCommand,
   type TableInput,
 } from '@aws-sdk/client-glue';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -28,12 +29,16 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/
 import { loadConfig, PROJECT_ROOT, type Role } from '../../lib/config';
 import { rawRequest, type RawAnswer } from '../helpers/aws-raw';
 import {
+  createTestCrawler,
   createTestWorkGroup,
   deletePrefix,
+  dropTestCrawler,
   dropTestWorkGroup,
+  testCrawlerName,
   testDatabaseName,
   testWorkGroupName,
   uniqueGlueName,
+  waitForCrawlerReady,
 } from '../helpers/glue';
 
 /**
@@ -663,6 +668,49 @@ describe('names that are property names are names like any other', () => {
     }
     await expectIntact('proto-db');
   });
+});
+
+test('a crawler meeting folders named constructor, hasOwnProperty and toString catalogs them as names', async () => {
+  const crawled = {
+    crawler: testCrawlerName('adv'),
+    database: testDatabaseName('adv_crawl'),
+    path: `s3://${bucket}/${rawPrefix}crawl/`,
+  };
+  const folders = ['__proto__', 'constructor', 'hasOwnProperty', 'toString'];
+  for (const [index, folder] of folders.entries()) {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${rawPrefix}crawl/${folder}/part-0.json`,
+        Body: `{"only_in_${index}_a":1,"only_in_${index}_b":"x"}\n{"only_in_${index}_a":2,"only_in_${index}_b":"y"}\n`,
+      }),
+    );
+  }
+  await createTestCrawler(clients.adminGlue, config, crawled);
+  try {
+    await clients.adminGlue.send(new StartCrawlerCommand({ Name: crawled.crawler }));
+    const done = await waitForCrawlerReady(clients.adminGlue, crawled.crawler);
+    expect(done.LastCrawl?.Status).toBe('SUCCEEDED');
+    // One table over the folders (the include path's child), its partitions named after them.
+    const { TableList } = await clients.adminGlue.send(new GetTablesCommand({ DatabaseName: crawled.database }));
+    expect((TableList ?? []).map((table) => table.Name)).toEqual(['crawl']);
+    const { Partitions } = await clients.adminGlue.send(
+      new GetPartitionsCommand({ DatabaseName: crawled.database, TableName: 'crawl' }),
+    );
+    // `__proto__` starts with `_`: a folder Glue never reads, as Hadoop hides it.
+    expect((Partitions ?? []).map((partition) => partition.Values).sort()).toEqual([
+      ['constructor'],
+      ['hasOwnProperty'],
+      ['toString'],
+    ]);
+    const { Table } = await clients.adminGlue.send(
+      new GetTableCommand({ DatabaseName: crawled.database, Name: 'crawl' }),
+    );
+    expect(Table?.PartitionKeys?.map((key) => key.Name)).toEqual(['partition_0']);
+  } finally {
+    await dropTestCrawler(clients.adminGlue, crawled);
+  }
+  await expectIntact('crawl');
 });
 
 /** A JSON object nested `depth` levels deep, written without recursion. */
