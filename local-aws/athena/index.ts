@@ -31,7 +31,7 @@ import {
   type TableCatalog,
 } from './engine';
 import { InvalidRequest, TooManyRequests } from './errors';
-import { ResultSpool } from './result-spool';
+import { ResultSpool, type SpoolWriter } from './result-spool';
 import { columnInfo, toRows } from './results';
 
 /**
@@ -258,6 +258,8 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     const execution = record.execution;
     let started: number | undefined;
     const client = s3For(record.principal);
+    // A query's rows go to its result file as the engine renders them, never all in memory.
+    let writer: SpoolWriter | undefined;
     try {
       const outcome: QueryOutcome = await engine.run({
         sql: execution.Query!,
@@ -267,6 +269,13 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         signal: controller.signal,
         caller: record.principal,
         timeoutMs: QUERY_TIMEOUT_MS,
+        onRows: async (columns, rows) => {
+          if (!writer) {
+            writer = spool.writer(id, true);
+            await writer.add([columns.map((column) => column.name)]);
+          }
+          await writer.add(rows);
+        },
         onStart: () => {
           started = Date.now();
           execution.Status = { ...execution.Status, State: 'RUNNING' };
@@ -282,8 +291,14 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const columns = columnInfo(outcome.columns);
       const output = execution.ResultConfiguration!.OutputLocation!;
       const { bucket, key } = parseS3Url(output);
-      await spool.write(id, columns, header, outcome.rows);
-      const file = spool.file(id)!;
+      if (!writer) {
+        // A SHOW or DESCRIBE (its rows in the outcome), or a query without rows.
+        writer = spool.writer(id, header !== undefined);
+        if (header) await writer.add([header]);
+        await writer.add(outcome.rows);
+      }
+      await writer.end(columns);
+      const file = writer.file;
       try {
         await Promise.all([
           client.send(
@@ -324,12 +339,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           ServiceProcessingTimeInMillis: Date.now() - engineDone,
         },
       );
-      log.info(
-        { queryExecutionId: id, rows: outcome.rows.length, scanned: outcome.dataScannedBytes },
-        'query succeeded',
-      );
+      log.info({ queryExecutionId: id, rows: outcome.rowCount, scanned: outcome.dataScannedBytes }, 'query succeeded');
       mayRead(record, record.principal).catch(() => undefined);
     } catch (error) {
+      // A failed query keeps no result file.
+      await writer?.abandon();
+      spool.delete(id);
       if (controller.signal.aborted) {
         finish(
           record,

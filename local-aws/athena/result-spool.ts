@@ -71,6 +71,56 @@ class RowScanner {
   }
 }
 
+export class SpoolWriter {
+  private readonly out: fs.WriteStream;
+  private readonly scanner: RowScanner;
+  private written = 0;
+  private dataStart: number | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly hasHeader: boolean,
+    private readonly done: (columns: ColumnInfo[], shape: { offsets: number[]; rows: number }) => void,
+  ) {
+    this.out = fs.createWriteStream(file);
+    this.scanner = new RowScanner(hasHeader);
+    if (!hasHeader) this.dataStart = 0;
+  }
+
+  /** Appends rows (the header is the first row added when there is one). */
+  async add(rows: Iterable<(string | null)[]>): Promise<void> {
+    let pending = '';
+    const flush = async () => {
+      const bytes = Buffer.from(pending, 'utf8');
+      pending = '';
+      this.scanner.scan(bytes);
+      this.written += bytes.length;
+      if (!this.out.write(bytes)) await once(this.out, 'drain');
+    };
+    for (const row of rows) {
+      pending += toCsvLine(row);
+      if (this.dataStart === undefined) {
+        this.dataStart = Buffer.byteLength(pending);
+        continue;
+      }
+      if (pending.length >= WRITE_CHUNK) await flush();
+    }
+    if (pending !== '') await flush();
+  }
+
+  /** Closes the file; it is then the spool's, paged by its checkpoints. */
+  async end(columns: ColumnInfo[]): Promise<void> {
+    await closed(this.out);
+    this.done(columns, this.scanner.finish(this.dataStart ?? this.written));
+  }
+
+  /** Closes and removes a file whose result will not be kept. */
+  async abandon(): Promise<void> {
+    await closed(this.out).catch(() => undefined);
+    fs.rmSync(this.file, { force: true });
+  }
+}
+
 export class ResultSpool {
   private readonly results = new Map<string, SpooledResult>();
 
@@ -93,38 +143,10 @@ export class ResultSpool {
     return this.results.get(id)?.file;
   }
 
-  /** Writes a result as Athena's CSV (header first when given), row by row. */
-  async write(
-    id: string,
-    columns: ColumnInfo[],
-    header: string[] | undefined,
-    rows: Iterable<(string | null)[]>,
-  ): Promise<void> {
+  /** A result file written as Athena's CSV, header (when there is one) first, rows as they come. */
+  writer(id: string, hasHeader: boolean): SpoolWriter {
     const file = this.fileFor(id);
-    const out = fs.createWriteStream(file);
-    const scanner = new RowScanner(header !== undefined);
-    let dataStart = 0;
-    let pending = '';
-    const flush = async () => {
-      const bytes = Buffer.from(pending, 'utf8');
-      pending = '';
-      scanner.scan(bytes);
-      if (!out.write(bytes)) await once(out, 'drain');
-    };
-    try {
-      if (header) {
-        pending = toCsvLine(header);
-        dataStart = Buffer.byteLength(pending);
-      }
-      for (const row of rows) {
-        pending += toCsvLine(row);
-        if (pending.length >= WRITE_CHUNK) await flush();
-      }
-      await flush();
-    } finally {
-      await closed(out);
-    }
-    this.keep(id, { file, columns, ...scanner.finish(dataStart) });
+    return new SpoolWriter(file, hasHeader, (columns, shape) => this.keep(id, { file, columns, ...shape }));
   }
 
   /** Reads a result file from a stream (S3), with or without a header row. */

@@ -5,6 +5,19 @@ import { Readable } from 'node:stream';
 import type { ColumnInfo } from '@aws-sdk/client-athena';
 import { ResultSpool } from '../../local-aws/athena/result-spool';
 
+/** A whole result written as the service writes one: the header, then the rows in chunks. */
+async function write(
+  spool: ResultSpool,
+  id: string,
+  header: string[] | undefined,
+  all: (string | null)[][],
+): Promise<void> {
+  const writer = spool.writer(id, header !== undefined);
+  if (header) await writer.add([header]);
+  for (let start = 0; start < all.length; start += 700) await writer.add(all.slice(start, start + 700));
+  await writer.end(columns);
+}
+
 let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-spool-'));
@@ -30,14 +43,14 @@ test.each([
   [2_500, 2_600],
 ])('a page [%i, %i) is the rows it names, across checkpoints', async (first, last) => {
   const spool = new ResultSpool(path.join(dir, 'spool'));
-  await spool.write('q1', columns, ['n', 'text'], rows);
+  await write(spool, 'q1', ['n', 'text'], rows);
   expect(spool.shape('q1')).toEqual({ columns, rows: rows.length });
   expect(await spool.page('q1', first, last)).toEqual(rows.slice(first, last));
 });
 
 test('a result read back from a stream pages as the one written', async () => {
   const spool = new ResultSpool(path.join(dir, 'spool'));
-  await spool.write('q1', columns, ['n', 'text'], rows);
+  await write(spool, 'q1', ['n', 'text'], rows);
   const bytes = fs.readFileSync(spool.file('q1')!);
   // Chunks cut anywhere, inside quoted values too.
   const chunks = Array.from({ length: Math.ceil(bytes.length / 777) }, (_, i) =>
@@ -56,16 +69,16 @@ test('a result read back from a stream pages as the one written', async () => {
 
 test('a result without a header, and an empty one', async () => {
   const spool = new ResultSpool(path.join(dir, 'spool'));
-  await spool.write('utility', columns, undefined, [['a', 'b']]);
+  await write(spool, 'utility', undefined, [['a', 'b']]);
   expect(await spool.page('utility', 0, 1000)).toEqual([['a', 'b']]);
-  await spool.write('empty', columns, ['n', 'text'], []);
+  await write(spool, 'empty', ['n', 'text'], []);
   expect(spool.shape('empty')?.rows).toBe(0);
   expect(await spool.page('empty', 0, 1000)).toEqual([]);
 });
 
 test('the folder keeps at most 50 results, the least recently used going first', async () => {
   const spool = new ResultSpool(path.join(dir, 'spool'));
-  for (let index = 0; index < 51; index++) await spool.write(`q${index}`, columns, ['n'], [[String(index)]]);
+  for (let index = 0; index < 51; index++) await write(spool, `q${index}`, ['n'], [[String(index)]]);
   expect(spool.has('q0')).toBe(false);
   expect(spool.has('q50')).toBe(true);
   expect(fs.readdirSync(path.join(dir, 'spool'))).toHaveLength(50);

@@ -141,7 +141,7 @@ export class QueryEngine {
       );
       const outcome = await run.run();
       this.options.logger?.debug(
-        { engineMs: outcome.engineMs, dataScannedBytes: outcome.dataScannedBytes, rows: outcome.rows.length },
+        { engineMs: outcome.engineMs, dataScannedBytes: outcome.dataScannedBytes, rows: outcome.rowCount },
         'athena query answered',
       );
       return outcome;

@@ -158,7 +158,7 @@ export class QueryRun {
         catalog: this.request.catalog,
       });
       const ms = this.elapsed();
-      return { ...result, dataScannedBytes: 0, planningMs: ms, engineMs: ms };
+      return { ...result, rowCount: result.rows.length, dataScannedBytes: 0, planningMs: ms, engineMs: ms };
     }
     return this.runQuery();
   }
@@ -402,17 +402,24 @@ export class QueryRun {
       if (analysis.anonymousValues && /^col\d+$/.test(name)) return `_col${index}`;
       return name;
     });
-    // Chunk by chunk: DuckDB's values of one chunk at a time are alive beside the rendered text.
+    const columns = names.map((name, index) => resultColumn(name, types[index]!));
+    // Chunk by chunk: with a consumer of rows, only one chunk's values and text are alive at a time.
     const rows: (string | null)[][] = [];
+    let rowCount = 0;
     for (let chunk = 0; chunk < result.chunkCount; chunk++) {
-      for (const row of result.getChunk(chunk).getRows()) {
-        rows.push(row.map((value, index) => renderValue(types[index]!, value)));
-      }
+      const rendered = result
+        .getChunk(chunk)
+        .getRows()
+        .map((row) => row.map((value, index) => renderValue(types[index]!, value)));
+      rowCount += rendered.length;
+      if (this.request.onRows) await this.request.onRows(columns, rendered);
+      else rows.push(...rendered);
     }
     return {
       statementType: 'DML',
-      columns: names.map((name, index) => resultColumn(name, types[index]!)),
+      columns,
       rows,
+      rowCount,
       dataScannedBytes: scanned,
       planningMs: this.planningMs,
       engineMs: this.elapsed(),

@@ -39,6 +39,11 @@ export interface QueryRequest {
   timeoutMs: number;
   /** Who runs the query, for its fair share of the engine's slots. */
   caller?: string;
+  /**
+   * Takes a query's rows as they are rendered, a chunk at a time (the outcome's `rows` then stay
+   * empty); without it, the outcome holds them all. SHOW and DESCRIBE answer in `rows` either way.
+   */
+  onRows?: (columns: ResultColumn[], rows: (string | null)[][]) => Promise<void>;
   /** Called when the query leaves the queue and starts running. */
   onStart?: () => void;
 }
@@ -59,6 +64,8 @@ export interface QueryOutcome {
   columns: ResultColumn[];
   /** Values rendered as Athena renders them in its CSV and GetQueryResults; null is SQL NULL. */
   rows: (string | null)[][];
+  /** Rows of the result, whether in `rows` or given to the request's `onRows`. */
+  rowCount: number;
   /** Bytes of the objects the query read (after partition pruning). */
   dataScannedBytes: number;
   /** Parsing, catalog lookups, partition pruning and listing. */
