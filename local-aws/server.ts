@@ -40,7 +40,12 @@ function main(): void {
     authorizer,
     logger,
   });
-  const server = http.createServer((request, response) => void handler(request, response));
+  // A client that sends its headers or body too slowly is answered 408 and cut off, so slow
+  // requests cannot hold connections (and their buffers) open.
+  const server = http.createServer(
+    { headersTimeout: 10_000, requestTimeout: 20_000, connectionsCheckingInterval: 1_000 },
+    (request, response) => void handler(request, response),
+  );
   const port = portOf(config.aws.endpoint);
   server.listen(port, config.stack.listenHost, () =>
     logger.info({ host: config.stack.listenHost, port, dataDir }, 'local AWS service listening'),

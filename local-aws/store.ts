@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { dictionary, type Dictionary, toDictionaries } from './dictionary';
 
 const DATE_TAG = '$date';
 
@@ -11,19 +12,36 @@ function stringify(value: unknown): string {
   });
 }
 
+/** The state as it was saved, every object in it a dictionary (names from users are its keys). */
 function parse<T>(text: string): T {
-  return JSON.parse(text, (_key, value: unknown) =>
-    value !== null && typeof value === 'object' && DATE_TAG in value
-      ? new Date((value as Record<string, number>)[DATE_TAG]!)
-      : value,
-  ) as T;
+  return toDictionaries(
+    JSON.parse(text, (_key, value: unknown) =>
+      value !== null && typeof value === 'object' && DATE_TAG in value
+        ? new Date((value as Record<string, number>)[DATE_TAG]!)
+        : value,
+    ) as T,
+  );
 }
 
-/** Writes to a temporary file, then renames, so a crash leaves the previous content whole. */
-function writeWhole(file: string, text: string): void {
+/**
+ * Writes to a temporary file, then renames, so a crash leaves the previous content whole.
+ * A failure names the file and leaves no temporary behind; the state in memory is
+ * untouched, so the next save writes it all again.
+ */
+function writeWhole(file: string, text: () => string): void {
   const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, text);
-  fs.renameSync(temporary, file);
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(temporary, text());
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    try {
+      fs.rmSync(temporary, { force: true });
+    } catch {
+      // Its folder is what failed: there is no temporary file to remove.
+    }
+    throw new Error(`Could not save ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /**
@@ -37,12 +55,11 @@ export class JsonFileStore<T extends object> {
     private readonly file: string,
     empty: () => T,
   ) {
-    this.state = fs.existsSync(file) ? parse<T>(fs.readFileSync(file, 'utf8')) : empty();
+    this.state = fs.existsSync(file) ? parse<T>(fs.readFileSync(file, 'utf8')) : toDictionaries(empty());
   }
 
   save(): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    writeWhole(this.file, stringify(this.state));
+    writeWhole(this.file, () => stringify(this.state));
   }
 }
 
@@ -53,7 +70,7 @@ export class JsonFileStore<T extends object> {
  * in the order they were added.
  */
 export class JsonRecordStore<T extends object> {
-  readonly records: Record<string, T> = {};
+  readonly records: Dictionary<T> = dictionary();
 
   constructor(
     private readonly dir: string,
@@ -82,7 +99,7 @@ export class JsonRecordStore<T extends object> {
   save(id: string): void {
     const record = this.records[id];
     if (record === undefined) throw new Error(`no record ${id} to save`);
-    writeWhole(this.file(id), stringify(record));
+    writeWhole(this.file(id), () => stringify(record));
   }
 
   delete(id: string): void {

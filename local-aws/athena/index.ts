@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import * as athenaSdk from '@aws-sdk/client-athena';
 import type * as athena from '@aws-sdk/client-athena';
 import type { QueryExecution, WorkGroup } from '@aws-sdk/client-athena';
@@ -11,7 +12,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { Logger } from 'pino';
 import { createS3Client } from '../../lib/clients';
 import type { Config, Role } from '../../lib/config';
@@ -30,8 +30,9 @@ import {
   type QueryOutcome,
   type TableCatalog,
 } from './engine';
-import { InvalidRequest } from './errors';
-import { columnInfo, toCsv, toRows } from './results';
+import { InvalidRequest, TooManyRequests } from './errors';
+import { ResultSpool, type SpoolWriter } from './result-spool';
+import { columnInfo, toRows } from './results';
 
 /**
  * Amazon Athena's query API over the local engine: executions move QUEUED →
@@ -43,8 +44,10 @@ import { columnInfo, toCsv, toRows } from './results';
 /** Athena's default DML timeout is 30 minutes; locally a runaway query is stopped sooner. */
 const QUERY_TIMEOUT_MS = 5 * 60_000;
 const PAGE_ROWS = 1000;
-/** Results kept in memory for GetQueryResults; older ones are read back from their CSV. */
-const CACHED_RESULTS = 20;
+/** Read checks remembered (caller and execution) before the memo starts again. */
+const MAX_READ_CHECKS = 1000;
+/** Queries one caller may have queued or running at once (Athena's account quota is 20 DML queries by default). */
+const MAX_ACTIVE_PER_CALLER = 20;
 /** Executions kept (Athena keeps 45 days of them): the oldest finished ones go first. */
 const KEPT_EXECUTIONS = 1000;
 
@@ -61,12 +64,6 @@ interface AthenaState {
   workGroups: Record<string, WorkGroup>;
   /** Before executions had a file each, they were kept here; moved out on loading. */
   executions?: Record<string, Execution>;
-}
-
-interface Result {
-  statementType: string;
-  columns: athena.ColumnInfo[];
-  rows: (string | null)[][];
 }
 
 function parseS3Url(url: string): { bucket: string; key: string } {
@@ -147,10 +144,11 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     cacheDir: path.join(dataDir, 'athena-cache'),
     memoryLimit: '2GB',
     threads: 2,
-    maxConcurrentQueries: 2,
+    // One caller runs at most two at once, so a third slot is always there for the others.
+    maxConcurrentQueries: 3,
     logger: log,
   });
-  const results = new Map<string, Result>();
+  const spool = new ResultSpool(path.join(dataDir, 'athena-result-spool'));
 
   /** Queries read and write S3 as their caller: the caller's principal is a TickSync role. One client each. */
   const s3Clients = new Map<Role, S3Client>();
@@ -219,6 +217,9 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       } while (token);
       return objects;
     },
+    async head(bucket, key, signal) {
+      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    },
     async download(bucket, key, target, signal) {
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
       fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -257,6 +258,8 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     const execution = record.execution;
     let started: number | undefined;
     const client = s3For(record.principal);
+    // A query's rows go to its result file as the engine renders them, never all in memory.
+    let writer: SpoolWriter | undefined;
     try {
       const outcome: QueryOutcome = await engine.run({
         sql: execution.Query!,
@@ -264,7 +267,15 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         catalog: catalogFor(userPrincipal(record.principal)),
         objects: objectSource(client),
         signal: controller.signal,
+        caller: record.principal,
         timeoutMs: QUERY_TIMEOUT_MS,
+        onRows: async (columns, rows) => {
+          if (!writer) {
+            writer = spool.writer(id, true);
+            await writer.add([columns.map((column) => column.name)]);
+          }
+          await writer.add(rows);
+        },
         onStart: () => {
           started = Date.now();
           execution.Status = { ...execution.Status, State: 'RUNNING' };
@@ -280,13 +291,22 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const columns = columnInfo(outcome.columns);
       const output = execution.ResultConfiguration!.OutputLocation!;
       const { bucket, key } = parseS3Url(output);
+      if (!writer) {
+        // A SHOW or DESCRIBE (its rows in the outcome), or a query without rows.
+        writer = spool.writer(id, header !== undefined);
+        if (header) await writer.add([header]);
+        await writer.add(outcome.rows);
+      }
+      await writer.end(columns);
+      const file = writer.file;
       try {
         await Promise.all([
           client.send(
             new PutObjectCommand({
               Bucket: bucket,
               Key: key,
-              Body: toCsv(header, outcome.rows),
+              Body: fs.createReadStream(file),
+              ContentLength: fs.statSync(file).size,
               ContentType: 'text/csv',
             }),
           ),
@@ -307,8 +327,6 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           false,
         );
       }
-      results.set(id, { statementType: outcome.statementType, columns, rows: outcome.rows });
-      for (const old of [...results.keys()].slice(0, Math.max(0, results.size - CACHED_RESULTS))) results.delete(old);
       finish(
         record,
         { State: 'SUCCEEDED' },
@@ -321,12 +339,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           ServiceProcessingTimeInMillis: Date.now() - engineDone,
         },
       );
-      log.info(
-        { queryExecutionId: id, rows: outcome.rows.length, scanned: outcome.dataScannedBytes },
-        'query succeeded',
-      );
+      log.info({ queryExecutionId: id, rows: outcome.rowCount, scanned: outcome.dataScannedBytes }, 'query succeeded');
       mayRead(record, record.principal).catch(() => undefined);
     } catch (error) {
+      // A failed query keeps no result file.
+      await writer?.abandon();
+      spool.delete(id);
       if (controller.signal.aborted) {
         finish(
           record,
@@ -417,6 +435,12 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         }
         return { QueryExecutionId: previous.execution.QueryExecutionId };
       }
+      const queued = [...active.keys()].filter((id) => executions[id]?.principal === context.identity.principal);
+      if (queued.length >= MAX_ACTIVE_PER_CALLER) {
+        throw TooManyRequests(
+          `You have exceeded the limit for the number of queries you can run concurrently (${MAX_ACTIVE_PER_CALLER}). Reduce the number of concurrent queries submitted by this account.`,
+        );
+      }
       const id = crypto.randomUUID();
       const statementType = statementTypeOf(query);
       executions[id] = {
@@ -442,7 +466,13 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       // Stoppable from now; run after the answer, since the engine may start the query at once.
       const controller = new AbortController();
       active.set(id, controller);
-      setImmediate(() => void run(id, controller));
+      setImmediate(() =>
+        run(id, controller).catch((error: unknown) => {
+          // Only a failed save gets here: the query's state is in memory, the next save writes it.
+          log.error({ err: error, queryExecutionId: id }, 'query could not record its end');
+          active.delete(id);
+        }),
+      );
       context.logger.info({ queryExecutionId: id, principal: context.identity.principal }, 'query queued');
       return { QueryExecutionId: id };
     },
@@ -497,17 +527,20 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
       const size = input.MaxResults ?? PAGE_ROWS;
       if (size < 1 || size > PAGE_ROWS)
         throw InvalidRequest(`MaxResults must be between 1 and ${PAGE_ROWS}, got ${size}`);
-      const cached = results.get(record.execution.QueryExecutionId!);
-      if (cached) await mayRead(record, context.identity.principal);
-      const result = cached ?? (await readBack(record, context.identity));
-      const header = result.statementType === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
+      const id = record.execution.QueryExecutionId!;
+      if (spool.has(id)) await mayRead(record, context.identity.principal);
+      else await readBack(record, context.identity);
+      const result = spool.shape(id);
+      if (!result) throw InvalidRequest(`Cannot read the results of ${id}: try again`);
+      const header =
+        (record.execution.StatementType ?? 'DML') === 'DML' ? result.columns.map((column) => column.Name!) : undefined;
       const start = input.NextToken ? Number(Buffer.from(input.NextToken, 'base64url').toString()) : 0;
       if (!Number.isInteger(start) || start < 0) throw InvalidRequest('Invalid NextToken');
-      // The header counts as a row of the first page, as in Athena; only the page's rows are converted.
-      const total = result.rows.length + (header ? 1 : 0);
+      // The header counts as a row of the first page, as in Athena; only the page's rows are read.
+      const total = result.rows + (header ? 1 : 0);
       const first = header ? Math.max(0, start - 1) : start;
       const last = header ? start + size - 1 : start + size;
-      const rows = toRows(start === 0 ? header : undefined, result.rows.slice(first, last));
+      const rows = toRows(start === 0 ? header : undefined, await spool.page(id, first, last));
       return {
         UpdateCount: 0,
         ResultSet: { Rows: rows, ResultSetMetadata: { ColumnInfo: result.columns } },
@@ -568,7 +601,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         throw InvalidRequest(`WorkGroup ${group.Name} is not empty: delete it with RecursiveDeleteOption.`);
       for (const id of ids) {
         active.get(id)?.abort();
-        results.delete(id);
+        spool.delete(id);
         executionStore.delete(id);
       }
       delete state.workGroups[group.Name!];
@@ -603,7 +636,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
 
   /**
    * Athena streams results from the output location with the caller's credentials: a
-   * result kept in memory is served only to a caller S3 lets read its file. The
+   * result kept on local disk is served only to a caller S3 lets read its file. The
    * query's own caller is checked as soon as it succeeds, so its first page waits for
    * nothing.
    */
@@ -623,54 +656,54 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
             );
           },
         );
-      if (readChecks.size >= 10 * CACHED_RESULTS) readChecks.clear();
+      if (readChecks.size >= MAX_READ_CHECKS) readChecks.clear();
       readChecks.set(reader, check);
     }
     return check;
   }
 
-  /** A result no longer in memory, read back from its CSV in S3 with the caller's credentials. */
-  async function readBack(record: Execution, identity: Identity): Promise<Result> {
+  /** A result no longer spooled, read back once from its CSV in S3 with the caller's credentials. */
+  async function readBack(record: Execution, identity: Identity): Promise<void> {
     const client = s3For(identity.principal);
+    const id = record.execution.QueryExecutionId!;
     try {
       const { bucket, key } = parseS3Url(record.execution.ResultConfiguration!.OutputLocation!);
-      const read = async (objectKey: string) =>
-        (await (
-          await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }))
-        ).Body!.transformToString()) ?? '';
-      const metadata = JSON.parse(await read(`${key}.metadata`)) as { ColumnInfo: athena.ColumnInfo[] };
-      const statementType = record.execution.StatementType ?? 'DML';
-      const rows = parseCsv(await read(key), {
-        cast: (value, context) => (context.quoting || value !== '' ? value : null),
-        relax_column_count: true,
-      }) as (string | null)[][];
-      return { statementType, columns: metadata.ColumnInfo, rows: statementType === 'DML' ? rows.slice(1) : rows };
+      const metadata = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.metadata` }));
+      const { ColumnInfo: columns } = JSON.parse((await metadata.Body!.transformToString()) || '{}') as {
+        ColumnInfo: athena.ColumnInfo[];
+      };
+      const file = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const dml = (record.execution.StatementType ?? 'DML') === 'DML';
+      await spool.copy(id, columns, dml, file.Body as Readable);
     } catch (error) {
-      throw InvalidRequest(
-        `Cannot read the results of ${record.execution.QueryExecutionId}: ${(error as Error).message}`,
-      );
+      throw InvalidRequest(`Cannot read the results of ${id}: ${(error as Error).message}`);
     }
   }
 
   /**
    * Every Athena call is authorised on its work group: the one named, or for a
-   * query execution the one it ran in (an unknown id is refused by the handler).
+   * query execution the one it ran in. An id that names no execution needs the
+   * action on some work group, so a caller without the action anywhere is refused
+   * before the lookup (AccessDenied, not "not found").
    */
   const onWorkGroup = (action: string, name: string | undefined): Permission[] => [
     { action, resource: authorizer.arns.athenaWorkGroup(name ?? 'primary') },
   ];
   const onExecution =
     (action: string) =>
-    (input: { QueryExecutionId?: string }): Permission[] => {
+    (input: { QueryExecutionId?: string }, principal: Principal): Permission[] => {
       const record = input.QueryExecutionId ? executions[input.QueryExecutionId] : undefined;
-      return record ? onWorkGroup(action, record.execution.WorkGroup) : [];
+      if (record) return onWorkGroup(action, record.execution.WorkGroup);
+      const names = Object.keys(state.workGroups);
+      const granted = names.find((name) => authorizer.allows(principal, onWorkGroup(action, name)[0]!));
+      return onWorkGroup(action, granted ?? 'primary');
     };
   const permissions = {
     StartQueryExecution: (input: { WorkGroup?: string }) => onWorkGroup('athena:StartQueryExecution', input.WorkGroup),
     GetQueryExecution: onExecution('athena:GetQueryExecution'),
-    BatchGetQueryExecution: (input: { QueryExecutionIds?: string[] }) =>
+    BatchGetQueryExecution: (input: { QueryExecutionIds?: string[] }, principal: Principal) =>
       (input.QueryExecutionIds ?? []).flatMap((id) =>
-        onExecution('athena:BatchGetQueryExecution')({ QueryExecutionId: id }),
+        onExecution('athena:BatchGetQueryExecution')({ QueryExecutionId: id }, principal),
       ),
     ListQueryExecutions: (input: { WorkGroup?: string }) => onWorkGroup('athena:ListQueryExecutions', input.WorkGroup),
     GetQueryResults: onExecution('athena:GetQueryResults'),

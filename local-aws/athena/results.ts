@@ -5,12 +5,10 @@ import type { ColumnInfo, Row } from '@aws-sdk/client-athena';
  * NULL as an empty unquoted field, and for SELECT a header row first.
  */
 
-export function toCsv(header: string[] | undefined, rows: (string | null)[][]): string {
-  const field = (value: string | null) => (value === null ? '' : `"${value.replace(/"/g, '""')}"`);
-  const lines = header ? [header.map(field).join(',')] : [];
-  for (const row of rows) lines.push(row.map(field).join(','));
-  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
-}
+const field = (value: string | null) => (value === null ? '' : `"${value.replace(/"/g, '""')}"`);
+
+/** One row of the file, its newline included. */
+export const toCsvLine = (row: (string | null)[]) => `${row.map(field).join(',')}\n`;
 
 /** GetQueryResults rows: a value is `{ VarCharValue }`, a NULL an empty datum. */
 export function toRows(header: string[] | undefined, rows: (string | null)[][]): Row[] {

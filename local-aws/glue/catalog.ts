@@ -2,6 +2,7 @@ import type * as glue from '@aws-sdk/client-glue';
 import type { Database, Partition, PartitionInput, Table, TableInput } from '@aws-sdk/client-glue';
 import { LOCAL_ACCOUNT_ID } from '../../lib/config';
 import type { Authorizer } from '../authorize';
+import { dictionary } from '../dictionary';
 import type { RequestContext } from '../protocol/json-protocol';
 import { AlreadyExists, ConcurrentModification, EntityNotFound, InvalidInput } from './errors';
 import { compilePartitionFilter, compileTableNamePattern } from './expression';
@@ -55,7 +56,10 @@ export class Catalog {
   createDatabase(input: glue.CreateDatabaseRequest, context: RequestContext): glue.CreateDatabaseResponse {
     const name = checkName('Database', input.DatabaseInput!.Name!);
     if (this.store.state.databases[name]) throw AlreadyExists('Database already exists.');
-    this.store.state.databases[name] = { database: this.toDatabase(input.DatabaseInput!, new Date()), tables: {} };
+    this.store.state.databases[name] = {
+      database: this.toDatabase(input.DatabaseInput!, new Date()),
+      tables: dictionary(),
+    };
     this.store.save();
     context.logger.info({ database: name }, 'database created');
     return {};
@@ -150,7 +154,7 @@ export class Catalog {
     const name = checkName('Table', input.Name!);
     const existing = database.tables[name];
     const table = this.toTable(database.database.Name!, input, existing?.table, context);
-    database.tables[name] = { table, partitions: existing?.partitions ?? {} };
+    database.tables[name] = { table, partitions: existing?.partitions ?? dictionary() };
     this.store.save();
     return table;
   }

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { ROLES, type Config, type Credentials } from '../../lib/config';
 import { crawlerPrincipal, isRole, type Authorizer, type Principal } from '../authorize';
+import { toDictionaries } from '../dictionary';
 import type { Catalog } from './catalog';
 import { crawlTargets, s3ObjectReader, type CrawlResult, type CrawledTable } from './crawler';
 import {
@@ -321,7 +322,13 @@ export class Crawlers {
     this.running.set(input.Name!, controller);
     this.runStarted.set(input.Name!, startTime);
     this.deps.store.save();
-    void this.run(record, controller.signal, startTime);
+    this.run(record, controller.signal, startTime).catch((error: unknown) => {
+      // Only a failed save gets here: the crawler is ready again, and the next save writes it all.
+      this.deps.logger.error({ err: error, crawler: input.Name }, 'crawl could not record its end');
+      record.crawler.State = 'READY';
+      this.running.delete(input.Name!);
+      this.runStarted.delete(input.Name!);
+    });
     return {};
   }
 
@@ -378,7 +385,7 @@ export class Crawlers {
       if (signal.aborted) throw signal.reason;
       // All or nothing: a write the role may not make undoes the crawl's writes before it.
       const key = databaseName.toLowerCase();
-      const before = structuredClone(this.deps.store.state.databases[key]);
+      const before = toDictionaries(structuredClone(this.deps.store.state.databases[key]));
       try {
         const write = { principal, logger };
         record.lastTables = this.apply(record, databaseName, result, configuration, newFoldersOnly, write);

@@ -107,15 +107,8 @@ export function compilePartitionFilter(expression: string, partitionKeys: readon
     }
     if (isWord('LIKE')) {
       position += 1;
-      const pattern = literal();
-      const regex = new RegExp(
-        `^${pattern
-          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-          .replace(/%/g, '.*')
-          .replace(/_/g, '.')}$`,
-        's',
-      );
-      return (values) => regex.test(value(values) ?? '') !== negated;
+      const like = compileLikePattern(literal());
+      return (values) => like(value(values) ?? '') !== negated;
     }
     if (negated) fail('BETWEEN, IN or LIKE after NOT');
     const operator = peek();
@@ -177,16 +170,122 @@ export function compilePartitionFilter(expression: string, partitionKeys: readon
 }
 
 /**
+ * Name patterns (GetTables' `Expression`, LIKE in GetPartitions') are user input,
+ * so they are never handed to a backtracking regular-expression engine: each is
+ * compiled to a sequence of single-character tests and "any run of characters",
+ * and matched by simulating all positions at once, in time linear in the name
+ * (times the pattern's length), whatever the pattern.
+ */
+type Step = { any: true } | { any: false; test: (char: string) => boolean };
+
+/** Longer than any table name pattern a catalog needs; bounds the matcher's work per name. */
+const MAX_PATTERN_LENGTH = 1024;
+
+function matches(steps: Step[], text: string): boolean {
+  // reachable[i]: the first i steps can match the text read so far.
+  let reachable: Uint8Array = new Uint8Array(steps.length + 1);
+  const close = (states: Uint8Array) => {
+    for (let i = 0; i < steps.length; i++) if (states[i] && steps[i]!.any) states[i + 1] = 1;
+    return states;
+  };
+  reachable[0] = 1;
+  close(reachable);
+  for (const char of text) {
+    const next = new Uint8Array(steps.length + 1);
+    let alive = false;
+    for (let i = 0; i < steps.length; i++) {
+      if (!reachable[i]) continue;
+      const step = steps[i]!;
+      if (step.any) next[i] = 1;
+      else if (step.test(char)) next[i + 1] = 1;
+      else continue;
+      alive = true;
+    }
+    if (!alive) return false;
+    reachable = close(next);
+  }
+  return reachable[steps.length] === 1;
+}
+
+const literal = (expected: string): Step => ({ any: false, test: (char) => char === expected });
+
+/** `[a-z_]`, `[^0-9]`: the class and where the pattern goes on after it. */
+function characterClass(pattern: string, start: number, fail: (why: string) => never): { step: Step; end: number } {
+  let at = start + 1;
+  const negated = pattern[at] === '^';
+  if (negated) at++;
+  const ranges: [string, string][] = [];
+  while (at < pattern.length && (pattern[at] !== ']' || ranges.length === 0)) {
+    let low = pattern[at]!;
+    if (low === '\\' && at + 1 < pattern.length) low = pattern[++at]!;
+    let high = low;
+    if (pattern[at + 1] === '-' && at + 2 < pattern.length && pattern[at + 2] !== ']') {
+      high = pattern[at + 2]!;
+      at += 2;
+    }
+    ranges.push([low.toLowerCase(), high.toLowerCase()]);
+    at++;
+  }
+  if (pattern[at] !== ']') fail(`unclosed '[' at position ${start}`);
+  const inside = (char: string) => ranges.some(([low, high]) => char >= low && char <= high);
+  return { step: { any: false, test: (char) => inside(char) !== negated }, end: at + 1 };
+}
+
+/** One alternative of a table name pattern: `*` and `.*` match any run, `.` any character, `[...]` a class. */
+function tableNameSteps(pattern: string, fail: (why: string) => never): Step[] {
+  const steps: Step[] = [];
+  let at = 0;
+  if (pattern.startsWith('^')) at++;
+  const end = pattern.endsWith('$') && !pattern.endsWith('\\$') ? pattern.length - 1 : pattern.length;
+  while (at < end) {
+    const char = pattern[at]!;
+    if (char === '\\' && at + 1 < end) {
+      steps.push(literal(pattern[at + 1]!.toLowerCase()));
+      at += 2;
+    } else if (char === '.' && pattern[at + 1] === '*') {
+      steps.push({ any: true });
+      at += 2;
+    } else if (char === '.') {
+      steps.push({ any: false, test: () => true });
+      at++;
+    } else if (char === '*') {
+      steps.push({ any: true });
+      at++;
+    } else if (char === '[') {
+      const { step, end: next } = characterClass(pattern, at, fail);
+      steps.push(step);
+      at = next;
+    } else if ('()+?{}^$'.includes(char)) {
+      fail(`'${char}' at position ${at} is not supported (use '*', '.', '[...]' and '|')`);
+    } else {
+      steps.push(literal(char.toLowerCase()));
+      at++;
+    }
+  }
+  return steps;
+}
+
+/**
  * GetTables' `Expression`: Glue takes a Hive-style pattern, where `*` matches
  * any characters and `|` separates alternatives, matched against the whole
  * (lowercase) table name.
  */
 export function compileTableNamePattern(expression: string): (name: string) => boolean {
-  const alternatives = expression.split('|').map((part) => part.trim().replace(/(?<!\.)\*/g, '.*'));
-  try {
-    const regex = new RegExp(`^(?:${alternatives.join('|')})$`, 'i');
-    return (name) => regex.test(name);
-  } catch (error) {
-    throw InvalidInput(`Invalid table name pattern '${expression}': ${(error as Error).message}`);
+  const fail = (why: string): never => {
+    throw InvalidInput(`Invalid table name pattern '${expression.slice(0, 100)}': ${why}`);
+  };
+  if (expression.length > MAX_PATTERN_LENGTH) fail(`longer than ${MAX_PATTERN_LENGTH} characters`);
+  const alternatives = expression.split('|').map((part) => tableNameSteps(part.trim(), fail));
+  return (name) => alternatives.some((steps) => matches(steps, name.toLowerCase()));
+}
+
+/** SQL LIKE: `%` matches any run of characters, `_` one character, everything else itself. */
+export function compileLikePattern(pattern: string): (value: string) => boolean {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw InvalidInput(`LIKE pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
   }
+  const steps = [...pattern].map((char): Step =>
+    char === '%' ? { any: true } : char === '_' ? { any: false, test: () => true } : literal(char),
+  );
+  return (value) => matches(steps, value);
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { userPrincipal, type Authorizer, type Permission, type Principal } from '../authorize';
 import { InternalFailure, Serialization, ServiceError, UnknownOperation } from '../errors';
 import { verifySigV4, type Identity } from './sigv4';
-import { inputSchema, validateInput, validationMessage } from './validate';
+import { inputSchema, MAX_NESTING_DEPTH, nestingDepth, validateInput, validationMessage } from './validate';
 
 /**
  * The AWS JSON 1.1 protocol: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`,
@@ -23,7 +23,7 @@ export interface RequestContext {
 export type Handler = (input: never, context: RequestContext) => unknown;
 
 /** Per operation, what the caller must be allowed to do for the request to run. */
-export type PermissionRules = Record<string, (input: never) => Permission[]>;
+export type PermissionRules = Record<string, (input: never, principal: Principal) => Permission[]>;
 
 export interface JsonService {
   /** The SigV4 signing name: `glue`, `athena`. */
@@ -107,23 +107,28 @@ export function createJsonProtocolHandler(options: ProtocolOptions) {
         service.signingName,
         options.region,
         options.identities,
+        new Date(),
+        [['x-amz-target', "'X-Amz-Target'"]],
       );
       const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
       const schema = inputSchema(service.sdk, operation);
       if (!handler || !schema) throw UnknownOperation(`Unknown operation ${target}`);
-      let input: unknown = {};
+      let parsed: unknown = {};
       if (body.length > 0) {
         try {
-          input = JSON.parse(body.toString('utf8'));
+          parsed = JSON.parse(body.toString('utf8'));
         } catch (error) {
           throw Serialization(`Could not parse the request body as JSON: ${(error as Error).message}`);
         }
       }
-      const problems = validateInput(schema, input);
-      if (problems.length > 0) throw service.invalidInput(validationMessage(problems));
+      if (nestingDepth(parsed) > MAX_NESTING_DEPTH) {
+        throw Serialization(`The request body is nested deeper than ${MAX_NESTING_DEPTH} levels`);
+      }
+      const { problems, value: input } = validateInput(schema, parsed);
+      if (problems.length > 0) throw service.invalidInput(validationMessage(problems.slice(0, 10)));
       const principal = userPrincipal(identity.principal);
-      const rule = service.permissions[operation] as (input: unknown) => Permission[];
-      options.authorizer.check(principal, rule(input));
+      const rule = service.permissions[operation] as (input: unknown, principal: Principal) => Permission[];
+      options.authorizer.check(principal, rule(input, principal));
       const output = await (handler as (input: unknown, context: RequestContext) => unknown)(input, {
         identity,
         principal,

@@ -75,12 +75,24 @@ const amzDate = (date: Date) =>
     .replace(/\.\d{3}/, '');
 
 /** Returns the identity that signed the request, or throws the error AWS would answer with. */
+/**
+ * Headers the signature must cover, as AWS requires: `host` (else a signature could be
+ * replayed at another endpoint) and `x-amz-date` (else at another time), plus what the
+ * protocol adds: for the JSON protocols `x-amz-target`, which names the operation (else
+ * a request signed as one operation could be run as another).
+ */
+const ALWAYS_SIGNED = [
+  ['host', "'Host' or ':authority'"],
+  ['x-amz-date', "'X-Amz-Date'"],
+] as const;
+
 export async function verifySigV4(
   request: SignedRequest,
   service: string,
   region: string,
   identities: ReadonlyMap<string, Identity>,
   now = new Date(),
+  mustSign: readonly (readonly [string, string])[] = [],
 ): Promise<Identity> {
   const authorization = header(request, 'authorization');
   if (!authorization) throw MissingAuthenticationToken('Missing Authentication Token');
@@ -145,6 +157,11 @@ export async function verifySigV4(
 
   // Sign a copy that carries only the headers the client signed.
   const signedHeaders = fields.get('SignedHeaders')!.split(';');
+  for (const [name, spelled] of [...ALWAYS_SIGNED, ...mustSign]) {
+    if (!signedHeaders.includes(name)) {
+      throw InvalidSignature(`${spelled} must be a 'SignedHeader' in the AWS Authorization.`);
+    }
+  }
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = header(request, name);

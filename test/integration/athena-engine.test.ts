@@ -66,6 +66,11 @@ class FolderObjectSource implements ObjectSource {
     return found;
   }
 
+  async head(bucket: string, key: string, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    await fs.promises.access(path.join(this.root, bucket, key));
+  }
+
   async download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     this.downloads.push(key);
@@ -992,7 +997,10 @@ describe('sandbox and limits', () => {
     try {
       const error = await failure(
         small.run(
-          request("SELECT cardinality(array_agg(lpad('x', 2000, 'y'))) FROM UNNEST(sequence(1, 1000000)) AS t(n)"),
+          // A million rows: sequence makes at most 10,000 (Trino's cap), so two of them crossed.
+          request(
+            "SELECT cardinality(array_agg(lpad('x', 2000, 'y'))) FROM UNNEST(sequence(1, 10000)) AS t(n), UNNEST(sequence(1, 100)) AS u(m)",
+          ),
         ),
       );
       expect(error.message).toBe('EXCEEDED_MEMORY_LIMIT: Query exceeded the local memory limit of 64MB');

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { QueryFailure } from '../../local-aws/athena/engine/errors';
 import { ObjectCache, type LakeObject } from '../../local-aws/athena/engine/object-cache';
+import type { ObjectSource } from '../../local-aws/athena/engine/types';
 
 const MINUTE = 60_000;
 let dir: string;
@@ -50,4 +52,52 @@ test('over its bound, the least recently used files go until 80% of it, never on
   expect(files.map((file) => fs.existsSync(file))).toEqual([false, false, false, true, true, true]);
   // Under the bound, nothing more goes.
   expect(cache.sweep(now)).toEqual([]);
+});
+
+/** S3 as two callers see it: one may read the object, the other is refused (403, as a HEAD answers). */
+function source(allowed: boolean, calls: string[]): ObjectSource {
+  const refuse = () => Object.assign(new Error('UnknownError'), { $metadata: { httpStatusCode: 403 } });
+  return {
+    list: () => Promise.resolve([]),
+    head: (_bucket, key) => {
+      calls.push(`head ${key}`);
+      return allowed ? Promise.resolve() : Promise.reject(refuse());
+    },
+    download: async (_bucket, key, file) => {
+      calls.push(`get ${key}`);
+      if (!allowed) throw refuse();
+      await fs.promises.writeFile(file, 'bytes');
+    },
+  };
+}
+
+test('a cached object is given to another caller only after its own HEAD succeeds', async () => {
+  const cache = new ObjectCache(dir, 1_000_000);
+  const signal = new AbortController().signal;
+  const calls: string[] = [];
+  const item = object('dlq/secret.json');
+  expect(await cache.fetch(source(true, calls), item, signal)).toMatchObject({ downloaded: true });
+  expect(calls).toEqual(['get dlq/secret.json']);
+  const refused = await cache.fetch(source(false, calls), item, signal).catch((error: unknown) => error);
+  expect(refused).toBeInstanceOf(QueryFailure);
+  expect((refused as QueryFailure).message).toMatch(/s3:\/\/lake\/dlq\/secret\.json/);
+  expect(calls).toEqual(['get dlq/secret.json', 'head dlq/secret.json']);
+  expect(await cache.fetch(source(true, calls), item, signal)).toEqual({
+    file: cache.pathFor(item),
+    downloaded: false,
+  });
+  expect(calls.at(-1)).toBe('head dlq/secret.json');
+});
+
+test('file names are keyed by a secret kept outside the folder DuckDB reads, stable across restarts', () => {
+  const first = new ObjectCache(dir, 1_000_000);
+  const again = new ObjectCache(dir, 1_000_000);
+  const other = new ObjectCache(path.join(dir, 'other'), 1_000_000);
+  const item = object('raw/a.gz');
+  expect(again.pathFor(item)).toBe(first.pathFor(item));
+  expect(path.relative(first.root, other.pathFor(item)).startsWith('..')).toBe(true);
+  expect(path.basename(other.pathFor(item))).not.toBe(path.basename(first.pathFor(item)));
+  expect(fs.existsSync(path.join(dir, 'cache-key'))).toBe(true);
+  expect(path.relative(first.root, path.join(dir, 'cache-key')).startsWith('..')).toBe(true);
+  expect(first.pathFor(item).endsWith('.gz')).toBe(true);
 });

@@ -49,3 +49,40 @@ test('JsonRecordStore keeps one file per record, loads them in order, and forget
   again.records['../escape'] = { at: new Date(0), name: 'x' };
   expect(() => again.save('../escape')).toThrow(/is not a file name/);
 });
+
+interface State {
+  databases: Record<string, { name: string; created: Date }>;
+}
+
+test('a failed save names the file, leaves no temporary file, and the next save writes the whole state', () => {
+  const folder = path.join(dir, 'aws');
+  const file = path.join(folder, 'glue.json');
+  const store = new JsonFileStore<State>(file, () => ({ databases: {} }));
+  store.state.databases.lake = { name: 'lake', created: new Date(0) };
+  store.save();
+  // The folder becomes unwritable: a file where the temporary file would go.
+  fs.rmSync(folder, { recursive: true });
+  fs.writeFileSync(folder, 'not a folder');
+  store.state.databases.more = { name: 'more', created: new Date(1) };
+  expect(() => store.save()).toThrow(new RegExp(`^Could not save ${file.replace(/[.]/g, '\\.')}: `));
+  fs.rmSync(folder);
+  store.state.databases.after = { name: 'after', created: new Date(2) };
+  store.save();
+  expect(fs.readdirSync(folder)).toEqual(['glue.json']);
+  const reloaded = new JsonFileStore<State>(file, () => ({ databases: {} }));
+  expect(Object.keys(reloaded.state.databases).sort()).toEqual(['after', 'lake', 'more']);
+  expect(reloaded.state.databases.after?.created).toEqual(new Date(2));
+});
+
+test('names that are property names are stored and read back as names, and nothing is inherited', () => {
+  const file = path.join(dir, 'glue.json');
+  const store = new JsonFileStore<State>(file, () => ({ databases: {} }));
+  expect(store.state.databases.constructor).toBeUndefined();
+  store.state.databases.__proto__ = { name: '__proto__', created: new Date(3) };
+  store.save();
+  const reloaded = new JsonFileStore<State>(file, () => ({ databases: {} }));
+  expect(Object.keys(reloaded.state.databases)).toEqual(['__proto__']);
+  expect(reloaded.state.databases.__proto__?.name).toBe('__proto__');
+  expect(reloaded.state.databases.toString).toBeUndefined();
+  expect(reloaded.state.databases.constructor).toBeUndefined();
+});

@@ -275,7 +275,7 @@ export interface CallScope {
  */
 const TYPED_MACROS: Record<string, string> = {
   date_add: 'athena_date_add_untyped',
-  sequence: 'generate_series',
+  sequence: 'athena_sequence_untyped',
   reverse: 'reverse',
 };
 

@@ -31,6 +31,12 @@ function validateOptions(options: QueryEngineOptions): void {
 
 const PARSED_STATEMENTS = 256;
 
+interface Waiting {
+  caller: string;
+  resume: () => void;
+  reject: (error: Error) => void;
+}
+
 /** Text to text, the oldest entry dropped beyond the size. */
 export class ParseCache {
   private readonly entries = new Map<string, string>();
@@ -64,7 +70,9 @@ export class QueryEngine {
   private readonly cache: ObjectCache;
   private readonly instance: Promise<DuckDBInstance>;
   private readonly idle: DuckDBConnection[] = [];
-  private readonly waiting: { resume: () => void; reject: (error: Error) => void }[] = [];
+  private readonly waiting: Waiting[] = [];
+  /** Queries running per caller. */
+  private readonly runningBy = new Map<string, number>();
   private readonly shutdown = new AbortController();
   /** DuckDB's parse tree of recent user statements by their text: a repeated query skips that round trip. */
   private readonly parsed = new ParseCache(PARSED_STATEMENTS);
@@ -111,7 +119,8 @@ export class QueryEngine {
   /** Runs one query; waits for a free slot first. */
   async run(request: QueryRequest): Promise<QueryOutcome> {
     if (this.shutdown.signal.aborted) throw internalError('The local Athena engine is closed');
-    await this.acquire(request.signal);
+    const caller = request.caller ?? '';
+    await this.acquire(caller, request.signal);
     request.onStart?.();
     let connection: DuckDBConnection | undefined;
     try {
@@ -132,24 +141,41 @@ export class QueryEngine {
       );
       const outcome = await run.run();
       this.options.logger?.debug(
-        { engineMs: outcome.engineMs, dataScannedBytes: outcome.dataScannedBytes, rows: outcome.rows.length },
+        { engineMs: outcome.engineMs, dataScannedBytes: outcome.dataScannedBytes, rows: outcome.rowCount },
         'athena query answered',
       );
       return outcome;
     } finally {
       if (connection) this.idle.push(connection);
-      this.release();
+      this.release(caller);
     }
   }
 
-  private async acquire(signal: AbortSignal): Promise<void> {
+  /**
+   * A caller's fair share: with several slots, no caller holds them all (one stays for the
+   * others), and a freed slot goes to the waiting caller running the fewest queries (the
+   * longest waiting among equals).
+   */
+  private mayStart(caller: string): boolean {
+    const share = Math.max(1, this.maxConcurrent - 1);
+    return this.running < this.maxConcurrent && (this.runningBy.get(caller) ?? 0) < share;
+  }
+
+  private start(caller: string): void {
+    this.running++;
+    this.runningBy.set(caller, (this.runningBy.get(caller) ?? 0) + 1);
+  }
+
+  private async acquire(caller: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw canceled();
-    if (this.running < this.maxConcurrent) {
-      this.running++;
+    // Queries that may start never wait (a release starts them): so a caller that may, starts.
+    if (this.mayStart(caller)) {
+      this.start(caller);
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const entry = {
+      const entry: Waiting = {
+        caller,
         resume: () => {
           signal.removeEventListener('abort', onAbort);
           resolve();
@@ -165,11 +191,22 @@ export class QueryEngine {
     });
   }
 
-  /** Hands the slot to the next waiting query, if any, else frees it. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next.resume();
-    else this.running--;
+  /** Frees the caller's slot and starts whichever waiting queries may now start. */
+  private release(caller: string): void {
+    this.running--;
+    const left = (this.runningBy.get(caller) ?? 1) - 1;
+    if (left > 0) this.runningBy.set(caller, left);
+    else this.runningBy.delete(caller);
+    for (;;) {
+      const ready = this.waiting.filter((entry) => this.mayStart(entry.caller));
+      if (ready.length === 0) return;
+      const next = ready.reduce((best, entry) =>
+        (this.runningBy.get(entry.caller) ?? 0) < (this.runningBy.get(best.caller) ?? 0) ? entry : best,
+      );
+      this.waiting.splice(this.waiting.indexOf(next), 1);
+      this.start(next.caller);
+      next.resume();
+    }
   }
 
   /** Stops running queries, refuses waiting and new ones, and closes DuckDB. */

@@ -8,6 +8,9 @@
  * typed first: DuckDB cannot choose such an overload for an aggregate.
  */
 
+/** Trino's bound on the arrays sequence and repeat make. */
+export const MAX_ARRAY_ENTRIES = 10_000;
+
 const FLOATING = "typeof(x) IN ('DOUBLE', 'FLOAT')";
 
 /** `x` of any type through VARCHAR as `type`: binds whatever x is, and is exact when x has that type. */
@@ -78,11 +81,27 @@ CREATE MACRO athena_from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMP WITH TIME Z
 CREATE MACRO athena_from_iso8601_date(s) AS CAST(s AS DATE);
 CREATE MACRO athena_date(x) AS CAST(x AS DATE);
 CREATE MACRO athena_millisecond(x) AS CAST(date_part('millisecond', x) % 1000 AS BIGINT);
-CREATE MACRO athena_sequence(a BIGINT, b BIGINT) AS generate_series(a, b),
-  (a DATE, b DATE) AS list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), INTERVAL 1 DAY), d -> CAST(d AS DATE)),
-  (a BIGINT, b BIGINT, step BIGINT) AS generate_series(a, b, step),
-  (a DATE, b DATE, step INTERVAL) AS list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), step), d -> CAST(d AS DATE)),
-  (a TIMESTAMP, b TIMESTAMP, step INTERVAL) AS generate_series(a, b, step);`;
+-- Trino's sequence refuses more than ${MAX_ARRAY_ENTRIES} entries, checked before any is made. For an
+-- interval step the count is bounded by taking a month as 28 days (a few too many refused, never too few).
+CREATE MACRO athena_sequence_count(a, b, step) AS abs(b - a) // greatest(abs(step), 1) + 1;
+CREATE MACRO athena_interval_micros(step) AS
+  (date_part('month', step) + 12 * date_part('year', step)) * 28 * 86400000000
+  + date_part('day', step) * 86400000000 + date_part('microseconds', step)
+  + 60000000 * (date_part('minute', step) + 60 * date_part('hour', step));
+CREATE MACRO athena_time_count(a, b, step) AS
+  abs(epoch_us(b) - epoch_us(a)) // greatest(abs(athena_interval_micros(step)), 1) + 1;
+CREATE MACRO athena_sequence_limit(count, value) AS
+  CASE WHEN count > ${MAX_ARRAY_ENTRIES} THEN error('result of sequence function must not have more than ${MAX_ARRAY_ENTRIES} entries') ELSE value END;
+CREATE MACRO athena_sequence(a BIGINT, b BIGINT) AS athena_sequence_limit(athena_sequence_count(a, b, 1), generate_series(a, b)),
+  (a DATE, b DATE) AS athena_sequence_limit(athena_sequence_count(a, b, 1),
+    list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), INTERVAL 1 DAY), d -> CAST(d AS DATE))),
+  (a BIGINT, b BIGINT, step BIGINT) AS athena_sequence_limit(athena_sequence_count(a, b, step), generate_series(a, b, step)),
+  (a DATE, b DATE, step INTERVAL) AS athena_sequence_limit(athena_time_count(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), step),
+    list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), step), d -> CAST(d AS DATE))),
+  (a TIMESTAMP, b TIMESTAMP, step INTERVAL) AS athena_sequence_limit(athena_time_count(a, b, step), generate_series(a, b, step));
+-- Where argument types are unknown (inside a lambda): numbers only.
+CREATE MACRO athena_sequence_untyped(a, b) AS athena_sequence_limit(athena_sequence_count(a, b, 1), generate_series(a, b)),
+  (a, b, step) AS athena_sequence_limit(athena_sequence_count(a, b, step), generate_series(a, b, step));`;
 
 /** Trino returns NULL (not '') when split_part or regexp_extract find nothing. */
 const STRINGS = `
@@ -126,7 +145,10 @@ CREATE MACRO athena_array_position(a, x) AS CASE WHEN a IS NULL THEN NULL ELSE C
 CREATE MACRO athena_slice(a, start, n) AS
   list_slice(a, CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END,
     CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END + n - 1);
-CREATE MACRO athena_repeat(x, n) AS list_transform(range(n), i -> x);
+CREATE MACRO athena_repeat(x, n) AS CASE
+  WHEN n > ${MAX_ARRAY_ENTRIES} THEN error('count argument of repeat function must be less than or equal to ${MAX_ARRAY_ENTRIES}')
+  WHEN n < 0 THEN error('count argument of repeat function must be greater than or equal to 0')
+  ELSE list_transform(range(n), i -> x) END;
 CREATE MACRO athena_array_remove(a, x) AS list_filter(a, e -> e IS DISTINCT FROM x);
 CREATE MACRO athena_nan() AS CAST('NaN' AS DOUBLE);
 CREATE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE);

@@ -7,7 +7,11 @@ import type { ObjectSource } from './types';
 /**
  * Objects fetched through the caller's ObjectSource into a local folder DuckDB
  * may read, keyed by bucket, key and ETag: an unchanged object is read from the
- * cache, a changed one (new ETag) is fetched again. Files appear atomically
+ * cache, a changed one (new ETag) is fetched again. The bytes are shared between
+ * callers, the permission to read them is not: a caller that did not download the
+ * object itself is checked with its own credentials (a HEAD) before it gets the
+ * file. File names are keyed digests (the key lives outside the folder DuckDB may
+ * read), so no path to an object's copy can be guessed. Files appear atomically
  * (downloaded under a temporary name, then renamed), and two queries wanting
  * the same object share one download. The cache is bounded: after downloads,
  * older versions of an object and then the least recently used files go, but
@@ -30,7 +34,21 @@ export interface LakeObject {
 
 export const s3Uri = (object: { bucket: string; key: string }) => `s3://${object.bucket}/${object.key}`;
 
-const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+/** The secret that keys the cache's file names: made once, kept beside (not inside) the objects' folder. */
+function cacheKey(cacheDir: string): Buffer {
+  const file = path.join(cacheDir, 'cache-key');
+  try {
+    const key = fs.readFileSync(file);
+    if (key.length === 32) return key;
+  } catch {
+    // None yet: made below.
+  }
+  const key = crypto.randomBytes(32);
+  const temporary = `${file}.${process.pid}.${crypto.randomUUID()}.part`;
+  fs.writeFileSync(temporary, key, { mode: 0o600 });
+  fs.renameSync(temporary, file);
+  return key;
+}
 
 /** The object's last extension, kept so the file's compression stays recognisable (.gz, .zst). */
 function extensionOf(key: string): string {
@@ -41,10 +59,14 @@ function extensionOf(key: string): string {
 /** An S3 failure as Athena reports it, or the error itself when it is not about the object. */
 export function classifyObjectError(error: unknown, object: LakeObject): unknown {
   const { name, message } = describeError(error);
-  if (['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(name)) {
+  // A HEAD's refusal has no body, so no error code: only its status says what it was.
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  if (status === 403 || ['AccessDenied', 'Forbidden', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(name)) {
     return objectAccessDenied(s3Uri(object), `${name}: ${message}`);
   }
-  if (['NoSuchKey', 'NotFound', 'ENOENT', 'NoSuchBucket'].includes(name)) return objectNotFound(s3Uri(object));
+  if (status === 404 || ['NoSuchKey', 'NotFound', 'ENOENT', 'NoSuchBucket'].includes(name)) {
+    return objectNotFound(s3Uri(object));
+  }
   if (['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests'].includes(name)) {
     return s3Throttled(s3Uri(object));
   }
@@ -63,6 +85,7 @@ export class ObjectCache {
   readonly root: string;
   private readonly inFlight = new Map<string, Promise<void>>();
   private lastSweep = 0;
+  private readonly key: Buffer;
 
   /** `maxBytes`: the cache's size bound (its files and their profiles). */
   constructor(
@@ -71,15 +94,20 @@ export class ObjectCache {
   ) {
     this.root = path.resolve(cacheDir, 'objects');
     fs.mkdirSync(this.root, { recursive: true });
+    this.key = cacheKey(path.resolve(cacheDir));
+  }
+
+  private digest(text: string): string {
+    return crypto.createHmac('sha256', this.key).update(text).digest('hex');
   }
 
   pathFor(object: LakeObject): string {
-    const name = sha256(`${object.bucket}/${object.key}`);
+    const name = this.digest(`${object.bucket}/${object.key}`);
     return path.join(
       this.root,
       name.slice(0, 2),
       name,
-      `${sha256(object.etag).slice(0, 32)}${extensionOf(object.key)}`,
+      `${this.digest(`${object.bucket}/${object.key}\n${object.etag}`).slice(0, 32)}${extensionOf(object.key)}`,
     );
   }
 
@@ -90,17 +118,17 @@ export class ObjectCache {
     signal: AbortSignal,
   ): Promise<{ file: string; downloaded: boolean }> {
     const file = this.pathFor(object);
-    if (fs.existsSync(file)) {
+    const shared = this.inFlight.get(file);
+    if (shared || fs.existsSync(file)) {
+      await this.authorize(source, object, signal);
+      if (shared) await shared;
       // The modification time records the last use, for the sweep.
       const now = new Date();
       await fs.promises.utimes(file, now, now).catch(() => undefined);
       return { file, downloaded: false };
     }
-    let download = this.inFlight.get(file);
-    if (!download) {
-      download = this.download(source, object, file, signal).finally(() => this.inFlight.delete(file));
-      this.inFlight.set(file, download);
-    }
+    const download = this.download(source, object, file, signal).finally(() => this.inFlight.delete(file));
+    this.inFlight.set(file, download);
     await download;
     if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
       this.lastSweep = Date.now();
@@ -150,6 +178,16 @@ export class ObjectCache {
       fs.rmSync(`${file}.profile.json`, { force: true });
     }
     return [...removed].map(({ file }) => file);
+  }
+
+  /** The caller's own read permission on an object whose bytes someone else fetched. */
+  private async authorize(source: ObjectSource, object: LakeObject, signal: AbortSignal): Promise<void> {
+    try {
+      await source.head(object.bucket, object.key, signal);
+    } catch (error) {
+      if (error instanceof QueryFailure || signal.aborted) throw error;
+      throw classifyObjectError(error, object);
+    }
   }
 
   private async download(source: ObjectSource, object: LakeObject, file: string, signal: AbortSignal): Promise<void> {

@@ -33,6 +33,7 @@ import { renderValue, resultColumn } from './render';
 import {
   type AnalyzedQuery,
   analyzeStatement,
+  assertEngineRelationsOnly,
   nameResultColumns,
   qualifyColumnRefs,
   spliceTableSource,
@@ -157,7 +158,7 @@ export class QueryRun {
         catalog: this.request.catalog,
       });
       const ms = this.elapsed();
-      return { ...result, dataScannedBytes: 0, planningMs: ms, engineMs: ms };
+      return { ...result, rowCount: result.rows.length, dataScannedBytes: 0, planningMs: ms, engineMs: ms };
     }
     return this.runQuery();
   }
@@ -188,6 +189,7 @@ export class QueryRun {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
     }
+    assertEngineRelationsOnly(root);
     // Turned back into SQL and run in one round trip.
     const result = await this.execute('SELECT * FROM query(json_deserialize_sql($1::VARCHAR))', [
       serializedStatement(statement),
@@ -400,11 +402,24 @@ export class QueryRun {
       if (analysis.anonymousValues && /^col\d+$/.test(name)) return `_col${index}`;
       return name;
     });
-    const rows = (await result.getRows()).map((row) => row.map((value, index) => renderValue(types[index]!, value)));
+    const columns = names.map((name, index) => resultColumn(name, types[index]!));
+    // Chunk by chunk: with a consumer of rows, only one chunk's values and text are alive at a time.
+    const rows: (string | null)[][] = [];
+    let rowCount = 0;
+    for (let chunk = 0; chunk < result.chunkCount; chunk++) {
+      const rendered = result
+        .getChunk(chunk)
+        .getRows()
+        .map((row) => row.map((value, index) => renderValue(types[index]!, value)));
+      rowCount += rendered.length;
+      if (this.request.onRows) await this.request.onRows(columns, rendered);
+      else rows.push(...rendered);
+    }
     return {
       statementType: 'DML',
-      columns: names.map((name, index) => resultColumn(name, types[index]!)),
+      columns,
       rows,
+      rowCount,
       dataScannedBytes: scanned,
       planningMs: this.planningMs,
       engineMs: this.elapsed(),

@@ -18,7 +18,7 @@ import {
   rewriteWindowFunction,
   unnamedRowForCast,
 } from './dialect';
-import { functionNotFound, notSupported } from './errors';
+import { functionNotFound, internalError, notSupported } from './errors';
 
 /**
  * One walk over DuckDB's parse tree of the user's query that checks every node
@@ -112,7 +112,14 @@ interface FromPlacement {
   preserved: boolean;
 }
 
+/** Names of the WITH queries in scope (lowercased) → the engine's name for each. */
+type CteScope = ReadonlyMap<string, string>;
+
+/** The engine's names for WITH queries; a relation of any other name is a catalog table. */
+export const CTE_PREFIX = '__athena_cte_';
+
 class QueryRewriter {
+  private cteCount = 0;
   readonly tables: TableReference[] = [];
   readonly columnRefs: JsonObject[] = [];
   anonymousValues = false;
@@ -121,7 +128,7 @@ class QueryRewriter {
 
   constructor(private readonly context: DialectContext) {}
 
-  visit(value: Json, ctes: ReadonlySet<string>): Json {
+  visit(value: Json, ctes: CteScope): Json {
     if (Array.isArray(value)) {
       value.forEach((item, index) => (value[index] = this.visit(item, ctes)));
       return value;
@@ -135,7 +142,7 @@ class QueryRewriter {
     return value;
   }
 
-  private visitFields(node: JsonObject, ctes: ReadonlySet<string>): void {
+  private visitFields(node: JsonObject, ctes: CteScope): void {
     for (const key of Object.keys(node)) node[key] = this.visit(node[key]!, ctes);
   }
 
@@ -143,17 +150,34 @@ class QueryRewriter {
     throw notSupported(`${what} is not supported`, this.context.position(node));
   }
 
-  private visitQueryNode(node: JsonObject, type: string, outer: ReadonlySet<string>): JsonObject {
+  /**
+   * A WITH clause's names, as Trino scopes them: each named query sees the outer scope and the
+   * queries declared before it (itself too when it is recursive); the query's body sees them all.
+   * Each is renamed to a name of the engine's own, so no name the user wrote reaches DuckDB: a
+   * reference the scope does not hold goes to the catalog, and one DuckDB would bind otherwise
+   * than this scope does finds no relation of that name at all.
+   */
+  private visitQueryNode(node: JsonObject, type: string, outer: CteScope): JsonObject {
     if (!QUERY_NODES.has(type)) this.fail(node, `The query form ${type}`);
-    const ctes = new Set(outer);
-    for (const entry of objectsIn(objectField(node, 'cte_map') ?? {}, 'map'))
-      ctes.add(stringField(entry, 'key').toLowerCase());
-    if (type === 'RECURSIVE_CTE_NODE') ctes.add(stringField(node, 'ctename').toLowerCase());
+    const ctes = new Map(outer);
+    const map = objectField(node, 'cte_map');
+    for (const entry of map ? objectsIn(map, 'map') : []) {
+      const name = stringField(entry, 'key').toLowerCase();
+      const internal = `${CTE_PREFIX}${this.cteCount++}`;
+      entry.key = internal;
+      const body = objectField(entry, 'value');
+      const query = body && objectField(body, 'query');
+      const root = query && objectField(query, 'node');
+      const recursive = root !== undefined && stringField(root, 'type') === 'RECURSIVE_CTE_NODE';
+      if (recursive) root.cte_name = internal;
+      if (body) this.visit(body, recursive ? new Map(ctes).set(name, internal) : ctes);
+      ctes.set(name, internal);
+    }
     if (type === 'SELECT_NODE') {
       if (node.qualify !== null && node.qualify !== undefined) this.fail(node, 'QUALIFY');
       this.placeFromItems(node);
     }
-    this.visitFields(node, ctes);
+    for (const key of Object.keys(node)) if (key !== 'cte_map') node[key] = this.visit(node[key]!, ctes);
     return node;
   }
 
@@ -175,7 +199,7 @@ class QueryRewriter {
     if (table) place(table, true);
   }
 
-  private visitTableRef(ref: JsonObject, type: string, ctes: ReadonlySet<string>): JsonObject {
+  private visitTableRef(ref: JsonObject, type: string, ctes: CteScope): JsonObject {
     if (!TABLE_REFS.has(type)) this.fail(ref, `The table reference ${type}`);
     if (type === 'BASE_TABLE') return this.visitBaseTable(ref, ctes);
     if (type === 'TABLE_FUNCTION') {
@@ -203,11 +227,16 @@ class QueryRewriter {
     return arrayField(values, 'expected_names').length > 0;
   }
 
-  private visitBaseTable(ref: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+  private visitBaseTable(ref: JsonObject, ctes: CteScope): JsonObject {
     const catalog = stringField(ref, 'catalog_name').toLowerCase();
     const schema = stringField(ref, 'schema_name').toLowerCase();
     const table = stringField(ref, 'table_name').toLowerCase();
-    if (catalog === '' && schema === '' && ctes.has(table)) return ref;
+    const cte = catalog === '' && schema === '' ? ctes.get(table) : undefined;
+    if (cte !== undefined) {
+      ref.alias = stringField(ref, 'alias') || stringField(ref, 'table_name');
+      ref.table_name = cte;
+      return ref;
+    }
     const placement = this.placements.get(ref);
     this.tables.push({
       node: ref,
@@ -223,7 +252,7 @@ class QueryRewriter {
   }
 
   /** An expression rewritten keeps its select-item name: `CAST(x AS varchar) AS name` is still `name`. */
-  private visitExpression(node: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+  private visitExpression(node: JsonObject, ctes: CteScope): JsonObject {
     const rewritten = this.rewriteExpression(node, ctes);
     const alias = stringField(node, 'alias');
     return alias !== '' && rewritten !== node && stringField(rewritten, 'alias') === ''
@@ -231,7 +260,7 @@ class QueryRewriter {
       : rewritten;
   }
 
-  private rewriteExpression(node: JsonObject, ctes: ReadonlySet<string>): JsonObject {
+  private rewriteExpression(node: JsonObject, ctes: CteScope): JsonObject {
     const kind = stringField(node, 'class');
     if (!EXPRESSIONS.has(kind)) this.fail(node, kind === 'PARAMETER' ? 'A query parameter' : `The expression ${kind}`);
     if (kind === 'OPERATOR' && !OPERATOR_TYPES.has(stringField(node, 'type'))) {
@@ -283,7 +312,7 @@ class QueryRewriter {
 /** Checks and rewrites a parsed statement in place; returns what the engine must resolve. */
 export function analyzeStatement(statement: JsonObject, context: DialectContext): AnalyzedQuery {
   const rewriter = new QueryRewriter(context);
-  rewriter.visit(statement, new Set());
+  rewriter.visit(statement, new Map());
   return { tables: rewriter.tables, columnRefs: rewriter.columnRefs, anonymousValues: rewriter.anonymousValues };
 }
 
@@ -341,4 +370,27 @@ export function spliceTableSource(table: TableReference, source: JsonObject): vo
     subquery: { node: source, named_param_map: [] },
     column_name_alias: table.node.column_name_alias ?? [],
   });
+}
+
+/**
+ * The last check before DuckDB runs a query: every relation it names is one of the engine's
+ * WITH names, every table having been replaced by its source. A name that got past the
+ * rewrite would otherwise reach DuckDB's own catalog (its settings, its system views).
+ */
+export function assertEngineRelationsOnly(value: Json): void {
+  const pending: Json[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    if (Array.isArray(node)) pending.push(...node);
+    else if (isObject(node)) {
+      if (stringField(node, 'type') === 'BASE_TABLE' && 'sample' in node) {
+        const name = stringField(node, 'table_name');
+        const qualified = stringField(node, 'schema_name') !== '' || stringField(node, 'catalog_name') !== '';
+        if (qualified || !name.startsWith(CTE_PREFIX)) {
+          throw internalError(`The query names a relation the engine did not resolve: '${name}'`);
+        }
+      }
+      pending.push(...Object.values(node));
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import type { StorageDescriptor, Table } from '@aws-sdk/client-glue';
+import { dictionary } from '../../dictionary';
 import { notSupported, unsupportedObject } from './errors';
 import { duckDbType, GlueTypeError, quoteIdentifier, quoteString } from './glue-types';
 import { type LakeObject, s3Uri } from './object-cache';
@@ -131,7 +132,7 @@ export function tableLayout(table: Table): TableLayout {
   const storage = table.StorageDescriptor;
   const { format, openCsv } = formatOf(table, storage);
   const serde = storage?.SerdeInfo?.Parameters ?? {};
-  const jsonKeys: Record<string, string> = {};
+  const jsonKeys = dictionary<string>();
   for (const [name, value] of Object.entries(serde)) {
     if (name.startsWith('mapping.')) jsonKeys[name.slice('mapping.'.length).toLowerCase()] = value;
   }

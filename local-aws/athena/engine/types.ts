@@ -12,6 +12,8 @@ export interface StoredObject {
 export interface ObjectSource {
   /** Every object under the prefix, at any depth. */
   list(bucket: string, prefix: string, signal: AbortSignal): Promise<StoredObject[]>;
+  /** Checks that the caller may read the object (S3's HEAD): throws as a download would when it may not. */
+  head(bucket: string, key: string, signal: AbortSignal): Promise<void>;
   /** Downloads the object to `file` (the engine chooses the path in its cache). */
   download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void>;
 }
@@ -35,6 +37,13 @@ export interface QueryRequest {
   objects: ObjectSource;
   signal: AbortSignal;
   timeoutMs: number;
+  /** Who runs the query, for its fair share of the engine's slots. */
+  caller?: string;
+  /**
+   * Takes a query's rows as they are rendered, a chunk at a time (the outcome's `rows` then stay
+   * empty); without it, the outcome holds them all. SHOW and DESCRIBE answer in `rows` either way.
+   */
+  onRows?: (columns: ResultColumn[], rows: (string | null)[][]) => Promise<void>;
   /** Called when the query leaves the queue and starts running. */
   onStart?: () => void;
 }
@@ -55,6 +64,8 @@ export interface QueryOutcome {
   columns: ResultColumn[];
   /** Values rendered as Athena renders them in its CSV and GetQueryResults; null is SQL NULL. */
   rows: (string | null)[][];
+  /** Rows of the result, whether in `rows` or given to the request's `onRows`. */
+  rowCount: number;
   /** Bytes of the objects the query read (after partition pruning). */
   dataScannedBytes: number;
   /** Parsing, catalog lookups, partition pruning and listing. */
@@ -71,6 +82,6 @@ export interface QueryEngineOptions {
   memoryLimit: string;
   threads: number;
   logger?: Logger;
-  /** Queries run at once; the rest wait in order. Default 2. */
+  /** Queries run at once (one caller at most all but one of them); the rest wait. Default 2. */
   maxConcurrentQueries?: number;
 }
