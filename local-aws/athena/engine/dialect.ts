@@ -89,7 +89,6 @@ const KEPT = [
   'log',
   'pow',
   'power',
-  'mod',
   'sign',
   'pi',
   'degrees',
@@ -198,7 +197,6 @@ const RENAMED: Record<string, string> = {
   yow: 'isoyear',
   json_parse: 'json',
   contains: 'list_contains',
-  array_join: 'array_to_string',
   array_distinct: 'list_distinct',
   array_max: 'list_max',
   array_min: 'list_min',
@@ -218,6 +216,7 @@ const MACROS = [
   'millisecond',
   'split_part',
   'regexp_count',
+  'map_agg',
   'json_extract_scalar',
   'json_format',
   'typeof',
@@ -247,6 +246,7 @@ const AGGREGATES = new Set([
   'quantile_disc',
   'arg_max_null',
   'arg_min_null',
+  'athena_map_agg',
   'max_by',
   'min_by',
 ]);
@@ -478,6 +478,9 @@ function concat(call: JsonObject, children: Json[]): JsonObject {
 
 const REWRITERS: Record<string, Rewriter> = {
   concat,
+  mod: (call, children) => rename(call, 'mod', [children[0]!, functionCall('athena_divisor', [children[1]!], call)]),
+  array_join: (call, children) =>
+    rename(call, children.length === 3 ? 'athena_array_join' : 'array_to_string', children),
   now: (call, _children, context) => currentTimeConstant('now', context, call)!,
   current_timezone: (call, _children, context) => currentTimeConstant('current_timezone', context, call)!,
   approx_distinct: (call, children) => ({ ...rename(call, 'count', children.slice(0, 1)), distinct: true }),
@@ -590,8 +593,10 @@ export function rewriteFunction(
   const children = objectsIn(call, 'children');
   if (call.is_operator === true) {
     if (!OPERATORS.has(name)) throw notSupported(`Operator '${name}' is not supported`, context.position(call));
-    if (name !== '/') return call;
     const [dividend, divisor] = children;
+    // Trino's % fails on an integer zero as its / does; DuckDB's gives NULL.
+    if (name === '%') return { ...call, children: [dividend!, functionCall('athena_divisor', [divisor!], call)] };
+    if (name !== '/') return call;
     return {
       ...rename(call, 'divide', [dividend!, functionCall('athena_divisor', [divisor!], call)]),
       is_operator: false,

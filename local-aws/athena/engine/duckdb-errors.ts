@@ -71,6 +71,8 @@ const CLASSIFIERS: Record<string, Classifier> = {
     return invalidFunctionArgument(hideInternalNames(detail));
   },
   Conversion: (detail, context) => {
+    // macros.ts fails a division by zero with this cast, which DuckDB's TRY can catch.
+    if (detail.includes("'athena_division_by_zero'")) return divisionByZero();
     const object = objectIn(detail, context);
     return object ? badData(withoutFile(detail), object) : invalidCastArgument(detail);
   },

@@ -49,8 +49,11 @@ ${['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']
  * double); but fails on an integer or decimal zero, where divide() gives NULL.
  */
 const DIVISION = `
+-- A failing cast, not error(): DuckDB's TRY refuses volatile functions such as error(), and Trino's try(1 / 0) is NULL.
+-- duckdb-errors.ts reads this cast's message as DIVISION_BY_ZERO.
+CREATE MACRO athena_division_by_zero() AS CAST('athena_division_by_zero' || '' AS INTEGER);
 CREATE MACRO athena_divisor(b) AS
-  CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN error('Division by zero') ELSE b END;`;
+  CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN athena_division_by_zero() ELSE b END;`;
 
 const DATES = `
 CREATE MACRO athena_interval(unit, n) AS CASE lower(unit)
@@ -84,6 +87,48 @@ CREATE MACRO athena_sequence(a BIGINT, b BIGINT) AS generate_series(a, b),
   (a DATE, b DATE, step INTERVAL) AS list_transform(generate_series(CAST(a AS TIMESTAMP), CAST(b AS TIMESTAMP), step), d -> CAST(d AS DATE)),
   (a TIMESTAMP, b TIMESTAMP, step INTERVAL) AS generate_series(a, b, step);`;
 
+/** DuckDB's type names as Trino spells them, longest first so TIMESTAMP WITH TIME ZONE is not read as TIMESTAMP. */
+const TRINO_TYPE_NAMES: [string, string][] = [
+  ['TIMESTAMP WITH TIME ZONE', 'timestamp(3) with time zone'],
+  ['TIME WITH TIME ZONE', 'time(3) with time zone'],
+  ['TIMESTAMP', 'timestamp(3)'],
+  ['TIME', 'time(3)'],
+  ['VARCHAR', 'varchar'],
+  ['HUGEINT', 'bigint'],
+  ['BIGINT', 'bigint'],
+  ['INTEGER', 'integer'],
+  ['SMALLINT', 'smallint'],
+  ['TINYINT', 'tinyint'],
+  ['DOUBLE', 'double'],
+  ['FLOAT', 'real'],
+  ['BOOLEAN', 'boolean'],
+  ['DATE', 'date'],
+  ['BLOB', 'varbinary'],
+  ['DECIMAL', 'decimal'],
+  ['INTERVAL', 'interval day to second'],
+  ['JSON', 'json'],
+  ['UUID', 'uuid'],
+  ['MAP', 'map'],
+  ['STRUCT', 'row'],
+  ['"NULL"', 'unknown'],
+];
+
+/** A type with up to three levels of parentheses: `array(x)`, `map(varchar, array(integer))`. */
+const NESTED_TYPE = String.raw`\w+(?:\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?`;
+
+/**
+ * typeof in Trino's spelling: DuckDB's names mapped word by word, then `T[]` as `array(T)` from the
+ * innermost out (four levels of nesting; DuckDB folds typeof to a constant, so this runs once).
+ */
+const TYPE_NAMES = `CREATE MACRO athena_type_name(t) AS ${[1, 2, 3, 4].reduce(
+  (inner) => `regexp_replace(${inner}, '(${NESTED_TYPE})\\[\\]', 'array(\\1)', 'g')`,
+  TRINO_TYPE_NAMES.reduce(
+    (inner, [duck, trino]) =>
+      `regexp_replace(${inner}, '${/^\w/.test(duck) ? `\\b${duck}\\b` : duck}', '${trino}', 'g')`,
+    't',
+  ),
+)};`;
+
 /** Trino returns NULL (not '') when split_part or regexp_extract find nothing. */
 const STRINGS = `
 CREATE MACRO athena_split_part(s, delimiter, i) AS
@@ -99,12 +144,8 @@ CREATE MACRO athena_json_format(j) AS CAST(j AS VARCHAR);
 -- The JSON pointer to an object's last key equal to name ignoring case (the OpenX SerDe lowercases keys).
 CREATE MACRO athena_json_pointer(j, name) AS
   '/' || replace(replace(list_filter(json_keys(j), k -> lower(k) = name)[-1], '~', '~0'), '/', '~1');
-CREATE MACRO athena_typeof(x) AS CASE typeof(x)
-  WHEN 'VARCHAR' THEN 'varchar' WHEN 'INTEGER' THEN 'integer' WHEN 'BIGINT' THEN 'bigint' WHEN 'HUGEINT' THEN 'bigint'
-  WHEN 'SMALLINT' THEN 'smallint' WHEN 'TINYINT' THEN 'tinyint' WHEN 'DOUBLE' THEN 'double' WHEN 'FLOAT' THEN 'real'
-  WHEN 'BOOLEAN' THEN 'boolean' WHEN 'DATE' THEN 'date' WHEN 'TIMESTAMP' THEN 'timestamp(3)'
-  WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp(3) with time zone' WHEN 'BLOB' THEN 'varbinary'
-  ELSE lower(typeof(x)) END;`;
+${TYPE_NAMES}
+CREATE MACRO athena_typeof(x) AS athena_type_name(typeof(x));`;
 
 /** Trino's greatest and least are NULL when any argument is; DuckDB's skip NULLs. Up to 8 arguments. */
 function extremum(name: string): string {
@@ -127,6 +168,14 @@ CREATE MACRO athena_slice(a, start, n) AS
   list_slice(a, CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END,
     CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END + n - 1);
 CREATE MACRO athena_repeat(x, n) AS list_transform(range(n), i -> x);
+-- Trino's three-argument array_join writes the replacement for NULL elements (the two-argument form skips them).
+CREATE MACRO athena_array_join(a, delimiter, null_replacement) AS
+  array_to_string(list_transform(a, e -> coalesce(CAST(e AS VARCHAR), null_replacement)), delimiter);
+-- Trino's map_agg skips NULL keys and keeps one value of a repeated key (DuckDB's maps refuse repeated keys).
+CREATE MACRO athena_unique_entries(entries) AS
+  list_filter(entries, (entry, i) -> i = 1 OR entries[i - 1].k IS DISTINCT FROM entry.k);
+CREATE MACRO athena_map_agg(k, v) AS
+  map_from_entries(athena_unique_entries(list_sort(list({'k': k, 'v': v}) FILTER (WHERE k IS NOT NULL))));
 CREATE MACRO athena_array_remove(a, x) AS list_filter(a, e -> e IS DISTINCT FROM x);
 CREATE MACRO athena_nan() AS CAST('NaN' AS DOUBLE);
 CREATE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE);
