@@ -11,6 +11,7 @@ import {
   stringField,
   subscript,
 } from './ast';
+import conformance from './conformance.json';
 import { functionNotFound, invalidFunctionArgument, notSupported, type SqlPosition } from './errors';
 
 /**
@@ -118,6 +119,8 @@ const KEPT = [
   'substr',
   'substring',
   'starts_with',
+  'ends_with',
+  'translate',
   'chr',
   'concat_ws',
   'regexp_extract_all',
@@ -197,7 +200,6 @@ const RENAMED: Record<string, string> = {
   yow: 'isoyear',
   json_parse: 'json',
   contains: 'list_contains',
-  array_distinct: 'list_distinct',
   array_max: 'list_max',
   array_min: 'list_min',
   array_sort: 'list_sort',
@@ -217,6 +219,23 @@ const MACROS = [
   'split_part',
   'regexp_count',
   'map_agg',
+  'array_distinct',
+  'array_except',
+  'array_union',
+  'bitwise_and',
+  'bitwise_or',
+  'bitwise_xor',
+  'bitwise_not',
+  'md5',
+  'sha1',
+  'sha256',
+  'url_extract_protocol',
+  'url_extract_host',
+  'url_extract_port',
+  'url_extract_path',
+  'url_extract_query',
+  'url_extract_fragment',
+  'url_extract_parameter',
   'json_extract_scalar',
   'json_format',
   'typeof',
@@ -478,6 +497,13 @@ function concat(call: JsonObject, children: Json[]): JsonObject {
 
 const REWRITERS: Record<string, Rewriter> = {
   concat,
+  ...Object.fromEntries(
+    ['all_match', 'any_match', 'none_match'].map((name): [string, Rewriter] => [
+      name,
+      (call, children) =>
+        rename(call, `athena_${name}`, [functionCall('list_transform', [children[0]!, children[1]!], call)]),
+    ]),
+  ),
   mod: (call, children) => rename(call, 'mod', [children[0]!, functionCall('athena_divisor', [children[1]!], call)]),
   array_join: (call, children) =>
     rename(call, children.length === 3 ? 'athena_array_join' : 'array_to_string', children),
@@ -579,6 +605,28 @@ function rewriteExtract(call: JsonObject, children: Json[]): JsonObject {
   return mapped === undefined ? call : { ...call, children: [stringConstant(mapped, call), ...children.slice(1)] };
 }
 
+/** Trino's functions the local engine refuses (conformance.json): NOT_SUPPORTED naming the function, as Athena words it. */
+const REFUSED = new Set(
+  Object.entries(conformance.functions)
+    .filter(([, entry]) => entry.status === 'refused')
+    .map(([name]) => name),
+);
+
+function unknownFunction(name: string, at: JsonObject, context: DialectContext) {
+  return REFUSED.has(name)
+    ? notSupported(`Function '${name}' is not supported by the local Athena engine`, context.position(at))
+    : functionNotFound(name, context.position(at));
+}
+
+/** Every function name rewriteFunction accepts, for the conformance inventory's test. */
+export const ACCEPTED_FUNCTIONS = [
+  ...KEPT,
+  ...Object.keys(RENAMED),
+  ...MACROS,
+  ...Object.keys(REWRITERS),
+  ...Object.keys(TYPED_MACROS),
+];
+
 const KEPT_SET = new Set(KEPT);
 const MACRO_SET = new Set(MACROS);
 
@@ -620,7 +668,7 @@ export function rewriteFunction(
   const untyped = TYPED_MACROS[name];
   if (untyped !== undefined)
     return rename(call, argumentTypesKnown(children, scope) ? `athena_${name}` : untyped, children);
-  throw functionNotFound(name, context.position(call));
+  throw unknownFunction(name, call, context);
 }
 
 /** Window functions and aggregates over windows: the same names, renamed the same way. */
@@ -638,5 +686,5 @@ export function rewriteWindowFunction(window: JsonObject, context: DialectContex
   if (renamed !== undefined) return { ...window, function_name: renamed };
   throw REWRITERS[name] || MACRO_SET.has(name) || name in TYPED_MACROS
     ? notSupported(`${name} is not supported as a window function`, context.position(window))
-    : functionNotFound(name, context.position(window));
+    : unknownFunction(name, window, context);
 }

@@ -176,11 +176,46 @@ CREATE MACRO athena_unique_entries(entries) AS
   list_filter(entries, (entry, i) -> i = 1 OR entries[i - 1].k IS DISTINCT FROM entry.k);
 CREATE MACRO athena_map_agg(k, v) AS
   map_from_entries(athena_unique_entries(list_sort(list({'k': k, 'v': v}) FILTER (WHERE k IS NOT NULL))));
+-- Trino's array_distinct, array_except and array_union keep first occurrences in order, NULL included.
+CREATE MACRO athena_array_distinct(a) AS list_filter(a, (e, i) -> list_position(a, e) = i);
+CREATE MACRO athena_array_except(a, b) AS list_filter(athena_array_distinct(a), e -> list_position(b, e) IS NULL);
+CREATE MACRO athena_array_union(a, b) AS athena_array_distinct(list_concat(a, b));
+-- all_match, any_match and none_match over the predicate's results: NULL when a NULL could decide it.
+CREATE MACRO athena_all_match(results) AS CASE WHEN list_contains(results, false) THEN false
+  WHEN list_position(results, NULL) IS NOT NULL THEN NULL WHEN results IS NOT NULL THEN true END;
+CREATE MACRO athena_any_match(results) AS CASE WHEN list_contains(results, true) THEN true
+  WHEN list_position(results, NULL) IS NOT NULL THEN NULL WHEN results IS NOT NULL THEN false END;
+CREATE MACRO athena_none_match(results) AS NOT athena_any_match(results);
+CREATE MACRO athena_bitwise_and(a, b) AS CAST(a AS BIGINT) & CAST(b AS BIGINT);
+CREATE MACRO athena_bitwise_or(a, b) AS CAST(a AS BIGINT) | CAST(b AS BIGINT);
+CREATE MACRO athena_bitwise_xor(a, b) AS xor(CAST(a AS BIGINT), CAST(b AS BIGINT));
+CREATE MACRO athena_bitwise_not(a) AS ~CAST(a AS BIGINT);
+-- Trino's hashes take and give varbinary.
+CREATE MACRO athena_md5(b) AS unhex(md5(b));
+CREATE MACRO athena_sha1(b) AS unhex(sha1(b));
+CREATE MACRO athena_sha256(b) AS unhex(sha256(b));
 CREATE MACRO athena_array_remove(a, x) AS list_filter(a, e -> e IS DISTINCT FROM x);
 CREATE MACRO athena_nan() AS CAST('NaN' AS DOUBLE);
 CREATE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE);
 CREATE MACRO athena_e() AS exp(1);
 ${['greatest', 'least'].map(extremum).join('\n')}`;
 
+/**
+ * URL parts by RFC 3986's grammar (scheme://authority/path?query#fragment); Trino parses with java.net.URI
+ * and answers NULL for a URL that is not valid, where these still extract what matches.
+ */
+const SCHEME = '[A-Za-z][A-Za-z0-9+.-]*';
+const URLS = `
+CREATE MACRO athena_url_extract_protocol(u) AS nullif(regexp_extract(u, '^(${SCHEME}):', 1), '');
+CREATE MACRO athena_url_extract_host(u) AS nullif(regexp_extract(u, '^${SCHEME}://(?:[^@/?#]*@)?([^:/?#]*)', 1), '');
+CREATE MACRO athena_url_extract_port(u) AS
+  CAST(nullif(regexp_extract(u, '^${SCHEME}://(?:[^@/?#]*@)?[^:/?#]*:([0-9]+)', 1), '') AS BIGINT);
+CREATE MACRO athena_url_extract_path(u) AS regexp_extract(u, '^(?:${SCHEME}://[^/?#]*)?([^?#]*)', 1);
+CREATE MACRO athena_url_extract_query(u) AS
+  CASE WHEN regexp_matches(u, '^[^#]*[?]') THEN regexp_extract(u, '^[^#]*[?]([^#]*)', 1) END;
+CREATE MACRO athena_url_extract_fragment(u) AS CASE WHEN contains(u, '#') THEN regexp_extract(u, '#(.*)$', 1) END;
+CREATE MACRO athena_url_extract_parameter(u, name) AS regexp_extract(
+  list_filter(string_split(athena_url_extract_query(u), '&'), p -> split_part(p, '=', 1) = name)[1], '^[^=]*=?(.*)$', 1);`;
+
 /** Every macro, in an order where each is defined before its callers. */
-export const MACRO_SQL = [DOUBLE_TO_VARCHAR, CASTS, DIVISION, DATES, STRINGS, COLLECTIONS].join('\n');
+export const MACRO_SQL = [DOUBLE_TO_VARCHAR, CASTS, DIVISION, DATES, STRINGS, COLLECTIONS, URLS].join('\n');
