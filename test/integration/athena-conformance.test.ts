@@ -1,8 +1,4 @@
-import {
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-} from '@aws-sdk/client-athena';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
 import { createAthenaClient } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { mapLimit } from '../../local-aws/athena/engine/catalog';
@@ -46,7 +42,8 @@ async function outcomeOf(sql: string): Promise<Outcome> {
   );
   for (;;) {
     const { Status } = (await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }))).QueryExecution!;
-    if (Status?.State === 'FAILED') return { error: Status.AthenaError?.ErrorMessage ?? Status.StateChangeReason ?? '' };
+    if (Status?.State === 'FAILED')
+      return { error: Status.AthenaError?.ErrorMessage ?? Status.StateChangeReason ?? '' };
     if (Status?.State === 'SUCCEEDED') break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -82,9 +79,7 @@ test.each(functions.filter(([, entry]) => entry.status !== 'refused'))('%s', (na
     const expected: Outcome =
       example.error !== undefined ? { error: example.error } : { value: example.result ?? null, type: example.type! };
     const actual =
-      outcome && 'error' in outcome && example.error !== undefined
-        ? { error: outcome.error.split(':')[0] }
-        : outcome;
+      outcome && 'error' in outcome && example.error !== undefined ? { error: outcome.error.split(':')[0] } : outcome;
     expect({ sql: example.sql, outcome: actual }).toEqual({ sql: example.sql, outcome: expected });
   }
 });

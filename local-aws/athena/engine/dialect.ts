@@ -161,7 +161,6 @@ const KEPT = [
   'to_microseconds',
   // JSON.
   'json_extract',
-  'json_array_length',
   'uuid',
 ];
 
@@ -219,6 +218,7 @@ const MACROS = [
   'split_part',
   'regexp_count',
   'map_agg',
+  'json_array_length',
   'array_distinct',
   'array_except',
   'array_union',
@@ -252,7 +252,18 @@ const MACROS = [
 ];
 
 /** Functions DuckDB's parser writes for syntax (ARRAY literals, ROW, EXTRACT, AT TIME ZONE, MAP {...}, INTERVAL). */
-const PARSER_FUNCTIONS = new Set(['list_value', 'row', 'struct_pack', 'date_part', 'timezone', 'map']);
+const PARSER_FUNCTIONS = new Set([
+  'list_value',
+  'row',
+  'struct_pack',
+  'date_part',
+  'timezone',
+  'map',
+  // TRIM(... FROM ...), SUBSTRING(... FROM ... FOR ...), POSITION(... IN ...): DuckDB's own, with Trino's semantics.
+  'trim',
+  'substring',
+  'position',
+]);
 
 const OPERATORS = new Set(['+', '-', '*', '/', '%', '||', '~~', '!~~']);
 

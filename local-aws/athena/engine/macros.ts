@@ -140,6 +140,8 @@ CREATE MACRO athena_replace(s, search) AS replace(s, search, '');
 CREATE MACRO athena_reverse(x VARCHAR) AS reverse(x), (x) AS list_reverse(x);
 CREATE MACRO athena_json_extract_scalar(j, path) AS
   CASE WHEN json_type(json_extract(j, path)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, path) END;
+-- DuckDB's count is unsigned; Trino's a bigint.
+CREATE MACRO athena_json_array_length(j) AS CAST(json_array_length(j) AS BIGINT);
 CREATE MACRO athena_json_format(j) AS CAST(j AS VARCHAR);
 -- The JSON pointer to an object's last key equal to name ignoring case (the OpenX SerDe lowercases keys).
 CREATE MACRO athena_json_pointer(j, name) AS
