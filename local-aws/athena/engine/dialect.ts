@@ -13,6 +13,7 @@ import {
 } from './ast';
 import conformance from './conformance.json';
 import { functionNotFound, invalidFunctionArgument, notSupported, type SqlPosition } from './errors';
+import { LAMBDA_REWRITERS } from './lambdas';
 
 /**
  * Athena's (Trino's) functions over DuckDB. A function is either DuckDB's own
@@ -81,12 +82,8 @@ const KEPT = [
   'ceiling',
   'floor',
   'round',
-  'sqrt',
   'cbrt',
   'exp',
-  'ln',
-  'log2',
-  'log10',
   'log',
   'pow',
   'power',
@@ -236,6 +233,24 @@ const MACROS = [
   'url_extract_query',
   'url_extract_fragment',
   'url_extract_parameter',
+  'bit_count',
+  'bitwise_and_agg',
+  'bitwise_or_agg',
+  'to_base',
+  'from_base',
+  'width_bucket',
+  'url_encode',
+  'url_decode',
+  'to_base64url',
+  'from_base64url',
+  'json_size',
+  'is_json_scalar',
+  'array_histogram',
+  'trim_array',
+  'sqrt',
+  'ln',
+  'log2',
+  'log10',
   'json_extract_scalar',
   'json_format',
   'typeof',
@@ -277,6 +292,8 @@ const AGGREGATES = new Set([
   'arg_max_null',
   'arg_min_null',
   'athena_map_agg',
+  'athena_bitwise_and_agg',
+  'athena_bitwise_or_agg',
   'max_by',
   'min_by',
 ]);
@@ -508,6 +525,7 @@ function concat(call: JsonObject, children: Json[]): JsonObject {
 
 const REWRITERS: Record<string, Rewriter> = {
   concat,
+  ...LAMBDA_REWRITERS,
   ...Object.fromEntries(
     ['all_match', 'any_match', 'none_match'].map((name): [string, Rewriter] => [
       name,
@@ -515,6 +533,10 @@ const REWRITERS: Record<string, Rewriter> = {
         rename(call, `athena_${name}`, [functionCall('list_transform', [children[0]!, children[1]!], call)]),
     ]),
   ),
+  normalize: (call, children, context) => {
+    if (children.length !== 1) throw notSupported('normalize with a form other than NFC', context.position(call));
+    return rename(call, 'nfc_normalize', children);
+  },
   mod: (call, children) => rename(call, 'mod', [children[0]!, functionCall('athena_divisor', [children[1]!], call)]),
   array_join: (call, children) =>
     rename(call, children.length === 3 ? 'athena_array_join' : 'array_to_string', children),

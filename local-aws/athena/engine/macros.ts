@@ -52,6 +52,8 @@ const DIVISION = `
 -- A failing cast, not error(): DuckDB's TRY refuses volatile functions such as error(), and Trino's try(1 / 0) is NULL.
 -- duckdb-errors.ts reads this cast's message as DIVISION_BY_ZERO.
 CREATE MACRO athena_division_by_zero() AS CAST('athena_division_by_zero' || '' AS INTEGER);
+-- INVALID_FUNCTION_ARGUMENT with its message, the same way (duckdb-errors.ts).
+CREATE MACRO athena_invalid_argument(message) AS CAST('athena_invalid_argument: ' || message AS BIGINT);
 CREATE MACRO athena_divisor(b) AS
   CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN athena_division_by_zero() ELSE b END;`;
 
@@ -66,7 +68,7 @@ CREATE MACRO athena_interval(unit, n) AS CASE lower(unit)
   WHEN 'month' THEN to_months(CAST(n AS INTEGER))
   WHEN 'quarter' THEN to_months(CAST(n * 3 AS INTEGER))
   WHEN 'year' THEN to_years(CAST(n AS INTEGER))
-  ELSE error('''' || unit || ''' is not a valid unit') END;
+  ELSE to_days(CAST(athena_invalid_argument('''' || unit || ''' is not a valid unit') AS INTEGER)) END;
 CREATE MACRO athena_date_add(unit VARCHAR, n BIGINT, x DATE) AS CAST(x + athena_interval(unit, n) AS DATE),
   (unit VARCHAR, n BIGINT, x TIMESTAMP) AS x + athena_interval(unit, n),
   (unit VARCHAR, n BIGINT, x TIMESTAMP WITH TIME ZONE) AS x + athena_interval(unit, n);
@@ -219,5 +221,56 @@ CREATE MACRO athena_url_extract_fragment(u) AS CASE WHEN contains(u, '#') THEN r
 CREATE MACRO athena_url_extract_parameter(u, name) AS regexp_extract(
   list_filter(string_split(athena_url_extract_query(u), '&'), p -> split_part(p, '=', 1) = name)[1], '^[^=]*=?(.*)$', 1);`;
 
+/** Bits, bases, encodings and JSON sizes as Trino has them. */
+const MORE = `
+CREATE MACRO athena_bit_count(x, bits) AS CASE
+  WHEN bits < 2 OR bits > 64 THEN athena_invalid_argument('Bits specified in bit_count must be between 2 and 64, got ' || bits)
+  WHEN bits < 64 AND (x >= (CAST(1 AS BIGINT) << (bits - 1)) OR x < -(CAST(1 AS BIGINT) << (bits - 1)))
+    THEN athena_invalid_argument('Number must be representable with the bits specified. ' || x || ' cannot be represented with ' || bits || ' bits')
+  ELSE CAST(bit_count(CAST(x AS BIGINT) & CASE WHEN bits = 64 THEN CAST(-1 AS BIGINT) ELSE (CAST(1 AS BIGINT) << bits) - 1 END) AS BIGINT) END;
+CREATE MACRO athena_bitwise_and_agg(x) AS CAST(bit_and(CAST(x AS BIGINT)) AS BIGINT);
+CREATE MACRO athena_bitwise_or_agg(x) AS CAST(bit_or(CAST(x AS BIGINT)) AS BIGINT);
+CREATE MACRO athena_to_base(x, radix) AS
+  CASE WHEN x < 0 THEN '-' || lower(to_base(-x, radix)) ELSE lower(to_base(x, radix)) END;
+CREATE MACRO athena_base_digit(c, radix, s) AS
+  CASE WHEN strpos('0123456789abcdefghijklmnopqrstuvwxyz', c) BETWEEN 1 AND radix
+    THEN CAST(strpos('0123456789abcdefghijklmnopqrstuvwxyz', c) - 1 AS BIGINT)
+    ELSE athena_invalid_argument('Not a valid base-' || radix || ' number: ' || s) END;
+CREATE MACRO athena_base_digits(digits, radix, s) AS CASE WHEN digits = '' THEN athena_invalid_argument('Not a valid base-' || radix || ' number: ' || s)
+  ELSE list_reduce(list_transform(string_split(lower(digits), ''), c -> athena_base_digit(c, radix, s)), (acc, d) -> acc * radix + d, CAST(0 AS BIGINT)) END;
+CREATE MACRO athena_from_base(s, radix) AS CASE
+  WHEN radix < 2 OR radix > 36 THEN athena_invalid_argument('Radix must be between 2 and 36')
+  WHEN starts_with(s, '-') THEN -athena_base_digits(substr(s, 2), radix, s) ELSE athena_base_digits(s, radix, s) END;
+CREATE MACRO athena_width_bucket(x, bound1, bound2, n) AS CASE
+  WHEN n <= 0 THEN athena_invalid_argument('bucketCount must be greater than 0')
+  WHEN bound1 = bound2 THEN athena_invalid_argument('bounds cannot equal each other')
+  WHEN bound1 < bound2 THEN CASE WHEN x < bound1 THEN 0 WHEN x >= bound2 THEN n + 1
+    ELSE CAST(floor((x - bound1) * n / (bound2 - bound1)) AS BIGINT) + 1 END
+  ELSE CASE WHEN x > bound1 THEN 0 WHEN x <= bound2 THEN n + 1
+    ELSE CAST(floor((bound1 - x) * n / (bound1 - bound2)) AS BIGINT) + 1 END END;
+-- Java's URLEncoder (form encoding): space as +, * kept, ~ escaped; URLDecoder reads + as a space.
+CREATE MACRO athena_url_encode(s) AS replace(replace(replace(url_encode(s), '%20', '+'), '~', '%7E'), '%2A', '*');
+CREATE MACRO athena_url_decode(s) AS url_decode(replace(s, '+', ' '));
+CREATE MACRO athena_to_base64url(b) AS translate(to_base64(b), '+/', '-_');
+CREATE MACRO athena_from_base64url(s) AS from_base64(translate(s, '-_', '+/') || repeat('=', (4 - length(s) % 4) % 4));
+-- Trino's logarithms and square root are NaN below their domain and -Infinity at 0 (DuckDB's fail).
+CREATE MACRO athena_sqrt(x) AS CASE WHEN x < 0 THEN CAST('NaN' AS DOUBLE) ELSE sqrt(x) END;
+${['ln', 'log2', 'log10']
+  .map(
+    (name) => `CREATE MACRO athena_${name}(x) AS CASE WHEN x < 0 THEN CAST('NaN' AS DOUBLE)
+  WHEN x = 0 THEN CAST('-Infinity' AS DOUBLE) ELSE ${name}(x) END;`,
+  )
+  .join('\n')}
+CREATE MACRO athena_json_size(j, path) AS CASE
+  WHEN json_extract(j, path) IS NULL THEN NULL
+  WHEN json_type(json_extract(j, path)) = 'ARRAY' THEN CAST(json_array_length(json_extract(j, path)) AS BIGINT)
+  WHEN json_type(json_extract(j, path)) = 'OBJECT' THEN CAST(len(json_keys(json_extract(j, path))) AS BIGINT)
+  ELSE CAST(0 AS BIGINT) END;
+CREATE MACRO athena_is_json_scalar(j) AS json_type(json(j)) NOT IN ('OBJECT', 'ARRAY');
+CREATE MACRO athena_array_histogram(a) AS CASE WHEN a IS NOT NULL THEN map_from_entries(coalesce(
+  list_transform(map_entries(list_histogram(list_filter(a, e -> e IS NOT NULL))), e -> {'key': e.key, 'value': CAST(e.value AS BIGINT)}), [])) END;
+CREATE MACRO athena_trim_array(a, n) AS list_slice(a, 1, len(a) - CASE WHEN n < 0 OR n > len(a)
+  THEN athena_invalid_argument('size must not be negative or exceed the array''s cardinality: ' || n) ELSE n END);`;
+
 /** Every macro, in an order where each is defined before its callers. */
-export const MACRO_SQL = [DOUBLE_TO_VARCHAR, CASTS, DIVISION, DATES, STRINGS, COLLECTIONS, URLS].join('\n');
+export const MACRO_SQL = [DOUBLE_TO_VARCHAR, CASTS, DIVISION, DATES, STRINGS, COLLECTIONS, URLS, MORE].join('\n');
