@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import * as athenaSdk from '@aws-sdk/client-athena';
 import * as glueSdk from '@aws-sdk/client-glue';
 import { NormalizedSchema } from '@smithy/core/schema';
@@ -44,7 +46,11 @@ function unmodeled(schema: NormalizedSchema, value: unknown, at: string): string
   });
 }
 
-async function call(service: 'glue' | 'athena', operation: string, input: object): Promise<Record<string, unknown>> {
+async function send(
+  service: 'glue' | 'athena',
+  operation: string,
+  input: object,
+): Promise<{ status: number; errorType: string | null; output: Record<string, unknown> }> {
   const url = new URL(endpoint);
   const target = service === 'glue' ? `AWSGlue.${operation}` : `AmazonAthena.${operation}`;
   const body = JSON.stringify(input);
@@ -64,7 +70,12 @@ async function call(service: 'glue' | 'athena', operation: string, input: object
     body,
   });
   const output = (await response.json()) as Record<string, unknown>;
-  expect({ operation, status: response.status, output }).toMatchObject({ operation, status: 200 });
+  return { status: response.status, errorType: response.headers.get('x-amzn-errortype'), output };
+}
+
+async function call(service: 'glue' | 'athena', operation: string, input: object): Promise<Record<string, unknown>> {
+  const { status, output } = await send(service, operation, input);
+  expect({ operation, status, output }).toMatchObject({ operation, status: 200 });
   const schema = outputSchema(service === 'glue' ? glueSdk : athenaSdk, operation);
   expect({ operation, problems: validateInput(schema, output), unmodeled: unmodeled(schema, output, '') }).toEqual({
     operation,
@@ -78,8 +89,8 @@ const glue = (operation: string, input: object = {}) => call('glue', operation, 
 const athena = (operation: string, input: object = {}) => call('athena', operation, input);
 
 afterAll(async () => {
-  await glue('DeleteDatabase', { Name: database });
-  await athena('DeleteWorkGroup', { WorkGroup: workGroup, RecursiveDeleteOption: true });
+  await send('glue', 'DeleteDatabase', { Name: database });
+  await send('athena', 'DeleteWorkGroup', { WorkGroup: workGroup, RecursiveDeleteOption: true });
 });
 
 test('a Data Catalog flow answers with the shapes the Glue SDK models', async () => {
@@ -168,4 +179,34 @@ test('an Athena flow answers with the shapes the Athena SDK models', async () =>
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   await athena('StopQueryExecution', { QueryExecutionId });
+});
+
+/** The operations an SDK models: its `<Op>$` operation schemas. */
+const operationsOf = (sdk: Sdk) =>
+  Object.keys(sdk)
+    .filter((name) => name.endsWith('$') && Array.isArray(sdk[name]) && (sdk[name] as unknown[])[0] === 9)
+    .map((name) => name.slice(0, -1))
+    .sort();
+
+/** Whether the service has the operation: an unknown one is refused before the request is validated. */
+async function implemented(service: 'glue' | 'athena', operation: string): Promise<boolean> {
+  // Not valid for any operation that changes something: every one of them requires a name.
+  const { errorType } = await send(service, operation, { MaxResults: 0 });
+  return errorType !== 'UnknownOperationException';
+}
+
+test("docs/ARCHITECTURE.md lists the operations the service has of each SDK's model", async () => {
+  const lines: string[] = [];
+  for (const [service, label, sdk] of [
+    ['glue', 'Glue', glueSdk],
+    ['athena', 'Athena', athenaSdk],
+  ] as const) {
+    const all = operationsOf(sdk);
+    const have: string[] = [];
+    for (const operation of all) if (await implemented(service, operation)) have.push(operation);
+    lines.push(`- ${label}: ${have.length} of the ${all.length} operations of the SDK's model: ${have.join(', ')}.`);
+  }
+  const docs = fs.readFileSync(path.join(__dirname, '../../docs/ARCHITECTURE.md'), 'utf8');
+  const section = /<!-- operations:start -->\s*([\s\S]*?)\s*<!-- operations:end -->/.exec(docs)?.[1];
+  expect(section).toBe(lines.join('\n'));
 });
