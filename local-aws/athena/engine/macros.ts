@@ -141,7 +141,8 @@ CREATE MACRO athena_regexp_count(s, pattern) AS CAST(len(regexp_extract_all(s, p
 CREATE MACRO athena_replace(s, search) AS replace(s, search, '');
 CREATE MACRO athena_reverse(x VARCHAR) AS reverse(x), (x) AS list_reverse(x);
 CREATE MACRO athena_json_extract_scalar(j, path) AS
-  CASE WHEN json_type(json_extract(j, path)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, path) END;
+  -- Trino answers NULL for text that is not JSON.
+  CASE WHEN NOT json_valid(j) THEN NULL WHEN json_type(json_extract(j, path)) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, path) END;
 -- DuckDB's count is unsigned; Trino's a bigint.
 CREATE MACRO athena_json_array_length(j) AS CAST(json_array_length(j) AS BIGINT);
 CREATE MACRO athena_json_format(j) AS CAST(j AS VARCHAR);
@@ -177,13 +178,25 @@ CREATE MACRO athena_array_join(a, delimiter, null_replacement) AS
   array_to_string(list_transform(a, e -> coalesce(CAST(e AS VARCHAR), null_replacement)), delimiter);
 -- Trino's map_agg skips NULL keys and keeps one value of a repeated key (DuckDB's maps refuse repeated keys).
 CREATE MACRO athena_unique_entries(entries) AS
-  list_filter(entries, (entry, i) -> i = 1 OR entries[i - 1].k IS DISTINCT FROM entry.k);
+  list_filter(entries, (entry, i) -> i = 1 OR entries[i - 1].key IS DISTINCT FROM entry.key);
 CREATE MACRO athena_map_agg(k, v) AS
-  map_from_entries(athena_unique_entries(list_sort(list({'k': k, 'v': v}) FILTER (WHERE k IS NOT NULL))));
+  map_from_entries(athena_unique_entries(list_sort(list({'key': k, 'value': v}) FILTER (WHERE k IS NOT NULL))));
 -- Trino's array_distinct, array_except and array_union keep first occurrences in order, NULL included.
 CREATE MACRO athena_array_distinct(a) AS list_filter(a, (e, i) -> list_position(a, e) = i);
 CREATE MACRO athena_array_except(a, b) AS list_filter(athena_array_distinct(a), e -> list_position(b, e) IS NULL);
 CREATE MACRO athena_array_union(a, b) AS athena_array_distinct(list_concat(a, b));
+CREATE MACRO athena_array_intersect(a, b) AS athena_array_distinct(list_filter(a, e -> list_position(b, e) IS NOT NULL));
+-- Trino's contains, arrays_overlap, array_max and array_min are NULL when a NULL element could change the answer.
+CREATE MACRO athena_has_null(a) AS list_position(a, NULL) IS NOT NULL;
+CREATE MACRO athena_contains(a, x) AS CASE WHEN x IS NULL THEN NULL WHEN list_contains(a, x) THEN true
+  WHEN athena_has_null(a) THEN NULL WHEN a IS NOT NULL THEN false END;
+CREATE MACRO athena_arrays_overlap(a, b) AS CASE WHEN list_has_any(a, b) THEN true
+  WHEN athena_has_null(a) OR athena_has_null(b) THEN NULL WHEN a IS NOT NULL AND b IS NOT NULL THEN false END;
+CREATE MACRO athena_array_max(a) AS CASE WHEN NOT athena_has_null(a) THEN list_max(a) END;
+CREATE MACRO athena_array_min(a) AS CASE WHEN NOT athena_has_null(a) THEN list_min(a) END;
+-- map_union merges maps; a key in several keeps one of its values, as map_agg.
+CREATE MACRO athena_map_union(m) AS
+  map_from_entries(athena_unique_entries(list_sort(flatten(list(map_entries(m)) FILTER (WHERE m IS NOT NULL)))));
 -- all_match, any_match and none_match over the predicate's results: NULL when a NULL could decide it.
 CREATE MACRO athena_all_match(results) AS CASE WHEN list_contains(results, false) THEN false
   WHEN list_position(results, NULL) IS NOT NULL THEN NULL WHEN results IS NOT NULL THEN true END;
