@@ -64,6 +64,14 @@ function lambdaParts(node: Json | undefined, count: number, name: string): { nam
 function substitute(body: Json, values: Map<string, JsonObject>): Json {
   if (Array.isArray(body)) return body.map((item) => substitute(item, values));
   if (!isObject(body)) return body;
+  if (body.class === 'LAMBDA') {
+    // An inner lambda's own parameters hide the outer ones of the same name.
+    const lhs = objectField(body, 'lhs');
+    const refs = lhs?.class === 'COLUMN_REF' ? [lhs] : lhs ? objectsIn(lhs, 'children') : [];
+    const hidden = new Set(refs.map((ref) => String(arrayField(ref, 'column_names')[0] ?? '').toLowerCase()));
+    const visible = new Map([...values].filter(([name]) => !hidden.has(name)));
+    return { ...body, expr: substitute(body.expr!, visible) };
+  }
   if (body.class === 'COLUMN_REF') {
     const [first, ...rest] = arrayField(body, 'column_names').map(String);
     const value = first === undefined ? undefined : values.get(first.toLowerCase());
