@@ -248,6 +248,8 @@ const MACROS = [
   'array_intersect',
   'arrays_overlap',
   'map_union',
+  'json_array_get',
+  'split_to_map',
   'sqrt',
   'ln',
   'log2',

@@ -279,6 +279,14 @@ CREATE MACRO athena_json_size(j, path) AS CASE
   WHEN json_type(json_extract(j, path)) = 'ARRAY' THEN CAST(json_array_length(json_extract(j, path)) AS BIGINT)
   WHEN json_type(json_extract(j, path)) = 'OBJECT' THEN CAST(len(json_keys(json_extract(j, path))) AS BIGINT)
   ELSE CAST(0 AS BIGINT) END;
+-- Trino's index counts from 0, and from the end when negative (JSONPath's [#-1]).
+CREATE MACRO athena_json_array_get(j, i) AS
+  json_extract(j, CASE WHEN i >= 0 THEN '$[' || i || ']' ELSE '$[#' || i || ']' END);
+CREATE MACRO athena_map_entry(entry, kv) AS {'key': split_part(entry, kv, 1), 'value': CASE
+  WHEN len(string_split(entry, kv)) <> 2 THEN CAST(athena_invalid_argument('Key-value delimiter must appear exactly once in each entry. Bad input: ''' || entry || '''') AS VARCHAR)
+  ELSE split_part(entry, kv, 2) END};
+CREATE MACRO athena_split_to_map(s, entries, kv) AS
+  map_from_entries(list_transform(list_filter(string_split(s, entries), e -> e <> ''), e -> athena_map_entry(e, kv)));
 CREATE MACRO athena_is_json_scalar(j) AS json_type(json(j)) NOT IN ('OBJECT', 'ARRAY');
 CREATE MACRO athena_array_histogram(a) AS CASE WHEN a IS NOT NULL THEN map_from_entries(coalesce(
   list_transform(map_entries(list_histogram(list_filter(a, e -> e IS NOT NULL))), e -> {'key': e.key, 'value': CAST(e.value AS BIGINT)}), [])) END;
