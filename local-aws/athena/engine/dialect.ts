@@ -250,6 +250,8 @@ const MACROS = [
   'map_union',
   'json_array_get',
   'split_to_map',
+  'ngrams',
+  'contains_sequence',
   'sqrt',
   'ln',
   'log2',

@@ -287,6 +287,12 @@ CREATE MACRO athena_map_entry(entry, kv) AS {'key': split_part(entry, kv, 1), 'v
   ELSE split_part(entry, kv, 2) END};
 CREATE MACRO athena_split_to_map(s, entries, kv) AS
   map_from_entries(list_transform(list_filter(string_split(s, entries), e -> e <> ''), e -> athena_map_entry(e, kv)));
+CREATE MACRO athena_ngrams_of(a, n) AS
+  list_transform(range(1, greatest(len(a) - n + 1, 1) + 1), i -> list_slice(a, i, i + n - 1));
+CREATE MACRO athena_ngrams(a, n) AS
+  athena_ngrams_of(a, CASE WHEN n <= 0 THEN athena_invalid_argument('N must be positive') ELSE n END);
+CREATE MACRO athena_contains_sequence(a, s) AS CASE WHEN a IS NOT NULL AND s IS NOT NULL THEN len(s) = 0 OR coalesce(
+  list_bool_or(list_transform(range(1, len(a) - len(s) + 2), i -> list_slice(a, i, i + len(s) - 1) IS NOT DISTINCT FROM s)), false) END;
 CREATE MACRO athena_is_json_scalar(j) AS json_type(json(j)) NOT IN ('OBJECT', 'ARRAY');
 CREATE MACRO athena_array_histogram(a) AS CASE WHEN a IS NOT NULL THEN map_from_entries(coalesce(
   list_transform(map_entries(list_histogram(list_filter(a, e -> e IS NOT NULL))), e -> {'key': e.key, 'value': CAST(e.value AS BIGINT)}), [])) END;
