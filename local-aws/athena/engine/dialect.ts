@@ -113,8 +113,6 @@ const KEPT = [
   'rpad',
   'strpos',
   'position',
-  'substr',
-  'substring',
   'starts_with',
   'ends_with',
   'translate',
@@ -175,13 +173,11 @@ const RENAMED: Record<string, string> = {
   hamming_distance: 'hamming',
   to_utf8: 'encode',
   from_utf8: 'decode',
-  codepoint: 'unicode',
   format: 'printf',
   regexp_like: 'regexp_matches',
   regexp_split: 'string_split_regex',
   split: 'string_split',
   to_hex: 'hex',
-  from_hex: 'unhex',
   // Trino's date_diff counts whole units between the two (as DuckDB's date_sub), not boundaries crossed.
   date_diff: 'date_sub',
   to_unixtime: 'epoch',
@@ -252,6 +248,8 @@ const MACROS = [
   'split_to_map',
   'ngrams',
   'contains_sequence',
+  'codepoint',
+  'from_hex',
   'sqrt',
   'ln',
   'log2',
@@ -543,6 +541,8 @@ const REWRITERS: Record<string, Rewriter> = {
     if (children.length !== 1) throw notSupported('normalize with a form other than NFC', context.position(call));
     return rename(call, 'nfc_normalize', children);
   },
+  substr: (call, children) => rename(call, 'athena_substr', children),
+  substring: (call, children) => rename(call, 'athena_substr', children),
   mod: (call, children) => rename(call, 'mod', [children[0]!, functionCall('athena_divisor', [children[1]!], call)]),
   array_join: (call, children) =>
     rename(call, children.length === 3 ? 'athena_array_join' : 'array_to_string', children),
@@ -697,6 +697,7 @@ export function rewriteFunction(
   }
   if (schema === 'main') {
     if (name === 'date_part') return rewriteExtract(call, children);
+    if (name === 'substring') return rename(call, 'athena_substr', children);
     return name === 'row' ? anonymousRow(call, children) : call;
   }
   const rewriter = REWRITERS[name];

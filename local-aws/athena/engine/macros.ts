@@ -133,8 +133,16 @@ const TYPE_NAMES = `CREATE MACRO athena_type_name(t) AS ${[1, 2, 3, 4].reduce(
 
 /** Trino returns NULL (not '') when split_part or regexp_extract find nothing. */
 const STRINGS = `
-CREATE MACRO athena_split_part(s, delimiter, i) AS
-  CASE WHEN i > len(string_split(s, delimiter)) THEN NULL ELSE split_part(s, delimiter, i) END;
+CREATE MACRO athena_split_part(s, delimiter, i) AS CASE
+  WHEN i <= 0 THEN CAST(athena_invalid_argument('Index must be greater than zero') AS VARCHAR)
+  WHEN i > len(string_split(s, delimiter)) THEN NULL ELSE split_part(s, delimiter, i) END;
+-- Trino's substr from 0, or from before the start, is empty.
+CREATE MACRO athena_substr(s, start) AS CASE WHEN start = 0 OR -start > length(s) THEN '' ELSE substr(s, start) END,
+  (s, start, n) AS CASE WHEN start = 0 OR -start > length(s) THEN '' ELSE substr(s, start, n) END;
+CREATE MACRO athena_codepoint(s) AS CASE WHEN length(s) <> 1
+  THEN CAST(athena_invalid_argument('Input string must be a single character string') AS INTEGER) ELSE unicode(s) END;
+CREATE MACRO athena_from_hex(s) AS
+  unhex(CASE WHEN length(s) % 2 = 1 THEN CAST(athena_invalid_argument('invalid input length ' || length(s)) AS VARCHAR) ELSE s END);
 CREATE MACRO athena_regexp_extract(s, pattern) AS CASE WHEN regexp_matches(s, pattern) THEN regexp_extract(s, pattern) END,
   (s, pattern, g) AS CASE WHEN regexp_matches(s, pattern) THEN regexp_extract(s, pattern, g) END;
 CREATE MACRO athena_regexp_count(s, pattern) AS CAST(len(regexp_extract_all(s, pattern)) AS BIGINT);
@@ -170,7 +178,9 @@ CREATE MACRO athena_cardinality(x) AS CASE
   ELSE CAST(json_array_length(to_json(x)) AS BIGINT) END;
 CREATE MACRO athena_array_position(a, x) AS CASE WHEN a IS NULL THEN NULL ELSE CAST(coalesce(list_position(a, x), 0) AS BIGINT) END;
 CREATE MACRO athena_slice(a, start, n) AS
-  list_slice(a, CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END,
+  list_slice(a, CASE WHEN start = 0 THEN athena_invalid_argument('SQL array indices start at 1')
+    WHEN n < 0 THEN athena_invalid_argument('length must be greater than or equal to 0')
+    WHEN start < 0 THEN len(a) + start + 1 ELSE start END,
     CASE WHEN start < 0 THEN len(a) + start + 1 ELSE start END + n - 1);
 CREATE MACRO athena_repeat(x, n) AS list_transform(range(n), i -> x);
 -- Trino's three-argument array_join writes the replacement for NULL elements (the two-argument form skips them).
