@@ -50,6 +50,8 @@ const MAX_READ_CHECKS = 1000;
 const MAX_ACTIVE_PER_CALLER = 20;
 /** Executions kept (Athena keeps 45 days of them): the oldest finished ones go first. */
 const KEPT_EXECUTIONS = 1000;
+/** The one engine the local service runs: Trino's SQL, as Athena engine version 3. */
+const ENGINE_VERSION = { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' } as const;
 
 interface Execution {
   execution: QueryExecution;
@@ -457,7 +459,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           Status: { State: 'QUEUED', SubmissionDateTime: new Date() },
           Statistics: {},
           WorkGroup: group.Name,
-          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
+          EngineVersion: ENGINE_VERSION,
           ExecutionParameters: input.ExecutionParameters,
           SubstatementType: statementType === 'DML' ? 'SELECT' : undefined,
         },
@@ -555,7 +557,20 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     },
 
     GetWorkGroup(input: athena.GetWorkGroupInput): athena.GetWorkGroupOutput {
-      return { WorkGroup: workGroup(input.WorkGroup) };
+      const group = workGroup(input.WorkGroup);
+      return { WorkGroup: { ...group, Configuration: { ...group.Configuration, EngineVersion: ENGINE_VERSION } } };
+    },
+
+    ListEngineVersions(): athena.ListEngineVersionsOutput {
+      return {
+        EngineVersions: [
+          ENGINE_VERSION,
+          {
+            SelectedEngineVersion: ENGINE_VERSION.EffectiveEngineVersion,
+            EffectiveEngineVersion: ENGINE_VERSION.EffectiveEngineVersion,
+          },
+        ],
+      };
     },
 
     ListWorkGroups(): athena.ListWorkGroupsOutput {
@@ -565,7 +580,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
           State: group.State,
           Description: group.Description,
           CreationTime: group.CreationTime,
-          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'Athena engine version 3' },
+          EngineVersion: ENGINE_VERSION,
         })),
       };
     },
@@ -710,6 +725,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
     StopQueryExecution: onExecution('athena:StopQueryExecution'),
     GetWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:GetWorkGroup', input.WorkGroup),
     ListWorkGroups: () => [{ action: 'athena:ListWorkGroups', resource: '*' }],
+    ListEngineVersions: () => [{ action: 'athena:ListEngineVersions', resource: '*' }],
     UpdateWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:UpdateWorkGroup', input.WorkGroup),
     DeleteWorkGroup: (input: { WorkGroup?: string }) => onWorkGroup('athena:DeleteWorkGroup', input.WorkGroup),
     CreateWorkGroup: (input: { Name?: string }) => onWorkGroup('athena:CreateWorkGroup', input.Name),

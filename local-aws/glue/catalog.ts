@@ -13,7 +13,10 @@ import { partitionKey, type DatabaseRecord, type GlueStore, type TableRecord } f
  * database and table names in lowercase and looks them up case-insensitively.
  */
 
-const PAGE = { tables: 100, partitions: 1000, databases: 100 } as const;
+const PAGE = { tables: 100, partitions: 1000, databases: 100, tableVersions: 100 } as const;
+
+/** Earlier versions kept per table: Glue keeps more, but a crawler updating a table often must not grow the store unbounded. */
+const KEPT_TABLE_VERSIONS = 100;
 
 function page<T>(items: T[], nextToken: string | undefined, maxResults: number | undefined, limit: number) {
   const size = Math.min(maxResults ?? limit, limit);
@@ -154,7 +157,8 @@ export class Catalog {
     const name = checkName('Table', input.Name!);
     const existing = database.tables[name];
     const table = this.toTable(database.database.Name!, input, existing?.table, context);
-    database.tables[name] = { table, partitions: existing?.partitions ?? dictionary() };
+    const versions = existing ? [...(existing.versions ?? []), existing.table].slice(-KEPT_TABLE_VERSIONS) : [];
+    database.tables[name] = { table, partitions: existing?.partitions ?? dictionary(), versions };
     this.store.save();
     return table;
   }
@@ -191,6 +195,40 @@ export class Catalog {
       );
     }
     this.putTable(input.DatabaseName!, input.TableInput, context);
+    return {};
+  }
+
+  /** The current version first, then the earlier ones, newest first. */
+  getTableVersions(input: glue.GetTableVersionsRequest): glue.GetTableVersionsResponse {
+    const record = this.table(input.DatabaseName!, input.TableName!);
+    const all = [record.table, ...(record.versions ?? []).slice().reverse()].map((table) => ({
+      Table: table,
+      VersionId: table.VersionId,
+    }));
+    const { slice, next } = page(all, input.NextToken, input.MaxResults, PAGE.tableVersions);
+    return { TableVersions: slice, NextToken: next };
+  }
+
+  getTableVersion(input: glue.GetTableVersionRequest): glue.GetTableVersionResponse {
+    const record = this.table(input.DatabaseName!, input.TableName!);
+    const wanted = input.VersionId ?? record.table.VersionId;
+    const table = [record.table, ...(record.versions ?? [])].find((version) => version.VersionId === wanted);
+    if (!table) throw EntityNotFound(`Version ${wanted} of table ${input.TableName} not found.`);
+    return { TableVersion: { Table: table, VersionId: table.VersionId } };
+  }
+
+  deleteTableVersion(input: glue.DeleteTableVersionRequest): glue.DeleteTableVersionResponse {
+    const record = this.table(input.DatabaseName!, input.TableName!);
+    if (input.VersionId === record.table.VersionId) {
+      throw InvalidInput(
+        `Version ${input.VersionId} is the current version of table ${input.TableName}: it cannot be deleted.`,
+      );
+    }
+    const versions = record.versions ?? [];
+    const index = versions.findIndex((version) => version.VersionId === input.VersionId);
+    if (index < 0) throw EntityNotFound(`Version ${input.VersionId} of table ${input.TableName} not found.`);
+    versions.splice(index, 1);
+    this.store.save();
     return {};
   }
 

@@ -58,6 +58,9 @@ export function gluePermissions(arns: Arns, accountId: string): PermissionRules 
       (input.TablesToDelete ?? []).flatMap((table) =>
         arns.tablePath('glue:BatchDeleteTable', input.DatabaseName!, table),
       ),
+    GetTableVersions: onTable('glue:GetTableVersions'),
+    GetTableVersion: onTable('glue:GetTableVersion'),
+    DeleteTableVersion: onTable('glue:DeleteTableVersion'),
     CreatePartition: onTable('glue:CreatePartition'),
     GetPartition: onTable('glue:GetPartition'),
     GetPartitions: onTable('glue:GetPartitions'),

@@ -5,6 +5,8 @@ export interface TableRecord {
   table: Table;
   /** Keyed by `partitionKey(values)`. */
   partitions: Record<string, Partition>;
+  /** The table's earlier versions, oldest first (GetTableVersions); absent in stores written before versions were kept. */
+  versions?: Table[];
 }
 
 export interface DatabaseRecord {

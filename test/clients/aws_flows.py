@@ -119,6 +119,18 @@ report["analystCreatesDatabase"] = code_of(
     lambda: glue_analyst.create_database(DatabaseInput={"Name": f"{database}_denied"})
 )
 
+# --- Table versions: an update keeps the version before it; the paginator walks them newest first.
+glue.update_table(
+    DatabaseName=database,
+    TableInput={"Name": f"{table}_c", "Description": "second version", "StorageDescriptor": storage(spec["location"])},
+)
+version_pages = glue.get_paginator("get_table_versions").paginate(
+    DatabaseName=database, TableName=f"{table}_c", PaginationConfig={"PageSize": 1}
+)
+report["tableVersions"] = [
+    [[v["VersionId"], v["Table"].get("Description")] for v in page["TableVersions"]] for page in version_pages
+]
+
 # --- Athena: the analyst queries the table, polls, pages the results.
 query = {
     "QueryString": (
@@ -168,6 +180,10 @@ listed = client("athena", "admin").list_query_executions(WorkGroup=spec["workGro
 report["listed"] = query_id in listed and failed_id in listed
 # The analyst's policy grants running queries, not listing everyone's.
 report["analystLists"] = code_of(lambda: athena.list_query_executions(WorkGroup=spec["workGroup"]))
+
+report["engineVersion"] = client("athena", "admin").get_work_group(WorkGroup=spec["workGroup"])["WorkGroup"][
+    "Configuration"
+]["EngineVersion"]
 
 # --- Signatures: a wrong secret and an unknown key are refused as AWS refuses them.
 wrong = boto3.client(

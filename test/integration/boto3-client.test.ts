@@ -88,6 +88,7 @@ test('Glue through boto3: the table as created, paginated listings, expressions 
   });
   expect(report.tablePages).toEqual([[table], [`${table}_b`], [`${table}_c`]]);
   expect(report.tablesMatching).toEqual([`${table}_b`, `${table}_c`]);
+  expect(report.tableVersions).toEqual([[['1', 'second version']], [['0', null]]]);
   expect(report.partitionsMatching).toEqual([
     ['2024-01-02', '04'],
     ['2024-01-03', '00'],
@@ -126,6 +127,10 @@ test('Athena through boto3: the query reads only its day, pages of 2 rows join t
   ]);
   expect(report.rows).toEqual([['symbol', 'trades', 'volume', 'high'], ...answer]);
   expect(report.sameTokenSameId).toBe(true);
+  expect(report.engineVersion).toEqual({
+    SelectedEngineVersion: 'AUTO',
+    EffectiveEngineVersion: 'Athena engine version 3',
+  });
   expect(report.sameTokenOtherQuery).toMatchObject({ code: 'InvalidRequestException', status: 400 });
   expect(report.listed).toBe(true);
   expect(report.analystLists).toMatchObject({ code: 'AccessDeniedException', status: 400 });

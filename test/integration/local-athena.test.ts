@@ -6,6 +6,7 @@ import {
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   GetWorkGroupCommand,
+  ListEngineVersionsCommand,
   ListQueryExecutionsCommand,
   ListWorkGroupsCommand,
   StartQueryExecutionCommand,
@@ -286,6 +287,15 @@ describe('work groups', () => {
     expect(duplicate.name).toBe('InvalidRequestException');
     const group = (await athena.send(new GetWorkGroupCommand({ WorkGroup: name }))).WorkGroup;
     expect(group?.Configuration?.ResultConfiguration?.OutputLocation).toBe(`s3://${bucket}/athena-results/${name}/`);
+    expect(group?.Configuration?.EngineVersion).toEqual({
+      SelectedEngineVersion: 'AUTO',
+      EffectiveEngineVersion: 'Athena engine version 3',
+    });
+    const engines = await admin.send(new ListEngineVersionsCommand({}));
+    expect(engines.EngineVersions?.map((engine) => engine.EffectiveEngineVersion)).toEqual([
+      'Athena engine version 3',
+      'Athena engine version 3',
+    ]);
     const done = await run('SELECT 1', { WorkGroup: name });
     expect(done.ResultConfiguration?.OutputLocation).toBe(
       `s3://${bucket}/athena-results/${name}/${done.QueryExecutionId}.csv`,

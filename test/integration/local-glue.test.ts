@@ -10,6 +10,7 @@ import {
   CreateTableCommand,
   DeleteDatabaseCommand,
   DeletePartitionCommand,
+  DeleteTableVersionCommand,
   GetCrawlerCommand,
   GetDatabaseCommand,
   GetDatabasesCommand,
@@ -17,6 +18,8 @@ import {
   GetPartitionsCommand,
   GetTableCommand,
   GetTablesCommand,
+  GetTableVersionCommand,
+  GetTableVersionsCommand,
   GlueClient,
   UpdateDatabaseCommand,
   UpdatePartitionCommand,
@@ -293,6 +296,46 @@ describe('Data Catalog', () => {
     await expect(
       glue.send(new UpdateTableCommand({ DatabaseName: database, VersionId: '0', TableInput: { Name: 'trades' } })),
     ).rejects.toMatchObject({ name: 'ConcurrentModificationException' });
+
+    // Every version kept, the current one first; each readable alone; an earlier one deletable, the current one not.
+    await glue.send(
+      new UpdateTableCommand({
+        DatabaseName: database,
+        TableInput: { Name: 'trades', StorageDescriptor: descriptor('s3://bucket/trades3/') },
+      }),
+    );
+    const versions = await glue.send(new GetTableVersionsCommand({ DatabaseName: database, TableName: 'trades' }));
+    expect(
+      versions.TableVersions!.map((version) => [version.VersionId, version.Table?.StorageDescriptor?.Location]),
+    ).toEqual([
+      ['2', 's3://bucket/trades3/'],
+      ['1', 's3://bucket/trades2/'],
+      ['0', 's3://bucket/Trades/'],
+    ]);
+    const paged = await glue.send(
+      new GetTableVersionsCommand({ DatabaseName: database, TableName: 'trades', MaxResults: 2 }),
+    );
+    expect(paged.TableVersions).toHaveLength(2);
+    const rest = await glue.send(
+      new GetTableVersionsCommand({ DatabaseName: database, TableName: 'trades', NextToken: paged.NextToken }),
+    );
+    expect(rest.TableVersions!.map((version) => version.VersionId)).toEqual(['0']);
+    const one = await glue.send(
+      new GetTableVersionCommand({ DatabaseName: database, TableName: 'trades', VersionId: '1' }),
+    );
+    expect(one.TableVersion?.Table?.StorageDescriptor?.Location).toBe('s3://bucket/trades2/');
+    const current = await glue.send(new GetTableVersionCommand({ DatabaseName: database, TableName: 'trades' }));
+    expect(current.TableVersion?.VersionId).toBe('2');
+    await glue.send(new DeleteTableVersionCommand({ DatabaseName: database, TableName: 'trades', VersionId: '1' }));
+    await expect(
+      glue.send(new GetTableVersionCommand({ DatabaseName: database, TableName: 'trades', VersionId: '1' })),
+    ).rejects.toMatchObject({ name: 'EntityNotFoundException', message: 'Version 1 of table trades not found.' });
+    await expect(
+      glue.send(new DeleteTableVersionCommand({ DatabaseName: database, TableName: 'trades', VersionId: '2' })),
+    ).rejects.toMatchObject({ name: 'InvalidInputException', message: expect.stringMatching(/current version/) });
+    await expect(
+      glue.send(new GetTableVersionsCommand({ DatabaseName: database, TableName: 'nope' })),
+    ).rejects.toMatchObject({ name: 'EntityNotFoundException' });
 
     const matching = await glue.send(new GetTablesCommand({ DatabaseName: database, Expression: 'ticks*' }));
     expect(matching.TableList!.map((table) => table.Name)).toEqual(['ticks', 'ticks_daily']);

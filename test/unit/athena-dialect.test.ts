@@ -127,3 +127,58 @@ test('window functions are checked and renamed like aggregates', () => {
   );
   expect(failure(() => rewriteWindowFunction(window('pg_sleep'), context)).errorType).toBe(1303);
 });
+
+const lambda = (parameters: string[], body: JsonObject): JsonObject => ({
+  class: 'LAMBDA',
+  type: 'LAMBDA',
+  lhs:
+    parameters.length === 1
+      ? column(parameters[0]!)
+      : { ...functionCall('row', parameters.map(column)), schema: 'main' },
+  expr: body,
+});
+
+test("two-parameter lambdas read a map entry's key and value; an inner lambda's parameter hides the outer one", () => {
+  const filtered = rewrite(
+    'map_filter',
+    column('m'),
+    lambda(['k', 'v'], functionCall('f', [column('k'), column('v'), lambda(['k'], column('k'))])),
+  );
+  expect(filtered).toMatchObject({
+    function_name: 'map_from_entries',
+    children: [{ function_name: 'list_filter', children: [{ function_name: 'map_entries' }, { class: 'LAMBDA' }] }],
+  });
+  const body = ((filtered.children as JsonObject[])[0]!.children as JsonObject[])[1]!.expr as JsonObject;
+  const [key, value, inner] = body.children as JsonObject[];
+  expect(key).toMatchObject({ function_name: 'struct_extract', children: [{}, { value: { value: 'key' } }] });
+  expect(value).toMatchObject({ function_name: 'struct_extract', children: [{}, { value: { value: 'value' } }] });
+  expect(inner).toMatchObject({ class: 'LAMBDA', expr: column('k') });
+});
+
+test('reduce applies its output lambda to list_reduce; a lambda of the wrong shape is named', () => {
+  const reduced = rewrite(
+    'reduce',
+    column('a'),
+    column('init'),
+    lambda(['s', 'x'], column('s')),
+    lambda(['s'], functionCall('g', [column('s')])),
+  );
+  expect(reduced).toMatchObject({
+    function_name: 'g',
+    children: [{ function_name: 'list_reduce', children: [column('a'), { class: 'LAMBDA' }, column('init')] }],
+  });
+  expect(failure(() => rewrite('map_filter', column('m'), lambda(['v'], column('v')))).message).toBe(
+    'INVALID_FUNCTION_ARGUMENT: map_filter takes a lambda of 2 parameters',
+  );
+  expect(failure(() => rewrite('zip_with', column('a'), column('b'), column('f'))).message).toBe(
+    'INVALID_FUNCTION_ARGUMENT: zip_with takes a lambda of 2 parameters',
+  );
+});
+
+test("Trino's functions the engine lacks fail NOT_SUPPORTED naming them, as windows too", () => {
+  expect(failure(() => rewrite('hmac_sha256', column('x'), column('k'))).message).toBe(
+    "NOT_SUPPORTED: line 1:8: Function 'hmac_sha256' is not supported by the local Athena engine",
+  );
+  const window = { class: 'WINDOW', type: 'WINDOW_AGGREGATE', function_name: 'checksum', schema: '', catalog: '' };
+  expect(failure(() => rewriteWindowFunction(window, context)).errorType).toBe(1200);
+});

@@ -11,7 +11,9 @@ import {
   stringField,
   subscript,
 } from './ast';
+import conformance from './conformance.json';
 import { functionNotFound, invalidFunctionArgument, notSupported, type SqlPosition } from './errors';
+import { LAMBDA_REWRITERS } from './lambdas';
 
 /**
  * Athena's (Trino's) functions over DuckDB. A function is either DuckDB's own
@@ -80,16 +82,11 @@ const KEPT = [
   'ceiling',
   'floor',
   'round',
-  'sqrt',
   'cbrt',
   'exp',
-  'ln',
-  'log2',
-  'log10',
   'log',
   'pow',
   'power',
-  'mod',
   'sign',
   'pi',
   'degrees',
@@ -116,9 +113,9 @@ const KEPT = [
   'rpad',
   'strpos',
   'position',
-  'substr',
-  'substring',
   'starts_with',
+  'ends_with',
+  'translate',
   'chr',
   'concat_ws',
   'regexp_extract_all',
@@ -159,7 +156,6 @@ const KEPT = [
   'to_microseconds',
   // JSON.
   'json_extract',
-  'json_array_length',
   'uuid',
 ];
 
@@ -177,13 +173,11 @@ const RENAMED: Record<string, string> = {
   hamming_distance: 'hamming',
   to_utf8: 'encode',
   from_utf8: 'decode',
-  codepoint: 'unicode',
   format: 'printf',
   regexp_like: 'regexp_matches',
   regexp_split: 'string_split_regex',
   split: 'string_split',
   to_hex: 'hex',
-  from_hex: 'unhex',
   // Trino's date_diff counts whole units between the two (as DuckDB's date_sub), not boundaries crossed.
   date_diff: 'date_sub',
   to_unixtime: 'epoch',
@@ -197,14 +191,7 @@ const RENAMED: Record<string, string> = {
   year_of_week: 'isoyear',
   yow: 'isoyear',
   json_parse: 'json',
-  contains: 'list_contains',
-  array_join: 'array_to_string',
-  array_distinct: 'list_distinct',
-  array_max: 'list_max',
-  array_min: 'list_min',
   array_sort: 'list_sort',
-  array_intersect: 'list_intersect',
-  arrays_overlap: 'list_has_any',
   transform: 'list_transform',
   filter: 'list_filter',
 };
@@ -218,6 +205,55 @@ const MACROS = [
   'millisecond',
   'split_part',
   'regexp_count',
+  'map_agg',
+  'json_array_length',
+  'array_distinct',
+  'array_except',
+  'array_union',
+  'bitwise_and',
+  'bitwise_or',
+  'bitwise_xor',
+  'bitwise_not',
+  'md5',
+  'sha1',
+  'sha256',
+  'url_extract_protocol',
+  'url_extract_host',
+  'url_extract_port',
+  'url_extract_path',
+  'url_extract_query',
+  'url_extract_fragment',
+  'url_extract_parameter',
+  'bit_count',
+  'bitwise_and_agg',
+  'bitwise_or_agg',
+  'to_base',
+  'from_base',
+  'width_bucket',
+  'url_encode',
+  'url_decode',
+  'to_base64url',
+  'from_base64url',
+  'json_size',
+  'is_json_scalar',
+  'array_histogram',
+  'trim_array',
+  'contains',
+  'array_max',
+  'array_min',
+  'array_intersect',
+  'arrays_overlap',
+  'map_union',
+  'json_array_get',
+  'split_to_map',
+  'ngrams',
+  'contains_sequence',
+  'codepoint',
+  'from_hex',
+  'sqrt',
+  'ln',
+  'log2',
+  'log10',
   'json_extract_scalar',
   'json_format',
   'typeof',
@@ -234,7 +270,18 @@ const MACROS = [
 ];
 
 /** Functions DuckDB's parser writes for syntax (ARRAY literals, ROW, EXTRACT, AT TIME ZONE, MAP {...}, INTERVAL). */
-const PARSER_FUNCTIONS = new Set(['list_value', 'row', 'struct_pack', 'date_part', 'timezone', 'map']);
+const PARSER_FUNCTIONS = new Set([
+  'list_value',
+  'row',
+  'struct_pack',
+  'date_part',
+  'timezone',
+  'map',
+  // TRIM(... FROM ...), SUBSTRING(... FROM ... FOR ...), POSITION(... IN ...): DuckDB's own, with Trino's semantics.
+  'trim',
+  'substring',
+  'position',
+]);
 
 const OPERATORS = new Set(['+', '-', '*', '/', '%', '||', '~~', '!~~']);
 
@@ -247,6 +294,10 @@ const AGGREGATES = new Set([
   'quantile_disc',
   'arg_max_null',
   'arg_min_null',
+  'athena_map_agg',
+  'athena_bitwise_and_agg',
+  'athena_bitwise_or_agg',
+  'athena_map_union',
   'max_by',
   'min_by',
 ]);
@@ -478,6 +529,23 @@ function concat(call: JsonObject, children: Json[]): JsonObject {
 
 const REWRITERS: Record<string, Rewriter> = {
   concat,
+  ...LAMBDA_REWRITERS,
+  ...Object.fromEntries(
+    ['all_match', 'any_match', 'none_match'].map((name): [string, Rewriter] => [
+      name,
+      (call, children) =>
+        rename(call, `athena_${name}`, [functionCall('list_transform', [children[0]!, children[1]!], call)]),
+    ]),
+  ),
+  normalize: (call, children, context) => {
+    if (children.length !== 1) throw notSupported('normalize with a form other than NFC', context.position(call));
+    return rename(call, 'nfc_normalize', children);
+  },
+  substr: (call, children) => rename(call, 'athena_substr', children),
+  substring: (call, children) => rename(call, 'athena_substr', children),
+  mod: (call, children) => rename(call, 'mod', [children[0]!, functionCall('athena_divisor', [children[1]!], call)]),
+  array_join: (call, children) =>
+    rename(call, children.length === 3 ? 'athena_array_join' : 'array_to_string', children),
   now: (call, _children, context) => currentTimeConstant('now', context, call)!,
   current_timezone: (call, _children, context) => currentTimeConstant('current_timezone', context, call)!,
   approx_distinct: (call, children) => ({ ...rename(call, 'count', children.slice(0, 1)), distinct: true }),
@@ -576,6 +644,28 @@ function rewriteExtract(call: JsonObject, children: Json[]): JsonObject {
   return mapped === undefined ? call : { ...call, children: [stringConstant(mapped, call), ...children.slice(1)] };
 }
 
+/** Trino's functions the local engine refuses (conformance.json): NOT_SUPPORTED naming the function, as Athena words it. */
+const REFUSED = new Set(
+  Object.entries(conformance.functions)
+    .filter(([, entry]) => entry.status === 'refused')
+    .map(([name]) => name),
+);
+
+function unknownFunction(name: string, at: JsonObject, context: DialectContext) {
+  return REFUSED.has(name)
+    ? notSupported(`Function '${name}' is not supported by the local Athena engine`, context.position(at))
+    : functionNotFound(name, context.position(at));
+}
+
+/** Every function name rewriteFunction accepts, for the conformance inventory's test. */
+export const ACCEPTED_FUNCTIONS = [
+  ...KEPT,
+  ...Object.keys(RENAMED),
+  ...MACROS,
+  ...Object.keys(REWRITERS),
+  ...Object.keys(TYPED_MACROS),
+];
+
 const KEPT_SET = new Set(KEPT);
 const MACRO_SET = new Set(MACROS);
 
@@ -590,8 +680,10 @@ export function rewriteFunction(
   const children = objectsIn(call, 'children');
   if (call.is_operator === true) {
     if (!OPERATORS.has(name)) throw notSupported(`Operator '${name}' is not supported`, context.position(call));
-    if (name !== '/') return call;
     const [dividend, divisor] = children;
+    // Trino's % fails on an integer zero as its / does; DuckDB's gives NULL.
+    if (name === '%') return { ...call, children: [dividend!, functionCall('athena_divisor', [divisor!], call)] };
+    if (name !== '/') return call;
     return {
       ...rename(call, 'divide', [dividend!, functionCall('athena_divisor', [divisor!], call)]),
       is_operator: false,
@@ -605,6 +697,7 @@ export function rewriteFunction(
   }
   if (schema === 'main') {
     if (name === 'date_part') return rewriteExtract(call, children);
+    if (name === 'substring') return rename(call, 'athena_substr', children);
     return name === 'row' ? anonymousRow(call, children) : call;
   }
   const rewriter = REWRITERS[name];
@@ -615,7 +708,7 @@ export function rewriteFunction(
   const untyped = TYPED_MACROS[name];
   if (untyped !== undefined)
     return rename(call, argumentTypesKnown(children, scope) ? `athena_${name}` : untyped, children);
-  throw functionNotFound(name, context.position(call));
+  throw unknownFunction(name, call, context);
 }
 
 /** Window functions and aggregates over windows: the same names, renamed the same way. */
@@ -633,5 +726,5 @@ export function rewriteWindowFunction(window: JsonObject, context: DialectContex
   if (renamed !== undefined) return { ...window, function_name: renamed };
   throw REWRITERS[name] || MACRO_SET.has(name) || name in TYPED_MACROS
     ? notSupported(`${name} is not supported as a window function`, context.position(window))
-    : functionNotFound(name, context.position(window));
+    : unknownFunction(name, window, context);
 }

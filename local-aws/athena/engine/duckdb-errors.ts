@@ -71,6 +71,10 @@ const CLASSIFIERS: Record<string, Classifier> = {
     return invalidFunctionArgument(hideInternalNames(detail));
   },
   Conversion: (detail, context) => {
+    // macros.ts fails a division by zero with this cast, which DuckDB's TRY can catch.
+    if (detail.includes("'athena_division_by_zero'")) return divisionByZero();
+    const invalid = /^Could not convert string 'athena_invalid_argument: ([\s\S]*)' to INT64/.exec(detail)?.[1];
+    if (invalid !== undefined) return invalidFunctionArgument(invalid);
     const object = objectIn(detail, context);
     return object ? badData(withoutFile(detail), object) : invalidCastArgument(detail);
   },
