@@ -152,6 +152,11 @@ const envSchema = z.object({
   ),
   TICKSYNC_QUERY_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-query').default('ticksync-query'),
 
+  TICKSYNC_INGEST_METRICS_PORT: port.default(9464),
+  TICKSYNC_CATALOG_METRICS_PORT: port.default(9465),
+  TICKSYNC_QUERY_METRICS_PORT: port.default(9466),
+  TICKSYNC_DASHBOARD_PORT: port.default(8090),
+
   TICKSYNC_STACK_DIR: z.string().min(1).optional(),
   TICKSYNC_CACHE_DIR: z.string().min(1).optional(),
   TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
@@ -211,6 +216,10 @@ export interface Config {
     /** Temporal Cloud API key (implies TLS). */
     apiKey?: string;
   };
+  /** Where each worker serves Prometheus metrics (`/metrics` on stack.listenHost). */
+  metrics: { ingestPort: number; catalogPort: number; queryPort: number };
+  /** The live dashboard's HTTP port (on stack.listenHost). */
+  dashboard: { port: number };
   /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
   stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
 }
@@ -343,6 +352,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tls: temporalTls,
       apiKey: e.TICKSYNC_TEMPORAL_API_KEY,
     },
+    metrics: {
+      ingestPort: e.TICKSYNC_INGEST_METRICS_PORT,
+      catalogPort: e.TICKSYNC_CATALOG_METRICS_PORT,
+      queryPort: e.TICKSYNC_QUERY_METRICS_PORT,
+    },
+    dashboard: { port: e.TICKSYNC_DASHBOARD_PORT },
     stack: {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),
       cacheDir: path.resolve(e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`),
