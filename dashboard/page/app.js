@@ -35,11 +35,17 @@ function chartWidth(id) {
   return Math.max(300, $(id).clientWidth);
 }
 
+/** At least a minute of time axis, so that a few trades in one second are not stretched over it. */
+function padTime(u, min, max) {
+  const pad = Math.max(0, 60 - (max - min)) / 2;
+  return [min - pad, max + pad];
+}
+
 const priceChart = new uPlot(
   {
     width: chartWidth('#price-chart'),
     height: 240,
-    scales: { x: { time: true }, size: { range: (u, min, max) => [0, Math.max(1, max) * 4] } },
+    scales: { x: { time: true, range: padTime }, size: { range: (u, min, max) => [0, Math.max(1, max) * 4] } },
     axes: [
       { stroke: '#8a97a6', grid: { stroke: '#26313c' } },
       { stroke: '#8a97a6', grid: { stroke: '#26313c' }, size: 70 },
@@ -318,6 +324,8 @@ function connect() {
   if (state.source) state.source.close();
   const query = new URLSearchParams({ window: String(view.window) });
   if (view.symbol) query.set('symbol', view.symbol);
+  // Each connection starts with the server's whole tape.
+  $('#tape tbody').replaceChildren();
   const source = new EventSource(`/events?${query}`);
   state.source = source;
   source.onopen = () => {

@@ -144,6 +144,12 @@ test('after a replay, the page shows each symbol’s last replayed price, the fi
     await waitForPage(page, '#last-price', String(close), { attribute: 'data-price' });
   }
   await page.screenshot({ path: testOutputPath('dashboard-after-replay.png'), fullPage: true });
+  // A second tab gets the same picture.
+  const second = await openPage(`${dashboard.url}?window=60&symbol=${encodeURIComponent(symbol)}`);
+  await waitForPage(second.page, '#last-price', String(lastClose.get(symbol)), { attribute: 'data-price' });
+  await waitForPage(second.page, '#rank-volume tr[data-symbol]', byVolume.length);
+  expect(second.errors).toEqual([]);
+  await second.page.close();
 
   // The consumer writes everything: the lag tile falls to 0.
   await waitForProgress(consumer, (p) => p.totals.records === rows.length && p.lag === 0);
@@ -195,4 +201,28 @@ test('Kafka stopped while the page is open: the outage shows within 5 s, and the
     await page.close();
     await dashboard.stop();
   });
+});
+
+test('bad requests get a clear 4xx naming what was wrong, and the server goes on serving', async () => {
+  const topic = uniqueName('dashboard-input');
+  const env = { TICKSYNC_TOPIC: topic, TICKSYNC_DASHBOARD_PORT: String(await freePort()) };
+  await createTopic(env, topic);
+  const dashboard = await startDashboard(env);
+  const get = async (path: string, init?: RequestInit) => {
+    const response = await fetch(`${dashboard.url}${path}`, init);
+    return { status: response.status, text: await response.text() };
+  };
+  expect(await get('events?window=7')).toEqual({
+    status: 400,
+    text: JSON.stringify({ error: 'window: expected one of 1, 5, 10, 60 (minutes), got "7"' }),
+  });
+  expect(await get(`events?symbol=${'S'.repeat(65)}`)).toMatchObject({ status: 400, text: /symbol: expected 1 to 64/ });
+  expect(await get(`api/symbols?prefix=${'S'.repeat(65)}`)).toMatchObject({ status: 400, text: /prefix: expected/ });
+  expect(await get('', { method: 'POST', body: 'x' })).toMatchObject({ status: 405, text: /only serves GET/ });
+  expect(await get('nothing/here')).toMatchObject({ status: 404, text: /no such page: \/nothing\/here/ });
+  expect(await get('api/symbols?prefix=')).toEqual({ status: 200, text: '[]' });
+  // The page's assets, uPlot and its licence are served from the project (the page works offline).
+  expect(await get('vendor/uPlot.LICENSE.txt')).toMatchObject({ status: 200, text: /MIT License/ });
+  expect((await get('vendor/uPlot.iife.min.js')).status).toBe(200);
+  expect(JSON.parse((await get('healthz')).text)).toMatchObject({ topic, kafka: { up: true, consuming: true } });
 });
