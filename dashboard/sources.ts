@@ -57,6 +57,8 @@ export class TickFeed {
   private readonly admin;
   private probing: NodeJS.Timeout | undefined;
   private restartWanted = false;
+  /** The topic was made after the dashboard started: all of it is new, so it is read from its start. */
+  private topicCreatedSinceStart = false;
   private stopped = false;
 
   constructor(
@@ -85,6 +87,7 @@ export class TickFeed {
       const wasDown = !this.status.up;
       markUp(this.status);
       if (!exists) {
+        this.topicCreatedSinceStart = true;
         this.status.note = `topic ${this.topic} does not exist yet: waiting for a replay to create it`;
         return;
       }
@@ -104,7 +107,8 @@ export class TickFeed {
     this.consumer = undefined;
     this.status.consuming = false;
     await previous?.disconnect().catch(() => undefined);
-    // A group of its own, new at each start: it begins at the topic's end and never holds back the lake's consumer.
+    // A group of its own, new at each start: it begins at the topic's end (at its start when the topic is younger
+    // than the dashboard) and never holds back the lake's consumer.
     const consumer = this.kafka.consumer({
       groupId: `ticksync.dashboard.${os.hostname()}.${process.pid}.${Date.now().toString(36)}`,
       readUncommitted: false,
@@ -128,7 +132,7 @@ export class TickFeed {
       this.status.consuming = false;
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: false });
+    await consumer.subscribe({ topic: this.topic, fromBeginning: this.topicCreatedSinceStart });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -340,17 +344,8 @@ export class PipelineWatcher {
   }
 
   private async scrapeWorkers(): Promise<WorkerTile[]> {
-    const { listenHost } = this.config.stack;
-    const host = listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost;
-    const { ingestPort, catalogPort, queryPort } = this.config.metrics;
-    const targets = [
-      ['ingest', ingestPort],
-      ['catalog', catalogPort],
-      ['query', queryPort],
-    ] as const;
     return Promise.all(
-      targets.map(async ([name, port]): Promise<WorkerTile> => {
-        const url = `http://${host}:${port}/metrics`;
+      this.config.dashboard.workerMetrics.map(async ({ name, url }): Promise<WorkerTile> => {
         try {
           const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
           if (!response.ok) throw new Error(`HTTP ${response.status}`);

@@ -93,8 +93,7 @@ const candleChart = new uPlot(
   {
     width: chartWidth('#candle-chart'),
     height: 200,
-    // A minute either side, so that one candle is not stretched over the whole axis.
-    scales: { x: { time: true, range: (u, min, max) => [min - 60, max + 60] } },
+    scales: { x: { time: true } },
     axes: [
       { stroke: '#8a97a6', grid: { stroke: '#26313c' } },
       { stroke: '#8a97a6', grid: { stroke: '#26313c' }, size: 70 },
@@ -130,6 +129,9 @@ function showSeries(series) {
     c.map((k) => k.low),
     c.map((k) => k.close),
   ]);
+  // A minute either side, so that one candle is not stretched over the whole axis.
+  if (c.length > 0)
+    candleChart.setScale('x', { min: c[0].minute / 1000 - 60, max: c[c.length - 1].minute / 1000 + 60 });
   const last = $('#last-price');
   last.textContent = `${fmt(series.last.price, 4)} at ${clock(series.last.ts)}`;
   last.dataset.symbol = series.symbol;

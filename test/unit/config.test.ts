@@ -56,6 +56,19 @@ describe('loadConfig', () => {
     });
     expect(config.metrics).toEqual({ ingestPort: 19464, catalogPort: 19465, queryPort: 19466 });
     expect(config.dashboard.port).toBe(18090);
+    // The dashboard reads the workers' metrics on their ports, unless told where they are (containers).
+    expect(config.dashboard.workerMetrics.map((target) => target.url)).toEqual([
+      'http://127.0.0.1:19464/metrics',
+      'http://127.0.0.1:19465/metrics',
+      'http://127.0.0.1:19466/metrics',
+    ]);
+    expect(
+      loadConfig({ TICKSYNC_DASHBOARD_WORKER_METRICS: 'ingest=http://ingest-worker:9464/metrics, q=http://q:1/m' })
+        .dashboard.workerMetrics,
+    ).toEqual([
+      { name: 'ingest', url: 'http://ingest-worker:9464/metrics' },
+      { name: 'q', url: 'http://q:1/m' },
+    ]);
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(config.kafka.topic).toBe('ticks-eu');
     expect(config.athena.outputLocation).toBe('s3://my-lake/athena-results/');
@@ -90,6 +103,8 @@ describe('loadConfig', () => {
     ['TICKSYNC_INGEST_METRICS_PORT', '0', 'expected a TCP port number (1-65535)'],
     ['TICKSYNC_QUERY_METRICS_PORT', '9466x', 'expected a TCP port number (1-65535)'],
     ['TICKSYNC_DASHBOARD_PORT', '65536', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_DASHBOARD_WORKER_METRICS', 'ingest:9464', 'expected name=URL pairs'],
+    ['TICKSYNC_DASHBOARD_WORKER_METRICS', 'ingest=ftp://host/metrics', 'expected an http(s) URL'],
     ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:-9092', 'expected host:port with a port from 1 to 65535'],
     ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:9092,broker-two', 'expected host:port'],
     ['TICKSYNC_TEMPORAL_ADDRESS', 'localhost', 'expected host:port'],
