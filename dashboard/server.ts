@@ -34,7 +34,9 @@ const MAX_UNSENT_BYTES = 1 << 20;
 /** Trades sent per tape update at most (the newest). */
 const TAPE_BATCH = 100;
 const RANKED = 10;
-const TICK_MS = 200;
+/** New trades go out this often; everything else once a second. */
+const TICK_MS = 100;
+const ROUNDS_PER_SECOND = 1000 / TICK_MS;
 
 interface StreamClient {
   response: http.ServerResponse;
@@ -129,12 +131,12 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
   const streamer = setInterval(() => {
     round += 1;
     const statusText = JSON.stringify(status());
-    const pipelineText = round % 5 === 0 ? JSON.stringify(pipeline.state) : undefined;
+    const pipelineText = round % ROUNDS_PER_SECOND === 0 ? JSON.stringify(pipeline.state) : undefined;
     for (const client of clients) {
       const ticks = market.tapeSince(client.seen, TAPE_BATCH);
       client.seen = market.latest;
       if (ticks.length > 0) send(client, 'ticks', JSON.stringify(ticks));
-      if (round % 5 === 0) {
+      if (round % ROUNDS_PER_SECOND === 0) {
         send(client, 'status', statusText);
         send(client, 'pipeline', pipelineText as string);
         send(client, 'rankings', rankingsFor(client.windowMinutes));
