@@ -193,7 +193,12 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
       const asset = STATIC[url.pathname];
       if (asset) {
         response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
-        fs.createReadStream(asset.file).pipe(response);
+        fs.createReadStream(asset.file)
+          .on('error', (error) => {
+            logger.error({ err: error, file: asset.file }, 'dashboard asset unreadable');
+            response.destroy();
+          })
+          .pipe(response);
         return;
       }
       switch (url.pathname) {

@@ -5,13 +5,13 @@ import {
   StartQueryExecutionCommand,
   type AthenaClient,
 } from '@aws-sdk/client-athena';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
 import { parsePrometheusText, sumSamples } from '../lib/metrics';
 import { tableForTopic } from '../lib/queries';
-import { connectClient, workflowUrl } from '../lib/temporal';
+import { temporalConnectionOptions, workflowUrl } from '../lib/temporal';
 import type { ConsumerProgress, CrawlProgress, ReplayProgress } from '../lib/types';
 import { parseTick, type Market } from './market';
 
@@ -93,6 +93,7 @@ export class TickFeed {
       }
       this.status.note = this.status.consuming ? undefined : 'joining the consumer group';
       if (!this.consumer || this.restartWanted || (wasDown && !this.status.consuming)) await this.startConsumer();
+      if (this.stopped) await this.consumer?.disconnect();
     } catch (error) {
       if (this.status.up) this.logger.warn({ err: error }, 'Kafka unreachable');
       markDown(this.status, error);
@@ -116,6 +117,8 @@ export class TickFeed {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
+      // A crashed consumer is not restarted by kafkajs (which could rejoin after a stop): the probe starts a new one.
+      retry: { restartOnFailure: () => Promise.resolve(false) },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -125,8 +128,8 @@ export class TickFeed {
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.status.consuming = false;
-      this.logger.warn({ err: payload.error, restart: payload.restart }, 'dashboard consumer crashed');
-      if (!payload.restart) this.restartWanted = true;
+      this.restartWanted = true;
+      this.logger.warn({ err: payload.error }, 'dashboard consumer crashed; starting a new one once Kafka answers');
     });
     consumer.on(consumer.events.DISCONNECT, () => {
       this.status.consuming = false;
@@ -153,11 +156,15 @@ export class TickFeed {
     });
   }
 
+  /** Leaves the group; bounded, so a broker that is down does not hold the process up. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.probing);
-    await this.consumer?.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+    const leaving = Promise.all([
+      this.consumer?.disconnect().catch(() => undefined),
+      this.admin.disconnect().catch(() => undefined),
+    ]);
+    await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   }
 }
 
@@ -298,40 +305,11 @@ export class PipelineWatcher {
 
   private async pollTemporal(): Promise<void> {
     try {
-      this.client ??= await connectClient(this.config);
-      const running = "ExecutionStatus = 'Running'";
-      const [replays, consumers, crawls, recent] = await Promise.all([
-        this.list(`WorkflowType = 'replayWorkflow' AND ${running}`),
-        this.list(`WorkflowType = 'consumerWorkflow' AND ${running}`),
-        this.list(`WorkflowType = 'crawlWorkflow'`, 1),
-        this.list(''),
-      ]);
-      this.state.replays = await Promise.all(
-        replays.map(async (info) => ({
-          ...this.tile(info),
-          progress: await this.query<ReplayProgress>(info.workflowId, 'progress'),
-        })),
-      );
-      const now = Date.now();
-      const consumerTiles: ConsumerTile[] = await Promise.all(
-        consumers.map(async (info) => {
-          const progress = await this.query<ConsumerProgress>(info.workflowId, 'consumerProgress');
-          const lastFlush = progress?.lastFlushAt ? Date.parse(progress.lastFlushAt) : undefined;
-          return {
-            ...this.tile(info),
-            progress,
-            secondsSinceFlush: lastFlush === undefined ? undefined : Math.max(0, (now - lastFlush) / 1000),
-          };
-        }),
-      );
-      // The dashboard watches one topic: consumers of other topics are not its pipeline.
-      this.state.consumers = consumerTiles.filter((tile) => tile.progress?.topic === this.config.kafka.topic);
-      const crawl = crawls[0];
-      this.state.crawl = crawl && {
-        ...this.tile(crawl),
-        progress: crawl.status.name === 'RUNNING' ? await this.query(crawl.workflowId, 'crawlProgress') : undefined,
-      };
-      this.state.recent = recent.map((info) => this.tile(info));
+      this.client ??= new Client({
+        connection: await Connection.connect({ ...temporalConnectionOptions(this.config), connectTimeout: 2000 }),
+        namespace: this.config.temporal.namespace,
+      });
+      await this.client.withDeadline(Date.now() + 5000, () => this.pollWorkflows());
       markUp(this.state.temporal);
       this.state.temporal.note = undefined;
     } catch (error) {
@@ -341,6 +319,42 @@ export class PipelineWatcher {
       await this.client?.connection.close().catch(() => undefined);
       this.client = undefined;
     }
+  }
+
+  private async pollWorkflows(): Promise<void> {
+    const running = "ExecutionStatus = 'Running'";
+    const [replays, consumers, crawls, recent] = await Promise.all([
+      this.list(`WorkflowType = 'replayWorkflow' AND ${running}`),
+      this.list(`WorkflowType = 'consumerWorkflow' AND ${running}`),
+      this.list(`WorkflowType = 'crawlWorkflow'`, 1),
+      this.list(''),
+    ]);
+    this.state.replays = await Promise.all(
+      replays.map(async (info) => ({
+        ...this.tile(info),
+        progress: await this.query<ReplayProgress>(info.workflowId, 'progress'),
+      })),
+    );
+    const now = Date.now();
+    const consumerTiles: ConsumerTile[] = await Promise.all(
+      consumers.map(async (info) => {
+        const progress = await this.query<ConsumerProgress>(info.workflowId, 'consumerProgress');
+        const lastFlush = progress?.lastFlushAt ? Date.parse(progress.lastFlushAt) : undefined;
+        return {
+          ...this.tile(info),
+          progress,
+          secondsSinceFlush: lastFlush === undefined ? undefined : Math.max(0, (now - lastFlush) / 1000),
+        };
+      }),
+    );
+    // The dashboard watches one topic: consumers of other topics are not its pipeline.
+    this.state.consumers = consumerTiles.filter((tile) => tile.progress?.topic === this.config.kafka.topic);
+    const crawl = crawls[0];
+    this.state.crawl = crawl && {
+      ...this.tile(crawl),
+      progress: crawl.status.name === 'RUNNING' ? await this.query(crawl.workflowId, 'crawlProgress') : undefined,
+    };
+    this.state.recent = recent.map((info) => this.tile(info));
   }
 
   private async scrapeWorkers(): Promise<WorkerTile[]> {

@@ -47,7 +47,15 @@ export async function startDashboardProcess(env: NodeJS.ProcessEnv, timeoutMs = 
     output: () => output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // A dashboard that does not stop within 15 s is killed, and the test fails with its output.
+      let hung = false;
+      const timer = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, 15_000);
       await exited;
+      clearTimeout(timer);
+      if (hung) throw new Error(`the dashboard did not stop within 15 s of SIGTERM:\n${output}`);
     },
   };
 }

@@ -79,6 +79,9 @@ test('after a replay, the page shows each symbol’s last replayed price, the fi
     TICKSYNC_TOPIC: topic,
     TICKSYNC_INGEST_TASK_QUEUE: uniqueName('test-dashboard'),
     TICKSYNC_INGEST_METRICS_PORT: String(metricsPort),
+    // No catalog or query worker answers there: the workers tile shows the ingest worker alone.
+    TICKSYNC_CATALOG_METRICS_PORT: String(await freePort()),
+    TICKSYNC_QUERY_METRICS_PORT: String(await freePort()),
     TICKSYNC_DASHBOARD_PORT: String(dashboardPort),
   };
   const config = loadConfig({ ...process.env, ...env });
