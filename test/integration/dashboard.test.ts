@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // Functions passed to the page run in the browser.
 import fs from 'node:fs';
+import net from 'node:net';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
@@ -228,4 +229,24 @@ test('bad requests get a clear 4xx naming what was wrong, and the server goes on
   expect(await get('vendor/uPlot.LICENSE.txt')).toMatchObject({ status: 200, text: /MIT License/ });
   expect((await get('vendor/uPlot.iife.min.js')).status).toBe(200);
   expect(JSON.parse((await get('healthz')).text)).toMatchObject({ topic, kafka: { up: true, consuming: true } });
+});
+
+test('npm run dashboard: --help exits 0, an invalid setting exits 2 naming it, a port in use exits 1 naming its variable', async () => {
+  const help = await runScript('dashboard', ['--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain('TICKSYNC_DASHBOARD_PORT');
+  const invalid = await runScript('dashboard', [], { TICKSYNC_DASHBOARD_PORT: 'eighty' });
+  expect(invalid.code).toBe(2);
+  expect(invalid.stderr).toContain('TICKSYNC_DASHBOARD_PORT="eighty": expected a TCP port number');
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (holder.address() as net.AddressInfo).port;
+    const taken = await runScript('dashboard', [], { TICKSYNC_DASHBOARD_PORT: String(port) });
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+    expect(taken.stderr).toContain('TICKSYNC_DASHBOARD_PORT');
+  } finally {
+    holder.close();
+  }
 });
