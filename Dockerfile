@@ -8,5 +8,7 @@ COPY activities activities
 COPY workflows workflows
 COPY workers workers
 COPY local-aws local-aws
+COPY dashboard dashboard
+COPY scripts/dashboard.ts scripts/cli.ts scripts/
 USER node
 CMD ["node", "--import", "tsx", "workers/ingest.ts"]

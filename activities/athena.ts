@@ -8,13 +8,19 @@ import {
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { callAws } from '../lib/errors';
+import type { TickSyncMetrics } from '../lib/metrics';
 import type { QueryInput, QueryRows, QueryState, QueryStatus } from '../lib/types';
 
 export interface AthenaActivityDeps {
   /** A client with the analyst role's credentials. */
   athena: AthenaClient;
   logger: Logger;
+  metrics: TickSyncMetrics;
 }
+
+/** Finished executions remembered so that each is counted once however often its status is read. */
+const EXECUTIONS_REMEMBERED = 10_000;
+const FINISHED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 export interface StartQueryInput extends Pick<QueryInput, 'sql' | 'database' | 'workGroup' | 'outputLocation'> {
   /** Athena's idempotency token: a retried start with the same token returns the same execution. */
@@ -28,8 +34,17 @@ export interface FetchResultsInput {
   statementType?: string;
 }
 
-export function createAthenaActivities({ athena, logger }: AthenaActivityDeps) {
+export function createAthenaActivities({ athena, logger, metrics }: AthenaActivityDeps) {
   const abortSignal = () => Context.current().cancellationSignal;
+  const counted = new Set<string>();
+
+  function countFinished({ queryExecutionId, state, statistics }: QueryStatus) {
+    if (!FINISHED.has(state) || counted.has(queryExecutionId)) return;
+    counted.add(queryExecutionId);
+    if (counted.size > EXECUTIONS_REMEMBERED) counted.delete(counted.values().next().value as string);
+    metrics.queries.add(1, { state });
+    if (statistics.totalMs !== undefined) metrics.queryDuration.record(statistics.totalMs / 1000, { state });
+  }
 
   /** StartQueryExecution, idempotent through the token. */
   async function startQuery(input: StartQueryInput): Promise<string> {
@@ -61,7 +76,7 @@ export function createAthenaActivities({ athena, logger }: AthenaActivityDeps) {
     if (!execution || !status?.State) throw new Error(`GetQueryExecution ${queryExecutionId} answered without a state`);
     const error = status.AthenaError;
     const statistics = execution.Statistics;
-    return {
+    const result: QueryStatus = {
       queryExecutionId,
       state: status.State as QueryState,
       stateChangeReason: status.StateChangeReason,
@@ -81,6 +96,8 @@ export function createAthenaActivities({ athena, logger }: AthenaActivityDeps) {
         dataScannedBytes: statistics?.DataScannedInBytes,
       },
     };
+    countFinished(result);
+    return result;
   }
 
   /**

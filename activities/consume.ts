@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import type { TickSyncMetrics } from '../lib/metrics';
 import { checkRecords, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
 import {
   emptyTotals,
@@ -34,6 +35,7 @@ export interface ConsumeActivityDeps {
   manifestPrefix: string;
   /** Members report to their workflow through it. */
   temporal: Client;
+  metrics: TickSyncMetrics;
 }
 
 /** How long a stopping member keeps trying to write what it holds before leaving it to the next owner. */
@@ -143,7 +145,7 @@ function segmentObjects(
 }
 
 export function createConsumeActivities(deps: ConsumeActivityDeps) {
-  const { kafka, s3, bucket, manifestPrefix, temporal } = deps;
+  const { kafka, s3, bucket, manifestPrefix, temporal, metrics } = deps;
   /** Groups with a member in this process: one per process, so members spread over workers. */
   const groupsHere = new Set<string>();
 
@@ -258,6 +260,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
      * reaches a chain position writes the same segment there, so no record lands twice.
      */
     async function writeSegment(state: PartitionState): Promise<boolean> {
+      const startedAt = performance.now();
       let manifest = state.adopted;
       if (!manifest) {
         // Without create-only writes, a segment may only end where any writer would end it.
@@ -328,14 +331,24 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         }),
       );
       commit(state, end + 1);
+      const labels = { topic, partition: state.partition };
       for (const { created, bytes, object } of written) {
         if (!created) continue; // another writer's copy of the same object
         delta.objects += 1;
         delta.bytes += bytes;
-        if (object.valid) delta.records += object.records.length;
-        else delta.deadLetters += object.records.length;
+        metrics.objectsWritten.add(1, { topic });
+        metrics.bytesWritten.add(bytes, { topic });
+        if (object.valid) {
+          delta.records += object.records.length;
+          metrics.recordsWritten.add(object.records.length, labels);
+        } else {
+          delta.deadLetters += object.records.length;
+          metrics.deadLetters.add(object.records.length, labels);
+        }
       }
       delta.segments += 1;
+      metrics.segmentsCommitted.add(1, labels);
+      metrics.flushDuration.record((performance.now() - startedAt) / 1000, { topic });
       skipSegment(state, end);
       state.lastFlushAt = Date.now();
       return true;
@@ -566,9 +579,16 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       lastReportAt = Date.now();
       const sent = delta;
       delta = emptyTotals();
+      const partitions = partitionStatuses();
+      for (const status of partitions) {
+        const labels = { topic, partition: status.partition };
+        metrics.consumerLag.set(status.lag, labels);
+        metrics.bufferedRecords.set(status.buffered, labels);
+        if (status.lastFlushAt) metrics.lastFlushTimestamp.set(Date.parse(status.lastFlushAt) / 1000, labels);
+      }
       const body: MemberReport = {
         member,
-        partitions: partitionStatuses(),
+        partitions,
         delta: sent,
         lastError,
       };

@@ -13,6 +13,7 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
 import { callAws, classifyAwsError, isAwsError } from '../lib/errors';
+import type { TickSyncMetrics } from '../lib/metrics';
 import type {
   CatalogSnapshot,
   CrawlChangesInput,
@@ -28,6 +29,19 @@ export interface GlueActivityDeps {
   glue: GlueClient;
   config: Pick<Config, 'glue'>;
   logger: Logger;
+  metrics: TickSyncMetrics;
+}
+
+/** Crawlers whose finished crawls this process remembers (for counting each crawl once); any more are forgotten. */
+const CRAWLERS_REMEMBERED = 1000;
+
+/** Remembers one value per key, the oldest key forgotten past the limit: has the key already got this value? */
+function seenBefore(seen: Map<string, string>, key: string, value: string): boolean {
+  if (seen.get(key) === value) return true;
+  seen.delete(key);
+  seen.set(key, value);
+  if (seen.size > CRAWLERS_REMEMBERED) seen.delete(seen.keys().next().value as string);
+  return false;
 }
 
 const qualified = (database: string, table: string) => `${database}.${table}`;
@@ -39,8 +53,12 @@ const columnsOf = (table: Table): CrawlColumn[] =>
     type: column.Type ?? '',
   }));
 
-export function createGlueActivities({ glue, config, logger }: GlueActivityDeps) {
+export function createGlueActivities({ glue, config, logger, metrics }: GlueActivityDeps) {
   const abortSignal = () => Context.current().cancellationSignal;
+  const startedAt = Date.now();
+  /** Per crawler, the start time of the last crawl counted and of the last crawl timed. */
+  const counted = new Map<string, string>();
+  const timed = new Map<string, string>();
 
   async function getCrawler(crawler: string): Promise<Crawler> {
     const { Crawler: found } = await callAws('GetCrawler', () =>
@@ -77,7 +95,12 @@ export function createGlueActivities({ glue, config, logger }: GlueActivityDeps)
 
   /** GetCrawler: the crawler's state, its last finished crawl and the databases it writes to. */
   async function getCrawlerState(crawler: string): Promise<CrawlerState> {
-    return stateOf(crawler, await getCrawler(crawler));
+    const state = stateOf(crawler, await getCrawler(crawler));
+    // A finished crawl is counted once, when first seen; crawls from before this process started are not.
+    const last = state.lastCrawl;
+    if (last && Date.parse(last.startTime) >= startedAt && !seenBefore(counted, crawler, last.startTime))
+      metrics.crawls.add(1, { crawler, status: last.status });
+    return state;
   }
 
   /** Every table of the databases, page by page; a database that does not exist yet has none. */
@@ -206,6 +229,8 @@ export function createGlueActivities({ glue, config, logger }: GlueActivityDeps)
       }),
     );
     summary.runtimeSeconds = CrawlerMetricsList?.[0]?.LastRuntimeSeconds;
+    if (summary.runtimeSeconds !== undefined && !seenBefore(timed, crawler, since))
+      metrics.crawlDuration.record(summary.runtimeSeconds, { crawler });
     logger.info({ crawler, since, ...summary }, 'crawl changes');
     return summary;
   }

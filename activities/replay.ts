@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { parse, type Info } from 'csv-parse';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/types';
 
@@ -16,6 +17,7 @@ export interface ReplayActivityDeps {
   inputPrefix: string;
   /** Prefix of the replay's transactional ids and progress groups (the Kafka client id). */
   groupPrefix: string;
+  metrics: TickSyncMetrics;
 }
 
 /** Rows sampled from the top of a file to tell numeric columns from text. */
@@ -103,7 +105,7 @@ function sampleIndex(runId: string, seq: number, rows: number): number {
   return (hash >>> 0) % rows;
 }
 
-export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix }: ReplayActivityDeps) {
+export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix, metrics }: ReplayActivityDeps) {
   function resolveSource(source: string): Source {
     const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
     if (s3) {
@@ -430,6 +432,9 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
         await transaction.abort().catch(() => undefined);
         throw classifyKafkaError('Kafka transaction', error);
       }
+      // Counted once committed: the counters move with the run's marker, never ahead of it.
+      metrics.replayRowsSent.add(batch.messages.length, { topic: input.topic });
+      metrics.replayRowsRejected.add(batch.rejects.length, { topic: input.topic });
       context.heartbeat(batch.marker);
     }
 

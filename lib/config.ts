@@ -152,6 +152,22 @@ const envSchema = z.object({
   ),
   TICKSYNC_QUERY_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-query').default('ticksync-query'),
 
+  TICKSYNC_INGEST_METRICS_PORT: port.default(9464),
+  TICKSYNC_CATALOG_METRICS_PORT: port.default(9465),
+  TICKSYNC_QUERY_METRICS_PORT: port.default(9466),
+  TICKSYNC_DASHBOARD_PORT: port.default(8090),
+  TICKSYNC_DASHBOARD_WORKER_METRICS: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim().split('=')))
+    .pipe(
+      z.array(
+        z.tuple([z.string().regex(/^[a-z0-9-]{1,32}$/), httpUrl('http://ingest-worker:9464/metrics')], {
+          error: 'expected name=URL pairs separated by commas, such as ingest=http://ingest-worker:9464/metrics',
+        }),
+      ),
+    )
+    .optional(),
+
   TICKSYNC_STACK_DIR: z.string().min(1).optional(),
   TICKSYNC_CACHE_DIR: z.string().min(1).optional(),
   TICKSYNC_STACK_KAFKA_CONTROLLER_PORT: port.default(9093),
@@ -211,6 +227,10 @@ export interface Config {
     /** Temporal Cloud API key (implies TLS). */
     apiKey?: string;
   };
+  /** Where each worker serves Prometheus metrics (`/metrics` on stack.listenHost). */
+  metrics: { ingestPort: number; catalogPort: number; queryPort: number };
+  /** The live dashboard's HTTP port (on stack.listenHost), and where it reads each worker's metrics. */
+  dashboard: { port: number; workerMetrics: { name: string; url: string }[] };
   /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
   stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
 }
@@ -343,6 +363,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tls: temporalTls,
       apiKey: e.TICKSYNC_TEMPORAL_API_KEY,
     },
+    metrics: {
+      ingestPort: e.TICKSYNC_INGEST_METRICS_PORT,
+      catalogPort: e.TICKSYNC_CATALOG_METRICS_PORT,
+      queryPort: e.TICKSYNC_QUERY_METRICS_PORT,
+    },
+    dashboard: {
+      port: e.TICKSYNC_DASHBOARD_PORT,
+      workerMetrics: e.TICKSYNC_DASHBOARD_WORKER_METRICS?.map(([name, url]) => ({ name, url })) ?? [
+        { name: 'ingest', url: `http://127.0.0.1:${e.TICKSYNC_INGEST_METRICS_PORT}/metrics` },
+        { name: 'catalog', url: `http://127.0.0.1:${e.TICKSYNC_CATALOG_METRICS_PORT}/metrics` },
+        { name: 'query', url: `http://127.0.0.1:${e.TICKSYNC_QUERY_METRICS_PORT}/metrics` },
+      ],
+    },
     stack: {
       dir: path.resolve(e.TICKSYNC_STACK_DIR ?? path.join(PROJECT_ROOT, '.stack')),
       cacheDir: path.resolve(e.TICKSYNC_CACHE_DIR ?? `${env.XDG_CACHE_HOME ?? `${home}/.cache`}/ticksync`),
@@ -356,4 +389,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function portOf(address: string): number {
   const url = address.includes('://') ? new URL(address) : new URL(`tcp://${address}`);
   return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
+/** The live dashboard's page (`npm run dashboard`). */
+export function dashboardUrl(config: Config): string {
+  const host = config.stack.listenHost === '0.0.0.0' ? '127.0.0.1' : config.stack.listenHost;
+  return `http://${host}:${config.dashboard.port}/`;
 }

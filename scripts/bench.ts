@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
 import { benchConsume } from '../test/bench/consume';
+import { benchDashboard } from '../test/bench/dashboard';
 import { benchQuery } from '../test/bench/query';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, positiveNumber, runCli } from './cli';
@@ -75,6 +76,20 @@ program
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
     const result = await withStackUp(stack, selectServices([], false), () => benchQuery(config, logger, options));
+    console.log(JSON.stringify(result));
+  });
+
+program
+  .command('dashboard')
+  .description(
+    "the dashboard while a replay runs at full speed: produce-to-stream latency of the ticks, and the replay's rate without and with it",
+  )
+  .option('--rows <count>', 'rows in the generated tick file', positiveInteger('--rows'), 200_000)
+  .action(async (options: { rows: number }) => {
+    const config = loadConfig();
+    const logger = createLogger('bench', config.logLevel);
+    const stack = openStack(config, logger);
+    const result = await withStackUp(stack, selectServices([], false), () => benchDashboard(config, logger, options));
     console.log(JSON.stringify(result));
   });
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { PROJECT_ROOT, loadConfig, type Config } from '../lib/config';
+import { dashboardUrl, PROJECT_ROOT, loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { tableForTopic } from '../lib/queries';
 import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
@@ -173,6 +173,7 @@ const program = new Command('npm run demo --')
       console.log(`\nRerun a query: npm run query -- --named top-volume --minutes ${options.minutes} ${columns}`);
       console.log(`Pipeline: ${url}`);
       console.log(`Temporal Web UI: ${config.temporal.uiUrl}`);
+      console.log(`Live dashboard: ${dashboardUrl(config)}`);
       console.log('The stack and workers keep running. Stop them with: npm run stack -- down');
     } finally {
       await client.connection.close();

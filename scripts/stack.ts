@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Command } from 'commander';
-import { loadConfig } from '../lib/config';
+import { dashboardUrl, loadConfig } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { down, logFile, openStack, selectServices, status, up, type Stack } from '../stack';
@@ -25,12 +25,15 @@ program
     '[services...]',
     'kafka, temporal, s3, aws, ingest-worker, catalog-worker, query-worker (default: kafka, temporal, s3, aws)',
   )
-  .option('--workers', 'also start the ingest, catalog and query workers')
+  .option('--workers', 'also start the ingest, catalog and query workers and the live dashboard')
   .action(async (names: string[], options: { workers?: boolean }) => {
     const stack = openFromEnv();
-    const started = await up(stack, selectServices(names, options.workers ?? false));
+    const services = selectServices(names, options.workers ?? false);
+    const started = await up(stack, services);
     console.log(started.length > 0 ? `started: ${started.join(', ')}` : 'already up: nothing to start');
     console.log(`Temporal Web UI: ${stack.config.temporal.uiUrl}`);
+    if (services.some((service) => service.name === 'dashboard'))
+      console.log(`Live dashboard: ${dashboardUrl(stack.config)}`);
   });
 
 program

@@ -190,4 +190,30 @@ export async function ensurePythonEnv(
     fs.rmSync(staging, { recursive: true, force: true });
   }
   return python;
+
+/** Where Debian's chromium package puts the browser. */
+const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * The Chromium the dashboard's browser tests drive (Debian's package, not a
+ * browser download): installed with apt-get when missing, which needs root.
+ */
+export async function ensureChromium(logDir: string, logger: Logger): Promise<string> {
+  if (fs.existsSync(DEBIAN_CHROMIUM)) return DEBIAN_CHROMIUM;
+  if (process.getuid?.() !== 0)
+    throw new InstallError(`${DEBIAN_CHROMIUM} is missing: install it with 'sudo apt-get install -y chromium'`);
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, 'chromium-install.log');
+  logger.info({ log: logFile }, "installing Debian's chromium for the dashboard's browser tests (apt-get)");
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await withProgress(
+    logger,
+    'chromium',
+    run('apt-get', ['update'], env, logFile).then(() =>
+      run('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], env, logFile),
+    ),
+  );
+  if (!fs.existsSync(DEBIAN_CHROMIUM))
+    throw new InstallError(`apt-get installed chromium, yet ${DEBIAN_CHROMIUM} is missing`);
+  return DEBIAN_CHROMIUM;
 }

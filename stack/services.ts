@@ -9,7 +9,7 @@ import { Connection } from '@temporalio/client';
 import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
-import { LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
+import { dashboardUrl, LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
 import { localBucketPolicy } from '../iam/bucket-policy';
 import { policyValuesFor } from '../iam/policies';
 import { temporalConnectionOptions } from '../lib/temporal';
@@ -292,13 +292,19 @@ const localAws: Service = {
   startTimeoutMs: 30_000,
 };
 
-function worker(name: string, entry: string, taskQueue: (config: Config) => string): Service {
+function worker(
+  name: string,
+  entry: string,
+  taskQueue: (config: Config) => string,
+  metricsPort: BoundPort['variable'],
+  port: (config: Config) => number,
+): Service {
   const script = path.join(PROJECT_ROOT, entry);
   return {
     name,
     kind: 'worker',
-    address: (config) => `task queue ${taskQueue(config)}`,
-    ports: () => [],
+    address: (config) => `task queue ${taskQueue(config)}, metrics http://127.0.0.1:${port(config)}/metrics`,
+    ports: (config) => [{ port: port(config), variable: metricsPort }],
     // The worker is plain Node with the tsx loader: one process, so signals reach it directly.
     prepare: () =>
       Promise.resolve({
@@ -324,12 +330,53 @@ function worker(name: string, entry: string, taskQueue: (config: Config) => stri
   };
 }
 
+/** The live dashboard (`npm run dashboard`), started with the workers. */
+const dashboard: Service = {
+  name: 'dashboard',
+  kind: 'worker',
+  address: (config) => dashboardUrl(config),
+  ports: (config) => [{ port: config.dashboard.port, variable: 'TICKSYNC_DASHBOARD_PORT' }],
+  prepare: () => {
+    const script = path.join(PROJECT_ROOT, 'scripts/dashboard.ts');
+    return Promise.resolve({
+      command: process.execPath,
+      args: ['--import', 'tsx', script],
+      cwd: PROJECT_ROOT,
+      signature: script,
+    });
+  },
+  async healthcheck(config) {
+    const response = await fetch(`${dashboardUrl(config)}healthz`, { signal: AbortSignal.timeout(2000) });
+    if (!response.ok) throw new Error(`${dashboardUrl(config)}healthz answered HTTP ${response.status}`);
+  },
+  startTimeoutMs: 30_000,
+};
+
 export const SERVICES: Service[] = [
   kafka,
   temporal,
   s3,
   localAws,
-  worker('ingest-worker', 'workers/ingest.ts', (config) => config.temporal.ingestTaskQueue),
-  worker('catalog-worker', 'workers/catalog.ts', (config) => config.temporal.catalogTaskQueue),
-  worker('query-worker', 'workers/query.ts', (config) => config.temporal.queryTaskQueue),
+  worker(
+    'ingest-worker',
+    'workers/ingest.ts',
+    (config) => config.temporal.ingestTaskQueue,
+    'TICKSYNC_INGEST_METRICS_PORT',
+    (config) => config.metrics.ingestPort,
+  ),
+  worker(
+    'catalog-worker',
+    'workers/catalog.ts',
+    (config) => config.temporal.catalogTaskQueue,
+    'TICKSYNC_CATALOG_METRICS_PORT',
+    (config) => config.metrics.catalogPort,
+  ),
+  worker(
+    'query-worker',
+    'workers/query.ts',
+    (config) => config.temporal.queryTaskQueue,
+    'TICKSYNC_QUERY_METRICS_PORT',
+    (config) => config.metrics.queryPort,
+  ),
+  dashboard,
 ];

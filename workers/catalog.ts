@@ -4,11 +4,10 @@ import { runWorkerProcess } from './run-worker';
 
 // The `ticksync-catalog` worker: runs workflows on its own hosts; the Glue
 // activities run here with the crawler role's credentials.
-runWorkerProcess('catalog-worker', (config, logger) => {
+runWorkerProcess('catalog', (config, logger, metrics) => {
   const glue = createGlueClient(config, 'crawler');
   return {
-    taskQueue: config.temporal.catalogTaskQueue,
-    activities: createCatalogActivities({ glue, config, logger }),
+    activities: createCatalogActivities({ glue, config, logger, metrics }),
     close: async () => glue.destroy(),
   };
 });

@@ -5,13 +5,12 @@ import { runWorkerProcess } from './run-worker';
 
 // The `ticksync-ingest` worker: Kafka and S3 activities. Replays read their input
 // with the producer's credentials, flushes write with the ingest role's.
-runWorkerProcess('ingest-worker', async (config, logger) => {
+runWorkerProcess('ingest', async (config, logger, metrics) => {
   const s3 = createS3Client(config, 'ingest');
   const inputS3 = createS3Client(config, 'producer');
   // Consumer-group members report progress to their workflow through a client.
   const temporal = await connectClient(config);
   return {
-    taskQueue: config.temporal.ingestTaskQueue,
     activities: createIngestActivities({
       kafka: createKafka(config, logger),
       topic: config.kafka.topic,
@@ -24,6 +23,7 @@ runWorkerProcess('ingest-worker', async (config, logger) => {
       dlqPrefix: config.s3.dlqPrefix,
       manifestPrefix: config.s3.manifestPrefix,
       temporal,
+      metrics,
     }),
     close: async () => {
       await temporal.connection.close();

@@ -4,11 +4,10 @@ import { runWorkerProcess } from './run-worker';
 
 // The `ticksync-query` worker: runs workflows on its own hosts; the Athena
 // activities run here with the analyst role's credentials.
-runWorkerProcess('query-worker', (config, logger) => {
+runWorkerProcess('query', (config, logger, metrics) => {
   const athena = createAthenaClient(config, 'analyst');
   return {
-    taskQueue: config.temporal.queryTaskQueue,
-    activities: createQueryActivities({ athena, logger }),
+    activities: createQueryActivities({ athena, logger, metrics }),
     close: async () => athena.destroy(),
   };
 });

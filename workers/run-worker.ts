@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogL
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { createMetrics, HISTOGRAM_BUCKETS, type TickSyncMetrics } from '../lib/metrics';
 import { temporalConnectionOptions } from '../lib/temporal';
 
 export interface WorkerSpec {
@@ -24,7 +25,7 @@ const PINO_METHOD: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
  * TickSync workflow and for the activities it is given. Temporal's SDK and core
  * log through the process's pino logger.
  */
-async function runWorker(config: Config, logger: Logger, { taskQueue, activities, close }: WorkerSpec): Promise<void> {
+function installRuntime(logger: Logger, metricsAddress: string): void {
   Runtime.install({
     logger: {
       log: (level, message, meta) => logger[PINO_METHOD[level]](meta ?? {}, message),
@@ -34,8 +35,22 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
       warn: (message, meta) => logger.warn(meta ?? {}, message),
       error: (message, meta) => logger.error(meta ?? {}, message),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      // One endpoint for the SDK's metrics and TickSync's (registered on the runtime's meter).
+      metrics: {
+        prometheus: {
+          bindAddress: metricsAddress,
+          countersTotalSuffix: true,
+          useSecondsForDurations: true,
+          histogramBucketOverrides: HISTOGRAM_BUCKETS,
+        },
+      },
+    },
   });
+}
+
+async function runWorker(config: Config, logger: Logger, { taskQueue, activities, close }: WorkerSpec): Promise<void> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
     const worker = await Worker.create({
@@ -60,17 +75,35 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
   }
 }
 
-/** A worker process's main: config and logger once, then the worker until a signal stops it. */
+export type WorkerKind = 'ingest' | 'catalog' | 'query';
+
+const TASK_QUEUE = { ingest: 'ingestTaskQueue', catalog: 'catalogTaskQueue', query: 'queryTaskQueue' } as const;
+const METRICS_PORT = { ingest: 'ingestPort', catalog: 'catalogPort', query: 'queryPort' } as const;
+
+/**
+ * A worker process's main: config, logger and the runtime (with the metrics
+ * endpoint, `/metrics`) once, then the worker until a signal stops it.
+ */
 export function runWorkerProcess(
-  name: string,
-  build: (config: Config, logger: Logger) => WorkerSpec | Promise<WorkerSpec>,
+  kind: WorkerKind,
+  build: (
+    config: Config,
+    logger: Logger,
+    metrics: TickSyncMetrics,
+  ) => Omit<WorkerSpec, 'taskQueue'> | Promise<Omit<WorkerSpec, 'taskQueue'>>,
 ): void {
+  const name = `${kind}-worker`;
   let logger: Logger | undefined;
   Promise.resolve()
     .then(async () => {
       const config = loadConfig();
       logger = createLogger(name, config.logLevel);
-      await runWorker(config, logger, await build(config, logger));
+      const taskQueue = config.temporal[TASK_QUEUE[kind]];
+      const metricsAddress = `${config.stack.listenHost}:${config.metrics[METRICS_PORT[kind]]}`;
+      installRuntime(logger, metricsAddress);
+      logger.info({ url: `http://${metricsAddress}/metrics` }, 'serving metrics');
+      const metrics = createMetrics(Runtime.instance().metricMeter, taskQueue);
+      await runWorker(config, logger, { taskQueue, ...(await build(config, logger, metrics)) });
     })
     .catch((error: unknown) => {
       if (logger) logger.fatal({ err: error }, `${name} failed`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
@@ -8,6 +9,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Everything the process printed, for assertions and failure messages. */
   output: () => string;
+  /** Where it serves Prometheus metrics. */
+  metricsUrl: string;
   /** Sends the signal and resolves when the process has exited. */
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
@@ -24,14 +27,31 @@ const TASK_QUEUE_OF = {
   query: 'queryTaskQueue',
 } as const satisfies Record<WorkerEntry, string>;
 
+const METRICS_PORT_VARIABLE = {
+  ingest: 'TICKSYNC_INGEST_METRICS_PORT',
+  catalog: 'TICKSYNC_CATALOG_METRICS_PORT',
+  query: 'TICKSYNC_QUERY_METRICS_PORT',
+} as const satisfies Record<WorkerEntry, string>;
+
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 export async function startWorkerProcess(
   entry: WorkerEntry,
   env: NodeJS.ProcessEnv,
   timeoutMs = 90_000,
 ): Promise<WorkerProcess> {
+  // Each worker process its own metrics port, so that several (and the stack's) run side by side.
+  const metricsPort = env[METRICS_PORT_VARIABLE[entry]] ?? String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'workers', `${entry}.ts`)], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, [METRICS_PORT_VARIABLE[entry]]: metricsPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -41,6 +61,7 @@ export async function startWorkerProcess(
   const worker: WorkerProcess = {
     child,
     output: () => output,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;

@@ -5,7 +5,7 @@ import { stopConsumerSignal } from '../../workflows/consumer';
 import type { ServiceStatus } from '../../stack';
 import { runScript } from '../helpers/scripts';
 
-const WORKERS = ['ingest-worker', 'catalog-worker', 'query-worker'];
+const WORKERS = ['ingest-worker', 'catalog-worker', 'query-worker', 'dashboard'];
 let workersWereRunning: string[] = [];
 /** The demo starts the topic's consumer unless one runs; the test stops the one it started. */
 let startedConsumer = false;
@@ -48,6 +48,10 @@ test('npm run demo runs the pipeline on the sample, prints its report and the We
   expect(url).toBe(loadConfig().temporal.uiUrl);
   expect((await fetch(url as string)).status).toBe(200);
 
+  const dashboard = /^Live dashboard: (\S+)$/m.exec(result.stdout)?.[1];
+  expect(dashboard).toBe(`http://127.0.0.1:${loadConfig().dashboard.port}/`);
+  expect((await fetch(dashboard as string)).status).toBe(200);
+
   const pipelineLink = /^Pipeline: (\S+)$/m.exec(result.stdout)?.[1];
   expect(pipelineLink?.startsWith(`${loadConfig().temporal.uiUrl}/namespaces/default/workflows/pipeline-`)).toBe(true);
 
@@ -63,5 +67,6 @@ test('npm run demo runs the pipeline on the sample, prints its report and the We
     'ingest-worker': 'up',
     'catalog-worker': 'up',
     'query-worker': 'up',
+    dashboard: 'up',
   });
 });

@@ -30,6 +30,8 @@ describe('loadConfig', () => {
     });
     expect(config.athena.outputLocation).toBe('s3://ticksync-lake/athena-results/');
     expect(config.stack.cacheDir).toBe('/home/user/.cache/ticksync');
+    expect(config.metrics).toEqual({ ingestPort: 9464, catalogPort: 9465, queryPort: 9466 });
+    expect(config.dashboard.port).toBe(8090);
     // Every local component has keys of its own; the admin keys are the S3 server's root.
     expect(config.aws.credentials.ingest).toEqual({
       accessKeyId: 'ticksync-ingest',
@@ -47,7 +49,26 @@ describe('loadConfig', () => {
       TICKSYNC_TEMPORAL_UI_URL: 'http://localhost:9999/',
       TICKSYNC_PRODUCER_ACCESS_KEY_ID: 'AKIAPRODUCER',
       TICKSYNC_PRODUCER_SECRET_ACCESS_KEY: 'producer-secret',
+      TICKSYNC_INGEST_METRICS_PORT: '19464',
+      TICKSYNC_CATALOG_METRICS_PORT: '19465',
+      TICKSYNC_QUERY_METRICS_PORT: '19466',
+      TICKSYNC_DASHBOARD_PORT: '18090',
     });
+    expect(config.metrics).toEqual({ ingestPort: 19464, catalogPort: 19465, queryPort: 19466 });
+    expect(config.dashboard.port).toBe(18090);
+    // The dashboard reads the workers' metrics on their ports, unless told where they are (containers).
+    expect(config.dashboard.workerMetrics.map((target) => target.url)).toEqual([
+      'http://127.0.0.1:19464/metrics',
+      'http://127.0.0.1:19465/metrics',
+      'http://127.0.0.1:19466/metrics',
+    ]);
+    expect(
+      loadConfig({ TICKSYNC_DASHBOARD_WORKER_METRICS: 'ingest=http://ingest-worker:9464/metrics, q=http://q:1/m' })
+        .dashboard.workerMetrics,
+    ).toEqual([
+      { name: 'ingest', url: 'http://ingest-worker:9464/metrics' },
+      { name: 'q', url: 'http://q:1/m' },
+    ]);
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(config.kafka.topic).toBe('ticks-eu');
     expect(config.athena.outputLocation).toBe('s3://my-lake/athena-results/');
@@ -79,6 +100,11 @@ describe('loadConfig', () => {
     ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', '-1', 'expected a TCP port number (1-65535)'],
     ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', '70000', 'expected a TCP port number (1-65535)'],
     ['TICKSYNC_STACK_KAFKA_CONTROLLER_PORT', 'ninety', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_INGEST_METRICS_PORT', '0', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_QUERY_METRICS_PORT', '9466x', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_DASHBOARD_PORT', '65536', 'expected a TCP port number (1-65535)'],
+    ['TICKSYNC_DASHBOARD_WORKER_METRICS', 'ingest:9464', 'expected name=URL pairs'],
+    ['TICKSYNC_DASHBOARD_WORKER_METRICS', 'ingest=ftp://host/metrics', 'expected an http(s) URL'],
     ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:-9092', 'expected host:port with a port from 1 to 65535'],
     ['TICKSYNC_KAFKA_BROKERS', '127.0.0.1:9092,broker-two', 'expected host:port'],
     ['TICKSYNC_TEMPORAL_ADDRESS', 'localhost', 'expected host:port'],

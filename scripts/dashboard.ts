@@ -1,0 +1,37 @@
+import { Command } from 'commander';
+import { startDashboard } from '../dashboard/server';
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { runCli } from './cli';
+
+if (require.main === module) {
+  const program = new Command('npm run dashboard --')
+    .description(
+      'Serve the live market dashboard: ticks of TICKSYNC_TOPIC (its own consumer group, from the end of the topic), ' +
+        "rankings, the tape and the pipeline's state, on TICKSYNC_DASHBOARD_PORT (127.0.0.1)",
+    )
+    .showHelpAfterError()
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger('dashboard', config.logLevel);
+      const host = config.stack.listenHost;
+      const dashboard = await startDashboard({ config, logger, port: config.dashboard.port, host }).catch(
+        (error: unknown) => {
+          if ((error as { code?: string }).code === 'EADDRINUSE')
+            throw new Error(
+              `port ${config.dashboard.port} on ${host} is in use: stop what holds it or set TICKSYNC_DASHBOARD_PORT`,
+            );
+          throw error;
+        },
+      );
+      console.log(`Dashboard: ${dashboard.url}`);
+      logger.info({ url: dashboard.url, topic: config.kafka.topic }, 'dashboard serving');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await dashboard.close();
+      logger.info('dashboard stopped');
+    });
+  runCli(program);
+}
