@@ -190,6 +190,7 @@ export async function ensurePythonEnv(
     fs.rmSync(staging, { recursive: true, force: true });
   }
   return python;
+}
 
 /** Where Debian's chromium package puts the browser. */
 const DEBIAN_CHROMIUM = '/usr/bin/chromium';
