@@ -16,7 +16,8 @@ export interface AthenaActivityDeps {
   logger: Logger;
 }
 
-export interface StartQueryInput extends Pick<QueryInput, 'sql' | 'database' | 'workGroup' | 'outputLocation'> {
+export interface StartQueryInput extends Pick<QueryInput, 'database' | 'workGroup' | 'outputLocation'> {
+  sql: string;
   /** Athena's idempotency token: a retried start with the same token returns the same execution. */
   clientRequestToken: string;
 }

@@ -9,7 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { ConsumerInput, ConsumerProgress } from '../lib/types';
 import { consumerWorkflow } from '../workflows';
 import {
@@ -19,7 +19,7 @@ import {
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../workflows/consumer';
-import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli } from './cli';
 
 interface TargetOptions {
   topic?: string;
@@ -153,12 +153,11 @@ const program = targetOptions(
   .option('--max-record-kb <KiB>', 'larger records are dead letters', positiveNumber('--max-record-kb'), 1024)
   .option('--detach', 'start (or find) the consumer and exit')
   .option('--no-progress', 'log progress lines instead of drawing a status line')
-  .showHelpAfterError()
   .action(async (options: StartOptions) => {
     const config = loadConfig();
     const input = consumerInput(options, config);
     const { workflowId } = consumerTarget(options, config);
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
       try {
@@ -189,7 +188,7 @@ async function withConsumer(
 ): Promise<void> {
   const config = loadConfig();
   const { workflowId } = consumerTarget({ ...program.opts<TargetOptions>(), ...options }, config);
-  const client = await connectClient(config);
+  const client = await connectTemporal(config);
   try {
     await run(client.workflow.getHandle<typeof consumerWorkflow>(workflowId)).catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer is running as ${workflowId}`);
@@ -207,25 +206,22 @@ const controls = [
   ['flush', 'write everything buffered now', flushNowSignal],
 ] as const;
 for (const [name, description, signal] of controls) {
-  targetOptions(program.command(name).description(description))
-    .showHelpAfterError()
-    .action((options: TargetOptions) =>
-      withConsumer(options, async (handle) => {
-        await handle.signal(signal);
-        console.log(`${name}: sent to ${handle.workflowId}`);
-        if (name === 'stop') {
-          const { totals } = await handle.result();
-          console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
-        }
-      }),
-    );
+  targetOptions(program.command(name).description(description)).action((options: TargetOptions) =>
+    withConsumer(options, async (handle) => {
+      await handle.signal(signal);
+      console.log(`${name}: sent to ${handle.workflowId}`);
+      if (name === 'stop') {
+        const { totals } = await handle.result();
+        console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
+      }
+    }),
+  );
 }
-targetOptions(program.command('status').description('print the consumer progress as JSON'))
-  .showHelpAfterError()
-  .action((options: TargetOptions) =>
+targetOptions(program.command('status').description('print the consumer progress as JSON')).action(
+  (options: TargetOptions) =>
     withConsumer(options, async (handle) => {
       console.log(JSON.stringify(await handle.query(consumerProgressQuery), null, 2));
     }),
-  );
+);
 
 if (require.main === module) runCli(program);

@@ -1,18 +1,17 @@
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { UsageError } from '../lib/errors';
-import { connectClient } from '../lib/temporal';
 import type { replayWorkflow } from '../workflows';
 import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../workflows/replay';
-import { runCli } from './cli';
+import { connectTemporal, runCli } from './cli';
 import { replayWorkflowId } from './replay';
 
 type Action = (
-  handle: ReturnType<Awaited<ReturnType<typeof connectClient>>['workflow']['getHandle']>,
+  handle: ReturnType<Awaited<ReturnType<typeof connectTemporal>>['workflow']['getHandle']>,
 ) => Promise<string>;
 
 async function control(runId: string, action: Action): Promise<void> {
-  const client = await connectClient(loadConfig());
+  const client = await connectTemporal(loadConfig());
   try {
     console.log(await action(client.workflow.getHandle<typeof replayWorkflow>(replayWorkflowId(runId))));
   } finally {
@@ -20,9 +19,9 @@ async function control(runId: string, action: Action): Promise<void> {
   }
 }
 
-const program = new Command('npm run replay-control --')
-  .description('Steer a running replay by its run id: status, pause, resume, rate, cancel')
-  .showHelpAfterError();
+const program = new Command('npm run replay-control --').description(
+  'Steer a running replay by its run id: status, pause, resume, rate, cancel',
+);
 
 program
   .command('status <run-id>')

@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
   replayFraction,
   type Pacing,
@@ -19,7 +19,7 @@ import {
 } from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
-import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli } from './cli';
 
 interface ReplayOptions {
   topic?: string;
@@ -174,11 +174,10 @@ const program = new Command('npm run replay --')
   )
   .option('--detach', 'start the run and exit, printing its id')
   .option('--no-progress', 'log progress lines instead of drawing a progress bar')
-  .showHelpAfterError()
   .action(async (source: string, options: ReplayOptions) => {
     const config = loadConfig();
     const input = replayInput(source, options, config);
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
       const workflowId = replayWorkflowId(input.runId);

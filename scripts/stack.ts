@@ -7,11 +7,9 @@ import { down, logFile, openStack, selectServices, status, up, type Stack } from
 import { tailLines } from '../stack/process';
 import { runCli } from './cli';
 
-const program = new Command('npm run stack --')
-  .description(
-    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue + Athena service, optionally the workers) natively, with data in .stack/.',
-  )
-  .showHelpAfterError();
+const program = new Command('npm run stack --').description(
+  'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue + Athena service, optionally the workers) natively, with data in .stack/.',
+);
 
 function openFromEnv(): Stack {
   const config = loadConfig();

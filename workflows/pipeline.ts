@@ -10,7 +10,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { NAMED_QUERY_NAMES, namedQuerySql } from '../lib/queries';
+import { NAMED_QUERY_NAMES } from '../lib/queries';
 import type {
   ConsumerProgress,
   PipelineInput,
@@ -111,11 +111,11 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   );
 
   progress.phase = 'querying';
-  const { database, workGroup, outputLocation, table, ...named } = input.query;
-  const query = (name: string, sql: string) => {
+  const { database, workGroup, outputLocation, ...options } = input.query;
+  const query = (name: string, source: Pick<QueryInput, 'sql' | 'named'>) => {
     const childId = `${workflowId}-query-${name}`;
     const args: [QueryInput] = [
-      { sql, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
+      { ...source, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
     ];
     return stage(`query ${name}`, childId, () =>
       executeChild(queryWorkflow, { workflowId: childId, taskQueue: input.taskQueues.query, args }),
@@ -123,14 +123,14 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   };
   // This run's rows, in the partitions written since the pipeline started.
   const countSql =
-    `SELECT count(*) AS rows FROM ${table} WHERE dt || hour >= '${hourKey(started)}' ` +
+    `SELECT count(*) AS rows FROM ${options.table} WHERE dt || hour >= '${hourKey(started)}' ` +
     `AND run_id = '${input.replay.runId.replace(/'/g, "''")}'`;
   const [count, partitions, ...results] = await Promise.all([
-    query('run-rows', countSql),
-    query('partitions', `SHOW PARTITIONS ${table}`),
+    query('run-rows', { sql: countSql }),
+    query('partitions', { sql: `SHOW PARTITIONS ${options.table}` }),
     ...NAMED_QUERY_NAMES.map(async (name): Promise<PipelineQuery> => {
-      const sql = namedQuerySql(name, { table, ...named });
-      return { name, sql, result: await query(name, sql) };
+      const result = await query(name, { named: { name, options } });
+      return { name, sql: result.named?.sql ?? '', result };
     }),
   ]);
 
@@ -147,7 +147,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       objects: after.totals.objects - before.totals.objects,
     },
     crawl,
-    catalog: { table: `${database}.${table}`, partitions: partitions.rows.length },
+    catalog: { table: `${database}.${options.table}`, partitions: partitions.rows.length },
     lakeRows: Number(count.rows[0]?.[0] ?? 0),
     queries: results,
     stages: progress.stages,
