@@ -48,18 +48,24 @@ export function runCli(program: Command): void {
     for (const option of required) option.mandatory = false;
     // A command with subcommands and an action of its own would call an unknown subcommand an excess argument.
     const subcommands = command.commands.length > 0;
+    // A group only dispatches to its subcommands, which take --verbose themselves.
+    const isGroup = subcommands && !hasAction(command);
     if (subcommands) command.allowExcessArguments(true);
-    if (!subcommands || command.registeredArguments.length > 0 || hasAction(command))
-      command.option('--verbose', 'on a terminal, log to stderr too (by default the logs go to .stack/logs/)');
+    if (isGroup) {
+      const names = command.commands.map((sub) => sub.name()).join(', ');
+      command.action(() => {
+        throw new UsageError(`give a command: ${names}`);
+      });
+    } else command.option('--verbose', 'on a terminal, log to stderr too (by default the logs go to .stack/logs/)');
     command.hook('preAction', (_hooked, action) => {
       if (action !== command) return;
-      if (process.stdout.isTTY && !command.opts<{ verbose?: boolean }>().verbose) {
-        const script = commandLine(program).replace(/^npm run (\S+).*$/, '$1');
-        logToFile(path.join(loadConfig().stack.dir, 'logs', `${script}.log`));
-      }
       if (subcommands && command.args.length > command.registeredArguments.length) internals.unknownCommand();
       for (const option of required)
         if (command.getOptionValue(option.attributeName()) === undefined) internals.missingMandatoryOptionValue(option);
+      if (process.stdout.isTTY && !isGroup && !command.opts<{ verbose?: boolean }>().verbose) {
+        const script = commandLine(program).replace(/^npm run (\S+).*$/, '$1');
+        logToFile(path.join(loadConfig().stack.dir, 'logs', `${script}.log`));
+      }
     });
     command.commands.forEach(configure);
   };

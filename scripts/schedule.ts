@@ -43,7 +43,9 @@ export function formatDuration(ms: number): string {
 const duration = (flag: string, minimumMs: number, why: string) => (value: string) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw new InvalidArgumentError(`${flag} expects a duration such as 30s, 5m, 1h or 1h30m, got '${value}'`);
+    // Only examples the flag accepts.
+    const examples = ['30s', '5m', '1h', '1h30m'].filter((example) => parseDuration(example)! >= minimumMs);
+    throw new InvalidArgumentError(`${flag} expects a duration such as ${examples.join(', ')}, got '${value}'`);
   }
   if (ms < minimumMs) throw new InvalidArgumentError(`${flag} must be at least ${formatDuration(minimumMs)}: ${why}`);
   return ms;
