@@ -123,6 +123,8 @@ export interface ReplayProgress {
   fraction?: number;
   retries: number;
   lastError?: string;
+  /** When the run was paused (ISO-8601), while it is. */
+  pausedAt?: string;
   /** The source's size and where its data starts, for a fraction computed from a newer marker. */
   sourceBytes?: number;
   dataOffset?: number;
@@ -147,6 +149,8 @@ export interface ReplayState {
   chunks: number;
   marker: ReplayMarker;
   paused: boolean;
+  /** When the pause signal came (ISO-8601, the workflow's clock). */
+  pausedAt?: string;
   rowsPerSecond?: number;
   retries: number;
   lastError?: string;

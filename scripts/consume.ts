@@ -19,7 +19,7 @@ import {
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../workflows/consumer';
-import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli, textTable } from './cli';
 
 interface TargetOptions {
   topic?: string;
@@ -217,11 +217,42 @@ for (const [name, description, signal] of controls) {
     }),
   );
 }
-targetOptions(program.command('status').description('print the consumer progress as JSON')).action(
-  (options: TargetOptions) =>
+/** The progress query as tables a person reads at a glance: the consumer, then each partition. */
+export function describeConsumerProgress(progress: ConsumerProgress): string {
+  const { totals } = progress;
+  const summary = textTable(undefined, [
+    ['topic', `${progress.topic} (group ${progress.groupId})`],
+    ['status', `${progress.status}, ${progress.members} member${progress.members === 1 ? '' : 's'}`],
+    ['written', `${totals.records} records in ${totals.objects} S3 objects (${totals.segments} commits)`],
+    ['dead letters', String(totals.deadLetters)],
+    ['lag', `${progress.lag} records not yet fetched, ${progress.buffered} buffered`],
+    ['last flush', progress.lastFlushAt ?? 'none yet'],
+    ...(progress.lastError ? [['last error', progress.lastError]] : []),
+  ]);
+  const partitions = textTable(
+    ['partition', 'committed', 'end offset', 'lag', 'buffered', 'member', 'last flush'],
+    progress.partitions.map((partition) => [
+      String(partition.partition),
+      String(partition.committed),
+      String(partition.highWatermark),
+      String(partition.lag),
+      String(partition.buffered),
+      String(partition.member),
+      partition.lastFlushAt ?? '—',
+    ]),
+  );
+  return `${summary}\n${partitions}`;
+}
+
+targetOptions(
+  program.command('status').description('print the consumer progress (as tables; --json for the progress query)'),
+)
+  .option('--json', 'print the progress query as JSON')
+  .action((options: TargetOptions & { json?: boolean }) =>
     withConsumer(options, async (handle) => {
-      console.log(JSON.stringify(await handle.query(consumerProgressQuery), null, 2));
+      const progress = await handle.query(consumerProgressQuery);
+      console.log(options.json ? JSON.stringify(progress, null, 2) : describeConsumerProgress(progress));
     }),
-);
+  );
 
 if (require.main === module) runCli(program);

@@ -124,8 +124,8 @@ export function namedHeading(result: QueryResult): string | undefined {
 }
 
 /**
- * `trades` counts its whole window in a last column (window_trades): that count
- * becomes the footer, and the column leaves the rows.
+ * `trades` counts its whole window in a last column (window_trades): in a table that
+ * count becomes the footer, and the column leaves the rows (csv and json keep it).
  */
 function splitTradeCount(result: QueryResult): { result: QueryResult; footer?: string } {
   const last = result.columns.length - 1;
@@ -158,15 +158,17 @@ export function displayValue(value: string | null, type: string): string {
 export const TABLE_ROWS = 50;
 
 export function formatResult(input: QueryResult, format: Format, tableRows = TABLE_ROWS): string {
+  if (format === 'csv') return stringify([input.columns.map((column) => column.name), ...input.rows]).trimEnd();
+  if (format === 'json') {
+    const rows = input.rows.map((row) =>
+      Object.fromEntries(
+        row.map((value, index) => [input.columns[index]!.name, jsonValue(value, input.columns[index]!.type)]),
+      ),
+    );
+    return JSON.stringify({ ...input, rows }, null, 2);
+  }
   const { result, footer } = splitTradeCount(input);
   const names = result.columns.map((column) => column.name);
-  if (format === 'csv') return stringify([names, ...result.rows]).trimEnd();
-  if (format === 'json') {
-    const rows = result.rows.map((row) =>
-      Object.fromEntries(row.map((value, index) => [names[index], jsonValue(value, result.columns[index]!.type)])),
-    );
-    return JSON.stringify({ ...result, rows }, null, 2);
-  }
   const { shown, more } = firstRows(result.rows, tableRows);
   const table = textTable(
     names,

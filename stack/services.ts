@@ -10,6 +10,7 @@ import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
 import { LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
+import { SEARCH_ATTRIBUTE_KEYS } from '../lib/search-attributes';
 import { localBucketPolicy } from '../iam/bucket-policy';
 import { policyValuesFor } from '../iam/policies';
 import { temporalConnectionOptions } from '../lib/temporal';
@@ -166,6 +167,8 @@ const temporal: Service = {
         '--db-filename',
         path.join(home, 'temporal.db'),
         ...namespaces,
+        // TickSync's search attributes, so the Web UI can filter a run's workflows.
+        ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
         '--log-level',
         'warn',
       ],

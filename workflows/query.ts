@@ -45,7 +45,12 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
   const clientRequestToken = uuid4();
   let start: StartQueryInput | undefined;
   try {
-    const named = input.named && (await namedQueryFor({ database: input.database, ...input.named }));
+    const named =
+      input.named &&
+      (await namedQueryFor.executeWithOptions(
+        { summary: `columns of ${input.database}.${input.named.options.table} for ${input.named.name}` },
+        [{ database: input.database, ...input.named }],
+      ));
     const sql = named?.sql ?? input.sql;
     if (sql === undefined)
       throw ApplicationFailure.create({
@@ -54,7 +59,7 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
         nonRetryable: true,
       });
     start = { ...input, sql, clientRequestToken };
-    const queryExecutionId = await startQuery(start);
+    const queryExecutionId = await startQuery.executeWithOptions({ summary: 'start the query on Athena' }, [start]);
     progress.queryExecutionId = queryExecutionId;
 
     let status: QueryStatus;
@@ -83,11 +88,13 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
     }
 
     progress.phase = 'fetching';
-    const rows = await fetchQueryResults({
-      queryExecutionId,
-      maxRows: input.maxRows,
-      statementType: status.statementType,
-    });
+    const rows = await fetchQueryResults.executeWithOptions({ summary: `fetch up to ${input.maxRows} rows` }, [
+      {
+        queryExecutionId,
+        maxRows: input.maxRows,
+        statementType: status.statementType,
+      },
+    ]);
     progress.phase = 'SUCCEEDED';
     return {
       queryExecutionId,

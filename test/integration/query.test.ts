@@ -222,7 +222,7 @@ describe('named queries on data the consumer wrote and the crawler cataloged', (
       ['symbol', 'varchar'],
       ['time', 'timestamp with time zone'],
       ['price', 'double'],
-      ['size', 'bigint'],
+      ['size', 'integer'],
       ['window_trades', 'bigint'],
     ]);
     const latest = recent.slice(-5).reverse();
@@ -484,6 +484,7 @@ describe('npm run query', () => {
 
   test('a table by default; bad flags exit 2 naming the flag; a failed query exits 1 with the reason', async () => {
     const table = await runScript('query', ['SELECT 1 AS one'], scriptEnv);
+    expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/│ one │/);
     expect(table.stdout).toMatch(/^1 row in /m);
