@@ -9,6 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { ConsumerInput, ConsumerProgress } from '../lib/types';
 import { consumerWorkflow } from '../workflows';
@@ -165,6 +166,8 @@ const program = targetOptions(
           workflowId,
           taskQueue: config.temporal.ingestTaskQueue,
           args: [input],
+          staticSummary: `consume ${input.topic} into S3 (group ${input.groupId})`,
+          typedSearchAttributes: searchAttributes('consume', input.topic),
         });
         console.log(
           `consumer started: ${input.topic} → s3://${config.s3.bucket}/${config.s3.rawPrefix}${input.topic}/`,

@@ -8,6 +8,7 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { CrawlInput, CrawlProgress, CrawlResult } from '../lib/types';
 import { crawlWorkflow } from '../workflows';
@@ -134,6 +135,8 @@ const program = new Command('npm run crawl --')
             workflowId,
             taskQueue: config.temporal.catalogTaskQueue,
             args: [crawlInput(crawler, options)],
+            staticSummary: `crawl with ${crawler}`,
+            typedSearchAttributes: searchAttributes('crawl'),
           });
           started = true;
         } catch (error) {

@@ -3,6 +3,7 @@ import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { PROJECT_ROOT, loadConfig, type Config } from '../lib/config';
 import { createLogger, currentLogFile } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
 import { NAMED_QUERY_DEFAULTS, tableForTopic, TIME_BASES, type TimeBasis } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { PipelineInput, PipelineReport } from '../lib/types';
@@ -161,6 +162,13 @@ const program = new Command('npm run demo --')
         workflowId,
         taskQueue: config.temporal.catalogTaskQueue,
         args: [input],
+        staticSummary: `pipeline: ${path.basename(file)} → ${input.replay.topic} → S3 → Glue → Athena`,
+        // The consumer outlives each pipeline (only the first one starts it): linked here for every run.
+        staticDetails:
+          `run id: ${input.replay.runId}\n\n` +
+          `consumer: [${input.consumerWorkflowId}](${workflowUrl(config, input.consumerWorkflowId)})\n\n` +
+          `this run's workflows: search \`TickSyncRunId = "${input.replay.runId}"\``,
+        typedSearchAttributes: searchAttributes('pipeline', input.replay.topic, input.replay.runId),
       });
       const url = workflowUrl(config, workflowId);
       console.log(`Pipeline: ${url}`);

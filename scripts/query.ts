@@ -5,6 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
 import {
   checkNamedQueryOptions,
   NAMED_QUERY_DEFAULTS,
@@ -270,6 +271,11 @@ const program = new Command('npm run query --')
         workflowId,
         taskQueue: config.temporal.queryTaskQueue,
         args: [queryInput(request, options, config)],
+        staticSummary: request.named
+          ? `query ${request.named.name}: the last ${options.minutes} minutes of ${options.time} time in ${request.named.options.table}`
+          : `query: ${request.sql!.replace(/\s+/g, ' ').slice(0, 80)}`,
+        staticDetails: request.sql,
+        typedSearchAttributes: searchAttributes('query', request.named && config.kafka.topic),
       });
       const url = workflowUrl(config, workflowId);
       let interrupted = false;

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
   replayFraction,
@@ -185,6 +186,9 @@ const program = new Command('npm run replay --')
         workflowId,
         taskQueue: config.temporal.ingestTaskQueue,
         args: [input],
+        staticSummary: `replay ${path.basename(input.source)} into ${input.topic}`,
+        staticDetails: `source: ${input.source}`,
+        typedSearchAttributes: searchAttributes('replay', input.topic, input.runId),
       });
       const url = workflowUrl(config, workflowId);
       console.log(`replay ${input.runId}: ${input.source} → ${input.topic}\nWorkflow: ${url}`);
