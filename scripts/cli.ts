@@ -158,6 +158,15 @@ export function textTable(head: string[] | undefined, rows: string[][], width = 
   return table.toString();
 }
 
+/** A progress bar's options: a short bar, so the status line beside it fits the terminal (see fitLine). */
+export const BAR_OPTIONS = { barsize: 20, hideCursor: true };
+
+/** A status line cut to what fits beside a progress bar of BAR_OPTIONS (`prefix` is the text before the bar). */
+export function fitLine(line: string, prefix = ''): string {
+  const room = OUTPUT_WIDTH - prefix.length - 30;
+  return line.length <= room ? line : `${line.slice(0, room - 1)}…`;
+}
+
 /** The first `max` rows, and the line that says how many more there are and how to get them. */
 export function firstRows<T>(rows: T[], max: number): { shown: T[]; more?: string } {
   if (rows.length <= max) return { shown: rows };

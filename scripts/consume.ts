@@ -20,7 +20,16 @@ import {
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../workflows/consumer';
-import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli, textTable } from './cli';
+import {
+  awaitWhileWatching,
+  BAR_OPTIONS,
+  connectTemporal,
+  fitLine,
+  positiveInteger,
+  positiveNumber,
+  runCli,
+  textTable,
+} from './cli';
 
 interface TargetOptions {
   topic?: string;
@@ -78,9 +87,7 @@ function progressLine(progress: ConsumerProgress, recordsPerSecond: number): str
 async function watch(client: Client, workflowId: string, showBar: boolean): Promise<void> {
   const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
   const logger = createLogger('consume');
-  const bar = showBar
-    ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', hideCursor: true })
-    : undefined;
+  const bar = showBar ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', ...BAR_OPTIONS }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
   process.once('SIGINT', () => {
     bar?.stop();
@@ -102,7 +109,7 @@ async function watch(client: Client, workflowId: string, showBar: boolean): Prom
           const committed = progress.partitions.reduce((sum, partition) => sum + partition.committed, 0);
           const total = committed + progress.lag;
           bar?.update(total > 0 ? Math.round((committed / total) * 1000) : 1000, {
-            line: progressLine(progress, rate),
+            line: fitLine(progressLine(progress, rate), 'caught up '),
           });
           if (!bar && now - lastLog >= 5000) {
             lastLog = now;

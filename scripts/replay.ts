@@ -20,7 +20,15 @@ import {
 } from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
-import { awaitWhileWatching, connectTemporal, positiveInteger, positiveNumber, runCli } from './cli';
+import {
+  awaitWhileWatching,
+  BAR_OPTIONS,
+  connectTemporal,
+  fitLine,
+  positiveInteger,
+  positiveNumber,
+  runCli,
+} from './cli';
 
 interface ReplayOptions {
   topic?: string;
@@ -109,7 +117,7 @@ async function watch(
   showBar: boolean,
 ): Promise<ReplayResult> {
   const logger = createLogger('replay');
-  const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true }) : undefined;
+  const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', ...BAR_OPTIONS }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
   let lastLog = 0;
   let shown = { rowsRead: -1, at: Date.now() };
@@ -128,7 +136,7 @@ async function watch(
           } else if (progress.status !== 'running') progress.rowsPerSecond = 0;
           if (progress.rowsRead > shown.rowsRead || shown.rowsRead < 0)
             shown = { rowsRead: progress.rowsRead, at: Date.now() };
-          if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
+          if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: fitLine(progressLine(progress)) });
           else if (Date.now() - lastLog >= 5000) {
             lastLog = Date.now();
             logger.info(progress, 'replay progress');

@@ -127,7 +127,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const after = await stage('flush', input.consumerWorkflowId, () =>
     waitForConsumerFlushed.executeWithOptions(
       {
-        summary: `wait for [${input.consumerWorkflowId}](${input.workflowsUrl}${encodeURIComponent(input.consumerWorkflowId)}) to write ${topic} to S3`,
+        summary: `wait for ${input.consumerWorkflowId} to write ${topic} to S3`,
       },
       [{ workflowId: input.consumerWorkflowId, targets }],
     ),
