@@ -137,18 +137,26 @@ export const OUTPUT_WIDTH = Math.min(process.stdout.columns || 100, 100);
 
 /**
  * A plain table (no colours, so output stays plain in logs and pipes) that fits `width`
- * columns: the widest columns give way first, their values cut with `…`.
+ * columns: the widest columns give way first (those in `shrinkFirst` before any other),
+ * their values cut with `…`.
  */
-export function textTable(head: string[] | undefined, rows: string[][], width = OUTPUT_WIDTH): string {
+export function textTable(
+  head: string[] | undefined,
+  rows: string[][],
+  { width = OUTPUT_WIDTH, shrinkFirst = [] as number[] } = {},
+): string {
   const count = Math.max(head?.length ?? 0, ...rows.map((row) => row.length));
   // Each column has one space of padding either side and one border character after it, plus the first border.
   const widths = Array.from(
     { length: count },
     (_, index) => Math.max(...[head ?? [], ...rows].map((row) => (row[index] ?? '').length), 1) + 2,
   );
+  const MIN = 6;
   while (widths.reduce((sum, column) => sum + column, 0) + count + 1 > width) {
-    const widest = widths.indexOf(Math.max(...widths));
-    if (widths[widest]! <= 6) break;
+    const first = shrinkFirst.filter((index) => widths[index]! > MIN);
+    const candidates = first.length > 0 ? first : widths.map((_, index) => index);
+    const widest = candidates.reduce((best, index) => (widths[index]! > widths[best]! ? index : best));
+    if (widths[widest]! <= MIN) break;
     widths[widest]! -= 1;
   }
   // No rule between rows: a table of results reads (and fits a screen) better without.

@@ -153,7 +153,8 @@ program
         letter.reason,
         preview(letter),
       ]);
-      console.log(textTable(['time', 'partition', 'offset', 'key', 'reason', 'value'], rows));
+      // The reason matters more than the value's start (which --json and export give whole).
+      console.log(textTable(['time', 'partition', 'offset', 'key', 'reason', 'value'], rows, { shrinkFirst: [5] }));
       console.log(
         `${letters.length} dead letter${letters.length === 1 ? '' : 's'} in s3://${config.s3.bucket}/${config.s3.dlqPrefix}${topicOf(config)}/`,
       );

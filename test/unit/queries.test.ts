@@ -98,11 +98,15 @@ describe('namedQuerySql', () => {
 describe('terminal output', () => {
   test('a table wider than the terminal gives way in its widest columns, cutting their values with …', () => {
     const long = 'x'.repeat(150);
-    const text = textTable(['name', 'value'], [['short', long]], 60);
+    const text = textTable(['name', 'value'], [['short', long]], { width: 60 });
     const lines = text.split('\n');
     expect(Math.max(...lines.map((line) => line.length))).toBe(60);
     expect(text).toContain('short');
     expect(text).toContain('x…');
+    // A column to give way first shrinks before a wider one.
+    const kept = textTable(undefined, [['a reason that matters', 'y'.repeat(30)]], { width: 40, shrinkFirst: [1] });
+    expect(kept).toContain('a reason that matters');
+    expect(Math.max(...kept.split('\n').map((line) => line.length))).toBeLessThanOrEqual(40);
   });
 
   test('rows beyond the limit become one line that says how many and how to get them', () => {
