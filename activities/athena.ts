@@ -22,7 +22,8 @@ export interface AthenaActivityDeps {
 const EXECUTIONS_REMEMBERED = 10_000;
 const FINISHED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
-export interface StartQueryInput extends Pick<QueryInput, 'sql' | 'database' | 'workGroup' | 'outputLocation'> {
+export interface StartQueryInput extends Pick<QueryInput, 'database' | 'workGroup' | 'outputLocation'> {
+  sql: string;
   /** Athena's idempotency token: a retried start with the same token returns the same execution. */
   clientRequestToken: string;
 }

@@ -2,6 +2,7 @@ import {
   GetCrawlerCommand,
   GetCrawlerMetricsCommand,
   GetPartitionsCommand,
+  GetTableCommand,
   GetTablesCommand,
   StartCrawlerCommand,
   StopCrawlerCommand,
@@ -12,7 +13,15 @@ import {
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
-import { callAws, classifyAwsError, isAwsError } from '../lib/errors';
+import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '../lib/errors';
+import {
+  describeColumns,
+  describeTime,
+  namedQuerySql,
+  resolveColumns,
+  type NamedQueryName,
+  type NamedQueryOptions,
+} from '../lib/queries';
 import type { TickSyncMetrics } from '../lib/metrics';
 import type {
   CatalogSnapshot,
@@ -21,6 +30,7 @@ import type {
   CrawlerState,
   CrawlSummary,
   LastCrawl,
+  NamedQuerySql,
   StartCrawlerResult,
 } from '../lib/types';
 
@@ -236,4 +246,52 @@ export function createGlueActivities({ glue, config, logger, metrics }: GlueActi
   }
 
   return { getCrawlerState, snapshotCatalog, startCrawler, stopCrawler, describeCrawlChanges };
+}
+
+export interface CatalogReadActivityDeps {
+  /** A client with the analyst role's credentials (Glue get on the database). */
+  glue: GlueClient;
+}
+
+/** Reads the catalog for the query workers: the columns a named query finds in its table. */
+export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
+  /**
+   * A named query's SQL for a table as the catalog has it now: each role's columns
+   * found in the table's schema (or the ones the caller named), and the window's clock.
+   */
+  async function namedQueryFor(input: {
+    database: string;
+    name: NamedQueryName;
+    options: NamedQueryOptions;
+  }): Promise<NamedQuerySql> {
+    const { database, name, options } = input;
+    let table: Table | undefined;
+    try {
+      ({ Table: table } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: options.table }), {
+        abortSignal: Context.current().cancellationSignal,
+      }));
+    } catch (error) {
+      if (isAwsError(error, 'EntityNotFoundException'))
+        throw nonRetryable(
+          ErrorType.NotFound,
+          `table ${qualified(database, options.table)} does not exist yet: replay into its topic and crawl ` +
+            `(npm run demo does both), or name another with --table`,
+        );
+      throw classifyAwsError('GetTable', error);
+    }
+    try {
+      const columns = resolveColumns(options.table, columnsOf(table ?? { Name: options.table }), options);
+      return {
+        name,
+        sql: namedQuerySql(name, options, columns),
+        columns: describeColumns(columns),
+        time: describeTime(columns, options),
+        timeBasis: columns.eventTime ? 'event' : 'arrival',
+      };
+    } catch (error) {
+      throw nonRetryable(ErrorType.InvalidInput, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  return { namedQueryFor };
 }

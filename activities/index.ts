@@ -1,6 +1,11 @@
 import { createAthenaActivities, type AthenaActivityDeps } from './athena';
 import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
-import { createGlueActivities, type GlueActivityDeps } from './glue';
+import {
+  createCatalogReadActivities,
+  createGlueActivities,
+  type CatalogReadActivityDeps,
+  type GlueActivityDeps,
+} from './glue';
 import { createKafkaActivities, type KafkaActivityDeps } from './kafka';
 import { createPipelineActivities, type PipelineActivityDeps } from './pipeline';
 import { createReplayActivities, type ReplayActivityDeps } from './replay';
@@ -36,12 +41,13 @@ export function createCatalogActivities(deps: CatalogActivityDeps) {
 
 export type CatalogActivities = ReturnType<typeof createCatalogActivities>;
 
-export type QueryActivityDeps = AthenaActivityDeps;
+export type QueryActivityDeps = AthenaActivityDeps & CatalogReadActivityDeps;
 
-/** The activities of the `ticksync-query` queue: Athena queries (analyst credentials). */
+/** The activities of the `ticksync-query` queue: Athena queries and the catalog reads they need (analyst credentials). */
 export function createQueryActivities(deps: QueryActivityDeps) {
   return {
     ...createAthenaActivities(deps),
+    ...createCatalogReadActivities(deps),
   };
 }
 

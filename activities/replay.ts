@@ -558,5 +558,10 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     return { marker, done, elapsedMs: Date.now() - started, resumeAt };
   }
 
-  return { prepareReplay, replayChunk };
+  /** The marker of the run's last commit: where a chunk stopped early (a pause) left the run. */
+  async function replayMarker(chunk: ReplayChunkInput): Promise<ReplayMarker> {
+    return readMarker(chunk);
+  }
+
+  return { prepareReplay, replayChunk, replayMarker };
 }

@@ -1,4 +1,4 @@
-import type { NamedQueryOptions } from './queries';
+import type { NamedQueryName, NamedQueryOptions, TimeBasis } from './queries';
 
 /**
  * Types shared by workflows, activities, workers and scripts. Workflow code
@@ -123,6 +123,8 @@ export interface ReplayProgress {
   fraction?: number;
   retries: number;
   lastError?: string;
+  /** When the run was paused (ISO-8601), while it is. */
+  pausedAt?: string;
   /** The source's size and where its data starts, for a fraction computed from a newer marker. */
   sourceBytes?: number;
   dataOffset?: number;
@@ -147,6 +149,8 @@ export interface ReplayState {
   chunks: number;
   marker: ReplayMarker;
   paused: boolean;
+  /** When the pause signal came (ISO-8601, the workflow's clock). */
+  pausedAt?: string;
   rowsPerSecond?: number;
   retries: number;
   lastError?: string;
@@ -376,8 +380,22 @@ export interface CrawlProgress {
   error?: string;
 }
 
-export interface QueryInput {
+/** A named query as the query workers built it for its table. */
+export interface NamedQuerySql {
+  name: NamedQueryName;
   sql: string;
+  /** The columns each role read, e.g. `symbol=index, price=close, size=volume`. */
+  columns: string;
+  /** The window in words: its length, its clock and the column it read. */
+  time: string;
+  /** The clock the window followed (event falls back to arrival when the table has no event-time column). */
+  timeBasis: TimeBasis;
+}
+
+export interface QueryInput {
+  /** The SQL to run; or `named`, built by the workflow from the table's schema. */
+  sql?: string;
+  named?: { name: NamedQueryName; options: NamedQueryOptions };
   /** QueryExecutionContext.Database: the Glue database unqualified table names resolve in. */
   database: string;
   workGroup: string;
@@ -436,6 +454,8 @@ export interface QueryRows {
 
 export interface QueryResult extends QueryRows {
   queryExecutionId: string;
+  /** The named query that ran, when it was one. */
+  named?: NamedQuerySql;
   outputLocation: string;
   statementType?: string;
   statistics: QueryStatistics;

@@ -8,9 +8,9 @@ import { benchQuery } from '../test/bench/query';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, positiveNumber, runCli } from './cli';
 
-const program = new Command('npm run bench --')
-  .description('Benchmarks: TickSync against its reference on the same local stack; the last line is JSON')
-  .showHelpAfterError();
+const program = new Command('npm run bench --').description(
+  'Benchmarks: TickSync against its reference on the same local stack; the last line is JSON',
+);
 
 program
   .command('replay')

@@ -1,6 +1,12 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../lib/config';
+import net from 'node:net';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import Table from 'cli-table3';
+import { InvalidArgumentError, type Command, type Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
+import { logToFile } from '../lib/logger';
+import { connectClient } from '../lib/temporal';
 
 /** Exit codes every script shares; the README lists them. */
 export const ExitCode = {
@@ -11,24 +17,170 @@ export const ExitCode = {
   Usage: 2,
 } as const;
 
-/** Parses argv, runs the chosen action and turns its error into a message and an exit code. */
+/** Commander's own error helpers, which its typings do not list. */
+interface CommanderErrors {
+  unknownCommand(): void;
+  missingMandatoryOptionValue(option: Option): void;
+}
+
+/** Whether commander has an action for the command (its typings do not show the handler). */
+const hasAction = (command: Command) => Boolean((command as unknown as { _actionHandler?: unknown })._actionHandler);
+
+/** `npm run x -- sub`: how a user types the command, for "see … --help". */
+function commandLine(command: Command): string {
+  return command.parent ? `${commandLine(command.parent)} ${command.name()}` : command.name();
+}
+
+/**
+ * Parses argv, runs the chosen action and turns its error into a message and an exit code.
+ * Usage errors read the same in every script: one `error:` line (with commander's "Did you mean"
+ * after a typo), then one line pointing at --help, exit 2.
+ */
 export function runCli(program: Command): void {
-  // --help and --version exit 0; commander's own parse errors are usage errors. Subcommands
-  // copied the parent's settings when they were made, so each gets the override too.
-  const override = (command: Command): void => {
+  const configure = (command: Command): void => {
+    // --help and --version exit 0; commander's own parse errors are usage errors.
     command.exitOverride((error) => process.exit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage));
-    command.commands.forEach(override);
+    command.showHelpAfterError(`(see ${commandLine(command)} --help)`);
+    const internals = command as unknown as CommanderErrors;
+    // Commander checks required options before unknown ones: a typo in a required flag would read as
+    // "not specified". Checked after parsing instead, the typo is reported with its suggestion.
+    const required = command.options.filter((option) => option.mandatory);
+    for (const option of required) option.mandatory = false;
+    // A command with subcommands and an action of its own would call an unknown subcommand an excess argument.
+    const subcommands = command.commands.length > 0;
+    // A group only dispatches to its subcommands, which take --verbose themselves.
+    const isGroup = subcommands && !hasAction(command);
+    if (subcommands) command.allowExcessArguments(true);
+    if (isGroup) {
+      const names = command.commands.map((sub) => sub.name()).join(', ');
+      command.action(() => {
+        throw new UsageError(`give a command: ${names}`);
+      });
+    } else command.option('--verbose', 'on a terminal, log to stderr too (by default the logs go to .stack/logs/)');
+    command.hook('preAction', (_hooked, action) => {
+      if (action !== command) return;
+      if (subcommands && command.args.length > command.registeredArguments.length) internals.unknownCommand();
+      for (const option of required)
+        if (command.getOptionValue(option.attributeName()) === undefined) internals.missingMandatoryOptionValue(option);
+      if (process.stdout.isTTY && !isGroup && !command.opts<{ verbose?: boolean }>().verbose) {
+        const script = commandLine(program).replace(/^npm run (\S+).*$/, '$1');
+        logToFile(path.join(loadConfig().stack.dir, 'logs', `${script}.log`));
+      }
+    });
+    command.commands.forEach(configure);
   };
-  override(program);
+  configure(program);
   program.parseAsync(process.argv).catch((error: unknown) => {
     const usage = error instanceof ConfigError || error instanceof UsageError;
     console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    if (usage && !(error instanceof ConfigError)) console.error(`(see ${commandLine(program)} --help)`);
     process.exit(usage ? ExitCode.Usage : ExitCode.Failed);
   });
 }
 
-/** cli-table3 options for a table without colours, so output stays plain in logs and pipes. */
-export const PLAIN_TABLE = { style: { head: [], border: [] } };
+/** A service a script needs, and how it is named and configured. */
+export type Service = 'temporal' | 'kafka' | 's3' | 'aws';
+
+const SERVICES: Record<Service, { label: string; setting: string; addresses: (config: Config) => string[] }> = {
+  temporal: { label: 'Temporal', setting: 'TICKSYNC_TEMPORAL_ADDRESS', addresses: (c) => [c.temporal.address] },
+  kafka: { label: 'Kafka', setting: 'TICKSYNC_KAFKA_BROKERS', addresses: (c) => c.kafka.brokers },
+  s3: { label: 'The S3 server', setting: 'TICKSYNC_S3_ENDPOINT', addresses: (c) => [c.aws.s3Endpoint ?? ''] },
+  aws: { label: 'Glue + Athena', setting: 'TICKSYNC_AWS_ENDPOINT', addresses: (c) => [c.aws.endpoint ?? ''] },
+};
+
+/** How long a service may take to accept a connection before a script says it is not answering. */
+const ANSWER_TIMEOUT_MS = 2000;
+
+function answers(address: string): Promise<boolean> {
+  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: url.hostname, port, timeout: ANSWER_TIMEOUT_MS });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
+const isLoopback = (address: string) => /^(\w+:\/\/)?(127\.|localhost[:/]|\[::1\])/.test(address);
+
+/**
+ * Fails within a few seconds, naming the service, its address and the fix, when a
+ * service the script needs does not accept connections (instead of the clients'
+ * own long retries and messages that name no service). AWS's own endpoints
+ * (no endpoint configured) are not probed.
+ */
+export async function requireServices(config: Config, services: Service[]): Promise<void> {
+  const down = await Promise.all(
+    services.map(async (service) => {
+      const addresses = SERVICES[service].addresses(config).filter((address) => address !== '');
+      const up = addresses.length === 0 || (await Promise.all(addresses.map(answers))).some(Boolean);
+      return up ? undefined : { service, addresses };
+    }),
+  );
+  const first = down.find((entry) => entry !== undefined);
+  if (!first) return;
+  const { label, setting } = SERVICES[first.service];
+  const address = first.addresses.join(', ').replace(/^\w+:\/\//, '');
+  const fix = first.addresses.every(isLoopback)
+    ? 'start the stack with npm run stack -- up'
+    : `check ${setting} and that the service runs`;
+  throw new Error(`${label} at ${address} is not answering — ${fix}`);
+}
+
+/** Output fits this many columns: a terminal's width, at most 100 (the README's examples and tests use 100). */
+export const OUTPUT_WIDTH = Math.min(process.stdout.columns || 100, 100);
+
+/**
+ * A plain table (no colours, so output stays plain in logs and pipes) that fits `width`
+ * columns: the widest columns give way first (those in `shrinkFirst` before any other),
+ * their values cut with `…`.
+ */
+export function textTable(
+  head: string[] | undefined,
+  rows: string[][],
+  { width = OUTPUT_WIDTH, shrinkFirst = [] as number[] } = {},
+): string {
+  const count = Math.max(head?.length ?? 0, ...rows.map((row) => row.length));
+  // Each column has one space of padding either side and one border character after it, plus the first border.
+  const widths = Array.from(
+    { length: count },
+    (_, index) => Math.max(...[head ?? [], ...rows].map((row) => (row[index] ?? '').length), 1) + 2,
+  );
+  const MIN = 6;
+  while (widths.reduce((sum, column) => sum + column, 0) + count + 1 > width) {
+    const first = shrinkFirst.filter((index) => widths[index]! > MIN);
+    const candidates = first.length > 0 ? first : widths.map((_, index) => index);
+    const widest = candidates.reduce((best, index) => (widths[index]! > widths[best]! ? index : best));
+    if (widths[widest]! <= MIN) break;
+    widths[widest]! -= 1;
+  }
+  // No rule between rows: a table of results reads (and fits a screen) better without.
+  const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+  const table = new Table({ head, colWidths: widths, chars, style: { head: [], border: [] } });
+  table.push(...rows);
+  return table.toString();
+}
+
+/** A progress bar's options: a short bar, so the status line beside it fits the terminal (see fitLine). */
+export const BAR_OPTIONS = { barsize: 20, hideCursor: true };
+
+/** A status line cut to what fits beside a progress bar of BAR_OPTIONS (`prefix` is the text before the bar). */
+export function fitLine(line: string, prefix = ''): string {
+  const room = OUTPUT_WIDTH - prefix.length - 30;
+  return line.length <= room ? line : `${line.slice(0, room - 1)}…`;
+}
+
+/** The first `max` rows, and the line that says how many more there are and how to get them. */
+export function firstRows<T>(rows: T[], max: number): { shown: T[]; more?: string } {
+  if (rows.length <= max) return { shown: rows };
+  const rest = rows.length - max;
+  return { shown: rows.slice(0, max), more: `… ${rest} more row${rest === 1 ? '' : 's'}, use --format csv` };
+}
 
 /** Commander argument parsers that name the flag in their error. */
 export const positiveNumber = (flag: string) => (value: string) => {
@@ -62,4 +214,10 @@ export async function awaitWhileWatching<T>(
     watching = false;
     await polling;
   }
+}
+
+/** A Temporal client for a script, after checking that Temporal answers (see requireServices). */
+export async function connectTemporal(config: Config): Promise<Client> {
+  await requireServices(config, ['temporal']);
+  return connectClient(config);
 }

@@ -9,7 +9,8 @@ import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import { searchAttributes } from '../lib/search-attributes';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { ConsumerInput, ConsumerProgress } from '../lib/types';
 import { consumerWorkflow } from '../workflows';
 import {
@@ -19,7 +20,16 @@ import {
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../workflows/consumer';
-import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
+import {
+  awaitWhileWatching,
+  BAR_OPTIONS,
+  connectTemporal,
+  fitLine,
+  positiveInteger,
+  positiveNumber,
+  runCli,
+  textTable,
+} from './cli';
 
 interface TargetOptions {
   topic?: string;
@@ -77,9 +87,7 @@ function progressLine(progress: ConsumerProgress, recordsPerSecond: number): str
 async function watch(client: Client, workflowId: string, showBar: boolean): Promise<void> {
   const handle = client.workflow.getHandle<typeof consumerWorkflow>(workflowId);
   const logger = createLogger('consume');
-  const bar = showBar
-    ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', hideCursor: true })
-    : undefined;
+  const bar = showBar ? new SingleBar({ format: 'caught up {bar} {percentage}% | {line}', ...BAR_OPTIONS }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
   process.once('SIGINT', () => {
     bar?.stop();
@@ -101,7 +109,7 @@ async function watch(client: Client, workflowId: string, showBar: boolean): Prom
           const committed = progress.partitions.reduce((sum, partition) => sum + partition.committed, 0);
           const total = committed + progress.lag;
           bar?.update(total > 0 ? Math.round((committed / total) * 1000) : 1000, {
-            line: progressLine(progress, rate),
+            line: fitLine(progressLine(progress, rate), 'caught up '),
           });
           if (!bar && now - lastLog >= 5000) {
             lastLog = now;
@@ -153,12 +161,11 @@ const program = targetOptions(
   .option('--max-record-kb <KiB>', 'larger records are dead letters', positiveNumber('--max-record-kb'), 1024)
   .option('--detach', 'start (or find) the consumer and exit')
   .option('--no-progress', 'log progress lines instead of drawing a status line')
-  .showHelpAfterError()
   .action(async (options: StartOptions) => {
     const config = loadConfig();
     const input = consumerInput(options, config);
     const { workflowId } = consumerTarget(options, config);
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
       try {
@@ -166,6 +173,8 @@ const program = targetOptions(
           workflowId,
           taskQueue: config.temporal.ingestTaskQueue,
           args: [input],
+          staticSummary: `consume ${input.topic} into S3 (group ${input.groupId})`,
+          typedSearchAttributes: searchAttributes('consume', input.topic),
         });
         console.log(
           `consumer started: ${input.topic} → s3://${config.s3.bucket}/${config.s3.rawPrefix}${input.topic}/`,
@@ -189,7 +198,7 @@ async function withConsumer(
 ): Promise<void> {
   const config = loadConfig();
   const { workflowId } = consumerTarget({ ...program.opts<TargetOptions>(), ...options }, config);
-  const client = await connectClient(config);
+  const client = await connectTemporal(config);
   try {
     await run(client.workflow.getHandle<typeof consumerWorkflow>(workflowId)).catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) throw new Error(`no consumer is running as ${workflowId}`);
@@ -207,24 +216,52 @@ const controls = [
   ['flush', 'write everything buffered now', flushNowSignal],
 ] as const;
 for (const [name, description, signal] of controls) {
-  targetOptions(program.command(name).description(description))
-    .showHelpAfterError()
-    .action((options: TargetOptions) =>
-      withConsumer(options, async (handle) => {
-        await handle.signal(signal);
-        console.log(`${name}: sent to ${handle.workflowId}`);
-        if (name === 'stop') {
-          const { totals } = await handle.result();
-          console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
-        }
-      }),
-    );
-}
-targetOptions(program.command('status').description('print the consumer progress as JSON'))
-  .showHelpAfterError()
-  .action((options: TargetOptions) =>
+  targetOptions(program.command(name).description(description)).action((options: TargetOptions) =>
     withConsumer(options, async (handle) => {
-      console.log(JSON.stringify(await handle.query(consumerProgressQuery), null, 2));
+      await handle.signal(signal);
+      console.log(`${name}: sent to ${handle.workflowId}`);
+      if (name === 'stop') {
+        const { totals } = await handle.result();
+        console.log(`stopped: ${totals.records} records and ${totals.deadLetters} dead letters written in total`);
+      }
+    }),
+  );
+}
+/** The progress query as tables a person reads at a glance: the consumer, then each partition. */
+export function describeConsumerProgress(progress: ConsumerProgress): string {
+  const { totals } = progress;
+  const summary = textTable(undefined, [
+    ['topic', `${progress.topic} (group ${progress.groupId})`],
+    ['status', `${progress.status}, ${progress.members} member${progress.members === 1 ? '' : 's'}`],
+    ['written', `${totals.records} records in ${totals.objects} S3 objects (${totals.segments} commits)`],
+    ['dead letters', String(totals.deadLetters)],
+    ['lag', `${progress.lag} records not yet fetched, ${progress.buffered} buffered`],
+    ['last flush', progress.lastFlushAt ?? 'none yet'],
+    ...(progress.lastError ? [['last error', progress.lastError]] : []),
+  ]);
+  const partitions = textTable(
+    ['partition', 'committed', 'end offset', 'lag', 'buffered', 'member', 'last flush'],
+    progress.partitions.map((partition) => [
+      String(partition.partition),
+      String(partition.committed),
+      String(partition.highWatermark),
+      String(partition.lag),
+      String(partition.buffered),
+      String(partition.member),
+      partition.lastFlushAt ?? '—',
+    ]),
+  );
+  return `${summary}\n${partitions}`;
+}
+
+targetOptions(
+  program.command('status').description('print the consumer progress (as tables; --json for the progress query)'),
+)
+  .option('--json', 'print the progress query as JSON')
+  .action((options: TargetOptions & { json?: boolean }) =>
+    withConsumer(options, async (handle) => {
+      const progress = await handle.query(consumerProgressQuery);
+      console.log(options.json ? JSON.stringify(progress, null, 2) : describeConsumerProgress(progress));
     }),
   );
 

@@ -8,11 +8,12 @@ import {
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import { searchAttributes } from '../lib/search-attributes';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import type { CrawlInput, CrawlProgress, CrawlResult } from '../lib/types';
 import { crawlWorkflow } from '../workflows';
 import { crawlProgressQuery } from '../workflows/crawl';
-import { awaitWhileWatching, positiveNumber, runCli } from './cli';
+import { awaitWhileWatching, connectTemporal, positiveNumber, runCli } from './cli';
 
 /** The id of the crawl run this script starts; a Schedule's runs add the scheduled time to it. */
 export const crawlWorkflowId = (crawler: string) => `crawl-${crawler}`;
@@ -117,13 +118,12 @@ const program = new Command('npm run crawl --')
     positiveNumber('--poll-seconds'),
   )
   .option('--poll-max-seconds <seconds>', 'longest wait between polls', positiveNumber('--poll-max-seconds'))
-  .showHelpAfterError()
   .action(async (options: CrawlOptions) => {
     const config: Config = loadConfig();
     const crawler = options.crawler ?? config.glue.crawler;
     // With --json, stdout carries the result alone; the lines that tell what happens go to stderr.
     const print = options.json ? console.error : console.log;
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.catalogTaskQueue]);
       let workflowId = await findRunningCrawl(client, crawler);
@@ -135,6 +135,8 @@ const program = new Command('npm run crawl --')
             workflowId,
             taskQueue: config.temporal.catalogTaskQueue,
             args: [crawlInput(crawler, options)],
+            staticSummary: `crawl with ${crawler}`,
+            typedSearchAttributes: searchAttributes('crawl'),
           });
           started = true;
         } catch (error) {

@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
-import Table from 'cli-table3';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { dashboardUrl, PROJECT_ROOT, loadConfig, type Config } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { tableForTopic } from '../lib/queries';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { PipelineInput, PipelineReport, QueryResult } from '../lib/types';
+import { createLogger, currentLogFile } from '../lib/logger';
+import { searchAttributes } from '../lib/search-attributes';
+import { NAMED_QUERY_DEFAULTS, tableForTopic, TIME_BASES, type TimeBasis } from '../lib/queries';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import type { PipelineInput, PipelineReport } from '../lib/types';
 import { openStack, selectServices, status, up } from '../stack';
 import { pipelineWorkflow } from '../workflows';
 import { pipelineProgressQuery } from '../workflows/pipeline';
-import { awaitWhileWatching, PLAIN_TABLE, positiveInteger, runCli } from './cli';
+import { awaitWhileWatching, connectTemporal, positiveInteger, runCli, textTable } from './cli';
 import { consumerInput, consumerWorkflowId } from './consume';
 import { crawlInput } from './crawl';
 import { provision } from './provision';
@@ -22,9 +22,11 @@ const SAMPLE = path.join(PROJECT_ROOT, 'data/indexProcessed-sample.csv');
 interface DemoOptions {
   topic?: string;
   minutes: number;
-  symbolColumn: string;
-  priceColumn: string;
-  sizeColumn: string;
+  time: TimeBasis;
+  symbolColumn?: string;
+  priceColumn?: string;
+  sizeColumn?: string;
+  timeColumn?: string;
 }
 
 /** The pipeline's input: the scripts' own defaults for each stage, on the configured queues. */
@@ -67,9 +69,11 @@ export function pipelineInput(file: string, options: DemoOptions, config: Config
       table: tableForTopic(replay.topic),
       minutes: options.minutes,
       limit: 5,
+      time: options.time,
       symbolColumn: options.symbolColumn,
       priceColumn: options.priceColumn,
       sizeColumn: options.sizeColumn,
+      timeColumn: options.timeColumn,
     },
     taskQueues: {
       ingest: config.temporal.ingestTaskQueue,
@@ -80,35 +84,46 @@ export function pipelineInput(file: string, options: DemoOptions, config: Config
   };
 }
 
-function resultTable(result: QueryResult): string {
-  const more = result.rows.length > 10 ? `\n… ${result.rows.length - 10} more rows` : '';
-  return `${formatResult({ ...result, rows: result.rows.slice(0, 10) }, 'table')}${more}`;
-}
+/** Rows of each query the report shows; `npm run query` shows them all. */
+const REPORT_ROWS = 10;
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** The report as readable tables. */
+/** The report as readable tables: what this run did, then what the queries found in the whole window. */
 export function describePipeline(report: PipelineReport): string {
-  const counts = new Table(PLAIN_TABLE);
-  counts.push(
-    { 'rows replayed': String(report.replay.sent) },
-    { 'rows rejected': String(report.replay.rejected) },
-    { 'records flushed to S3': `${report.consumer.flushed} in ${report.consumer.objects} objects` },
-    { 'records dead-lettered': String(report.consumer.deadLettered) },
-    { "this run's rows in the lake": String(report.lakeRows) },
-    { table: `${report.catalog.table} (${report.catalog.partitions} partitions)` },
-    {
-      'the crawl': `created ${report.crawl.tablesCreated.join(', ') || 'no table'}, updated ${report.crawl.tablesUpdated.join(', ') || 'none'}, ${Object.values(report.crawl.partitionsAdded).reduce((a, b) => a + b, 0)} partitions added`,
-    },
+  const partitionsAdded = Object.values(report.crawl.partitionsAdded).reduce((a, b) => a + b, 0);
+  const run = textTable(undefined, [
+    ['rows replayed', String(report.replay.sent)],
+    ['rows rejected (sent to the rejects topic)', String(report.replay.rejected)],
+    ['rows in the lake, counted by Athena', String(report.lakeRows)],
+    ['records the consumer wrote meanwhile', `${report.consumer.flushed} in ${report.consumer.objects} S3 objects`],
+    ['records dead-lettered meanwhile', String(report.consumer.deadLettered)],
+  ]);
+  const lake = textTable(undefined, [
+    ['table', `${report.catalog.table}, ${plural(report.catalog.partitions, 'partition')} (one per hour of arrival)`],
+    [
+      'the crawl',
+      `created ${report.crawl.tablesCreated.join(', ') || 'no table'}, ` +
+        `updated ${report.crawl.tablesUpdated.join(', ') || 'none'}, ${plural(partitionsAdded, 'partition')} added`,
+    ],
+  ]);
+  const queries = report.queries.map(({ name, result }) => {
+    const about = result.named ? `${result.named.time}\ncolumns: ${result.named.columns}; times in UTC` : '';
+    return `\n${name}: ${about}\n${formatResult(result, 'table', REPORT_ROWS)}`;
+  });
+  const stages = textTable(
+    ['stage', 'took', 'workflow id'],
+    report.stages.map((stage) => [stage.stage, seconds(stage.durationMs), stage.workflowId]),
   );
-  const stages = new Table({ head: ['stage', 'took', 'workflow'], ...PLAIN_TABLE });
-  for (const stage of report.stages) stages.push([stage.stage, seconds(stage.durationMs), stage.url]);
   return [
     `Pipeline run ${report.runId} on topic ${report.topic}: done in ${seconds(report.totalMs)}` +
       (report.consumer.joined ? ' (joined the running consumer)' : ''),
-    counts.toString(),
-    ...report.queries.map(({ name, result }) => `\n${name}:\n${resultTable(result)}`),
-    `\nStages:\n${stages.toString()}`,
+    `\nThis run (the consumer's counts include any other traffic while the pipeline waited):\n${run}`,
+    `\nThe lake:\n${lake}`,
+    `\nThe named queries read the whole table: every run in their window, not only this one.`,
+    ...queries,
+    `\nStages (each a workflow; the pipeline's page in the Web UI links them):\n${stages}`,
   ].join('\n');
 }
 
@@ -120,11 +135,16 @@ const program = new Command('npm run demo --')
   )
   .argument('[file]', 'the CSV to replay', SAMPLE)
   .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
-  .option('--minutes <n>', 'window of the named queries, in minutes', positiveInteger('--minutes'), 60)
-  .option('--symbol-column <name>', 'symbol column (the sample: index)', 'index')
-  .option('--price-column <name>', 'price column (the sample: close)', 'close')
-  .option('--size-column <name>', 'traded size column (the sample: volume)', 'volume')
-  .showHelpAfterError()
+  .option('--minutes <n>', 'window of the named queries, in minutes of --time', positiveInteger('--minutes'), 60)
+  .addOption(
+    new Option('--time <clock>', "the named queries' clock: event (the data's timestamp column) or arrival")
+      .choices(TIME_BASES)
+      .default(NAMED_QUERY_DEFAULTS.time),
+  )
+  .option('--symbol-column <name>', 'symbol column (default: found in the data: symbol, ticker or index)')
+  .option('--price-column <name>', 'price column (default: found in the table: price, close or last)')
+  .option('--size-column <name>', 'traded size column (default: found in the table: size, volume, quantity or qty)')
+  .option('--time-column <name>', 'event-time column (default: found in the table: timestamp, time, date, ...)')
   .action(async (file: string, options: DemoOptions) => {
     const config = loadConfig();
     const logger = createLogger('demo', config.logLevel);
@@ -134,7 +154,7 @@ const program = new Command('npm run demo --')
     await up(stack, services);
     await provision(config, logger);
 
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, Object.values(input.taskQueues));
       const workflowId = `pipeline-${input.replay.runId}`;
@@ -142,6 +162,13 @@ const program = new Command('npm run demo --')
         workflowId,
         taskQueue: config.temporal.catalogTaskQueue,
         args: [input],
+        staticSummary: `pipeline: ${path.basename(file)} → ${input.replay.topic} → S3 → Glue → Athena`,
+        // The consumer outlives each pipeline (only the first one starts it): linked here for every run.
+        staticDetails:
+          `run id: ${input.replay.runId}\n\n` +
+          `consumer: [${input.consumerWorkflowId}](${workflowUrl(config, input.consumerWorkflowId)})\n\n` +
+          `this run's workflows: search \`TickSyncRunId = "${input.replay.runId}"\``,
+        typedSearchAttributes: searchAttributes('pipeline', input.replay.topic, input.replay.runId),
       });
       const url = workflowUrl(config, workflowId);
       console.log(`Pipeline: ${url}`);
@@ -169,8 +196,16 @@ const program = new Command('npm run demo --')
       for (const entry of await status(stack, services)) {
         console.log(`  ${entry.service.padEnd(15)} ${entry.state.padEnd(5)} ${entry.address}`);
       }
-      const columns = `--symbol-column ${options.symbolColumn} --price-column ${options.priceColumn} --size-column ${options.sizeColumn}`;
-      console.log(`\nRerun a query: npm run query -- --named top-volume --minutes ${options.minutes} ${columns}`);
+      const flags = [
+        ['--time', options.time === NAMED_QUERY_DEFAULTS.time ? undefined : options.time],
+        ['--symbol-column', options.symbolColumn],
+        ['--price-column', options.priceColumn],
+        ['--size-column', options.sizeColumn],
+        ['--time-column', options.timeColumn],
+      ].flatMap(([flag, value]) => (value === undefined ? [] : [` ${flag} ${value}`]));
+      console.log(`\nRerun a query: npm run query -- --named top-volume --minutes ${options.minutes}${flags.join('')}`);
+      const logFile = currentLogFile();
+      if (logFile) console.log(`Logs: ${path.relative(process.cwd(), logFile)}`);
       console.log(`Pipeline: ${url}`);
       console.log(`Temporal Web UI: ${config.temporal.uiUrl}`);
       console.log(`Live dashboard: ${dashboardUrl(config)}`);

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import Table from 'cli-table3';
 import { Command } from 'commander';
 import type { Kafka } from 'kafkajs';
 import { createKafka, createS3Client } from '../lib/clients';
@@ -9,7 +8,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { checkRecord } from '../lib/lake';
 import { createLogger } from '../lib/logger';
-import { PLAIN_TABLE, positiveInteger, runCli } from './cli';
+import { positiveInteger, requireServices, runCli, textTable } from './cli';
 
 /** A dead letter as the consumer writes it under dlq/<topic>/ (lib/lake.ts deadLetterLine), and where it lies. */
 export interface DeadLetter {
@@ -128,8 +127,7 @@ const program = new Command('npm run dlq --')
     "The consumer's dead letters (records it could not put in the lake, under dlq/<topic>/): list them, export them " +
       'to a file to fix, and send the fixed records to the topic again. Reads S3 with the admin credentials.',
   )
-  .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
-  .showHelpAfterError();
+  .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)');
 
 const topicOf = (config: Config) => program.opts<{ topic?: string }>().topic ?? config.kafka.topic;
 
@@ -139,6 +137,7 @@ program
   .option('--json', 'print them as JSON')
   .action(async (options: { json?: boolean }) => {
     const config = loadConfig();
+    await requireServices(config, ['s3']);
     const s3 = createS3Client(config, 'admin');
     try {
       const letters = await readDeadLetters(s3, config, topicOf(config));
@@ -146,21 +145,16 @@ program
         console.log(JSON.stringify(letters, null, 2));
         return;
       }
-      const table = new Table({
-        head: ['time', 'partition', 'offset', 'key', 'reason', 'value'],
-        ...PLAIN_TABLE,
-      });
-      for (const letter of letters) {
-        table.push([
-          letter.timestamp,
-          letter.partition,
-          letter.offset,
-          letter.key ?? 'null',
-          letter.reason,
-          preview(letter),
-        ]);
-      }
-      console.log(table.toString());
+      const rows = letters.map((letter) => [
+        letter.timestamp,
+        String(letter.partition),
+        String(letter.offset),
+        letter.key ?? 'null',
+        letter.reason,
+        preview(letter),
+      ]);
+      // The reason matters more than the value's start (which --json and export give whole).
+      console.log(textTable(['time', 'partition', 'offset', 'key', 'reason', 'value'], rows, { shrinkFirst: [5] }));
       console.log(
         `${letters.length} dead letter${letters.length === 1 ? '' : 's'} in s3://${config.s3.bucket}/${config.s3.dlqPrefix}${topicOf(config)}/`,
       );
@@ -175,6 +169,7 @@ program
   .requiredOption('--out <file>', 'the file to write')
   .action(async (options: { out: string }) => {
     const config = loadConfig();
+    await requireServices(config, ['s3']);
     const s3 = createS3Client(config, 'admin');
     try {
       const letters = await readDeadLetters(s3, config, topicOf(config));
@@ -212,6 +207,7 @@ program
       console.log(`${records.length} records would be sent to ${topic}`);
       return;
     }
+    await requireServices(config, ['kafka']);
     await produce(createKafka(config, createLogger('dlq', config.logLevel)), topic, records);
     console.log(`${records.length} records sent to ${topic}; the consumer puts them in the lake`);
   });

@@ -101,7 +101,6 @@ const program = new Command('npm run generate --')
     positiveInteger('--ticks-per-second'),
     2000,
   )
-  .showHelpAfterError()
   .action(async (options: GenerateOptions) => {
     if (Number.isNaN(Date.parse(options.start))) throw new UsageError(`--start: '${options.start}' is not a time`);
     const out = path.resolve(options.out);

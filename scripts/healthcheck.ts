@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
-import { assertWorkersPolling, connectClient, workflowUrl } from '../lib/temporal';
+import { assertWorkersPolling, workflowUrl } from '../lib/temporal';
 import type { HealthcheckResult } from '../lib/types';
 import { healthcheckWorkflow } from '../workflows';
-import { runCli } from './cli';
+import { connectTemporal, runCli } from './cli';
 
 export interface HealthcheckRun {
   workflowId: string;
@@ -14,7 +14,7 @@ export interface HealthcheckRun {
 
 /** Starts healthcheckWorkflow on the catalog queue (its probes run on the ingest queue) and waits for it. */
 export async function runHealthcheck(config: Config): Promise<HealthcheckRun> {
-  const client = await connectClient(config);
+  const client = await connectTemporal(config);
   try {
     await assertWorkersPolling(client, config, [config.temporal.catalogTaskQueue, config.temporal.ingestTaskQueue]);
     const workflowId = `healthcheck-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -47,7 +47,6 @@ export function describeHealthcheck({ result, url }: HealthcheckRun): string {
 if (require.main === module) {
   const program = new Command('npm run healthcheck --')
     .description('Run healthcheckWorkflow: one Kafka and one S3 round trip on the running workers')
-    .showHelpAfterError()
     .action(async () => {
       console.log(describeHealthcheck(await runHealthcheck(loadConfig())));
     });

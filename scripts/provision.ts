@@ -28,7 +28,7 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../lib/cli
 import { loadConfig, type Config } from '../lib/config';
 import { isAwsError, UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
-import { runCli } from './cli';
+import { requireServices, runCli } from './cli';
 
 export type ProvisionAction = 'created' | 'unchanged' | 'updated';
 
@@ -281,9 +281,9 @@ if (require.main === module) {
         'default; against AWS with TICKSYNC_TARGET=aws (admin credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
     )
     .option('--json', 'print the steps as one JSON array')
-    .showHelpAfterError()
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
+      await requireServices(config, ['s3', 'aws']);
       const steps = await provision(config, createLogger('provision', config.logLevel));
       if (options.json) {
         console.log(JSON.stringify(steps));

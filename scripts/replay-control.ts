@@ -1,18 +1,18 @@
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { UsageError } from '../lib/errors';
-import { connectClient } from '../lib/temporal';
+import type { ReplayProgress } from '../lib/types';
 import type { replayWorkflow } from '../workflows';
 import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../workflows/replay';
-import { runCli } from './cli';
+import { connectTemporal, runCli, textTable } from './cli';
 import { replayWorkflowId } from './replay';
 
 type Action = (
-  handle: ReturnType<Awaited<ReturnType<typeof connectClient>>['workflow']['getHandle']>,
+  handle: ReturnType<Awaited<ReturnType<typeof connectTemporal>>['workflow']['getHandle']>,
 ) => Promise<string>;
 
 async function control(runId: string, action: Action): Promise<void> {
-  const client = await connectClient(loadConfig());
+  const client = await connectTemporal(loadConfig());
   try {
     console.log(await action(client.workflow.getHandle<typeof replayWorkflow>(replayWorkflowId(runId))));
   } finally {
@@ -20,17 +20,47 @@ async function control(runId: string, action: Action): Promise<void> {
   }
 }
 
-const program = new Command('npm run replay-control --')
-  .description('Steer a running replay by its run id: status, pause, resume, rate, cancel')
-  .showHelpAfterError();
+const program = new Command('npm run replay-control --').description(
+  'Steer a running replay by its run id: status, pause, resume, rate, cancel',
+);
+
+/** The progress query as a two-column table a person reads at a glance. */
+export function describeReplayProgress(progress: ReplayProgress, now = Date.now()): string {
+  const ago = (iso: string) => `${Math.max(0, Math.round((now - Date.parse(iso)) / 1000))} s ago`;
+  const status = progress.pausedAt
+    ? `${progress.status} since ${progress.pausedAt} (${ago(progress.pausedAt)})`
+    : progress.status;
+  const target = progress.targetRowsPerSecond === undefined ? '' : ` (asked: ${progress.targetRowsPerSecond})`;
+  const done =
+    progress.fraction === undefined
+      ? 'unknown (sample mode, a loop, or no limit)'
+      : `${(progress.fraction * 100).toFixed(1)}%${progress.etaSeconds === undefined ? '' : `, about ${progress.etaSeconds} s to go`}`;
+  return textTable(undefined, [
+    ['run', progress.runId],
+    ['status', status],
+    ['rows read', String(progress.rowsRead)],
+    ['sent', String(progress.sent)],
+    ['rejected', String(progress.rejected)],
+    ['rows/s', `${progress.rowsPerSecond}${target}`],
+    ['done', done],
+    ['retries', String(progress.retries)],
+    ...(progress.lastError ? [['last error', progress.lastError]] : []),
+  ]);
+}
 
 program
   .command('status <run-id>')
-  .description('print the progress query as JSON')
-  .action((runId: string) => control(runId, async (handle) => JSON.stringify(await handle.query(progressQuery))));
+  .description("print the run's progress (as a table; --json for the progress query as JSON)")
+  .option('--json', 'print the progress query as JSON')
+  .action((runId: string, options: { json?: boolean }) =>
+    control(runId, async (handle) => {
+      const progress = await handle.query(progressQuery);
+      return options.json ? JSON.stringify(progress, null, 2) : describeReplayProgress(progress);
+    }),
+  );
 program
   .command('pause <run-id>')
-  .description('stop sending after the current chunk')
+  .description('stop sending within about a second (at the next Kafka transaction)')
   .action((runId: string) => control(runId, async (handle) => (await handle.signal(pauseSignal), `paused ${runId}`)));
 program
   .command('resume <run-id>')
@@ -54,4 +84,4 @@ program
   .description('stop the run at its last committed batch')
   .action((runId: string) => control(runId, async (handle) => (await handle.cancel(), `cancelled ${runId}`)));
 
-runCli(program);
+if (require.main === module) runCli(program);

@@ -8,7 +8,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
-import { assertWorkersPolling, connectClient, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import { searchAttributes } from '../lib/search-attributes';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
   replayFraction,
   type Pacing,
@@ -19,7 +20,15 @@ import {
 } from '../lib/types';
 import { replayWorkflow } from '../workflows';
 import { progressQuery } from '../workflows/replay';
-import { awaitWhileWatching, positiveInteger, positiveNumber, runCli } from './cli';
+import {
+  awaitWhileWatching,
+  BAR_OPTIONS,
+  connectTemporal,
+  fitLine,
+  positiveInteger,
+  positiveNumber,
+  runCli,
+} from './cli';
 
 interface ReplayOptions {
   topic?: string;
@@ -108,7 +117,7 @@ async function watch(
   showBar: boolean,
 ): Promise<ReplayResult> {
   const logger = createLogger('replay');
-  const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true }) : undefined;
+  const bar = showBar ? new SingleBar({ format: '{bar} {percentage}% | {line}', ...BAR_OPTIONS }) : undefined;
   bar?.start(1000, 0, { line: 'starting' });
   let lastLog = 0;
   let shown = { rowsRead: -1, at: Date.now() };
@@ -127,7 +136,7 @@ async function watch(
           } else if (progress.status !== 'running') progress.rowsPerSecond = 0;
           if (progress.rowsRead > shown.rowsRead || shown.rowsRead < 0)
             shown = { rowsRead: progress.rowsRead, at: Date.now() };
-          if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: progressLine(progress) });
+          if (bar) bar.update(Math.round((progress.fraction ?? 0) * 1000), { line: fitLine(progressLine(progress)) });
           else if (Date.now() - lastLog >= 5000) {
             lastLog = Date.now();
             logger.info(progress, 'replay progress');
@@ -174,11 +183,10 @@ const program = new Command('npm run replay --')
   )
   .option('--detach', 'start the run and exit, printing its id')
   .option('--no-progress', 'log progress lines instead of drawing a progress bar')
-  .showHelpAfterError()
   .action(async (source: string, options: ReplayOptions) => {
     const config = loadConfig();
     const input = replayInput(source, options, config);
-    const client = await connectClient(config);
+    const client = await connectTemporal(config);
     try {
       await assertWorkersPolling(client, config, [config.temporal.ingestTaskQueue]);
       const workflowId = replayWorkflowId(input.runId);
@@ -186,6 +194,9 @@ const program = new Command('npm run replay --')
         workflowId,
         taskQueue: config.temporal.ingestTaskQueue,
         args: [input],
+        staticSummary: `replay ${path.basename(input.source)} into ${input.topic}`,
+        staticDetails: `source: ${input.source}`,
+        typedSearchAttributes: searchAttributes('replay', input.topic, input.runId),
       });
       const url = workflowUrl(config, workflowId);
       console.log(`replay ${input.runId}: ${input.source} → ${input.topic}\nWorkflow: ${url}`);

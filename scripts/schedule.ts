@@ -9,10 +9,10 @@ import {
 } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
-import { connectClient, workflowUrl } from '../lib/temporal';
+import { workflowUrl } from '../lib/temporal';
 import type { CrawlInput } from '../lib/types';
 import { crawlWorkflow } from '../workflows';
-import { runCli } from './cli';
+import { connectTemporal, runCli } from './cli';
 import { crawlerName, crawlInput, crawlWorkflowId } from './crawl';
 
 /** One schedule per crawler, with a fixed id: running the create command again updates it. */
@@ -43,7 +43,9 @@ export function formatDuration(ms: number): string {
 const duration = (flag: string, minimumMs: number, why: string) => (value: string) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw new InvalidArgumentError(`${flag} expects a duration such as 30s, 5m, 1h or 1h30m, got '${value}'`);
+    // Only examples the flag accepts.
+    const examples = ['30s', '5m', '1h', '1h30m'].filter((example) => parseDuration(example)! >= minimumMs);
+    throw new InvalidArgumentError(`${flag} expects a duration such as ${examples.join(', ')}, got '${value}'`);
   }
   if (ms < minimumMs) throw new InvalidArgumentError(`${flag} must be at least ${formatDuration(minimumMs)}: ${why}`);
   return ms;
@@ -64,7 +66,7 @@ const crawlerOf = (options: TargetOptions, config: Config) => options.crawler ??
 
 async function withClient<T>(run: (client: Client, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const client = await connectClient(config);
+  const client = await connectTemporal(config);
   try {
     return await run(client, config);
   } finally {
@@ -123,12 +125,10 @@ function describeSchedule(scheduleId: string, summary: ScheduleSummary | Schedul
     .join('  ');
 }
 
-const program = new Command('npm run schedule --')
-  .description(
-    'Temporal Schedules for TickSync: a crawl of the Glue crawler every so often (crawlWorkflow on the catalog workers). ' +
-      'One schedule per crawler, id ticksync-crawl-<crawler>.',
-  )
-  .showHelpAfterError();
+const program = new Command('npm run schedule --').description(
+  'Temporal Schedules for TickSync: a crawl of the Glue crawler every so often (crawlWorkflow on the catalog workers). ' +
+    'One schedule per crawler, id ticksync-crawl-<crawler>.',
+);
 
 const crawlerOption = (command: Command) =>
   command.option('--crawler <name>', 'Glue crawler (default: TICKSYNC_GLUE_CRAWLER)', crawlerName('--crawler'));
@@ -152,7 +152,6 @@ crawlerOption(
     duration('--catchup-window', 10_000, "Temporal's shortest catch-up window is 10s"),
   )
   .option('--paused', 'create the schedule paused (an existing schedule keeps its state)')
-  .showHelpAfterError()
   .action((options: CrawlScheduleOptions) =>
     withClient(async (client, config) => {
       const crawler = crawlerOf(options, config);
@@ -235,18 +234,16 @@ program
     }),
   );
 
-crawlerOption(program.command('describe').description('print the crawl schedule as JSON'))
-  .showHelpAfterError()
-  .action((options: TargetOptions) =>
+crawlerOption(program.command('describe').description('print the crawl schedule as JSON')).action(
+  (options: TargetOptions) =>
     withSchedule(options, async (handle) => {
       const description = await handle.describe();
       console.log(JSON.stringify({ ...description, raw: undefined }, null, 2));
     }),
-  );
+);
 
 crawlerOption(program.command('pause').description('stop starting crawls until unpaused (a running crawl goes on)'))
   .option('--note <text>', 'why, shown in the Web UI', 'paused with npm run schedule -- pause')
-  .showHelpAfterError()
   .action((options: TargetOptions & { note: string }) =>
     withSchedule(options, async (handle) => {
       await handle.pause(options.note);
@@ -256,7 +253,6 @@ crawlerOption(program.command('pause').description('stop starting crawls until u
 
 crawlerOption(program.command('unpause').description('start crawls on schedule again'))
   .option('--note <text>', 'why, shown in the Web UI', 'unpaused with npm run schedule -- unpause')
-  .showHelpAfterError()
   .action((options: TargetOptions & { note: string }) =>
     withSchedule(options, async (handle) => {
       await handle.unpause(options.note);
@@ -266,36 +262,33 @@ crawlerOption(program.command('unpause').description('start crawls on schedule a
 
 crawlerOption(
   program.command('trigger').description('start a crawl now (skipped, as scheduled ones are, if a crawl is running)'),
-)
-  .showHelpAfterError()
-  .action((options: TargetOptions) =>
-    withSchedule(options, async (handle, config) => {
-      const before = (await handle.describe()).info.recentActions.length;
-      const triggeredAt = Date.now();
-      await handle.trigger();
-      // The schedule starts the run a moment later; show it when it appears.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const { recentActions } = (await handle.describe()).info;
-        const run = recentActions.at(-1);
-        if (recentActions.length > before || (run && run.takenAt.getTime() >= triggeredAt - 1000)) {
-          const { workflowId, firstExecutionRunId } = run!.action.workflow;
-          console.log(`schedule ${handle.scheduleId} triggered: ${workflowId}`);
-          console.log(`Workflow: ${workflowUrl(config, workflowId, firstExecutionRunId)}`);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
+).action((options: TargetOptions) =>
+  withSchedule(options, async (handle, config) => {
+    const before = (await handle.describe()).info.recentActions.length;
+    const triggeredAt = Date.now();
+    await handle.trigger();
+    // The schedule starts the run a moment later; show it when it appears.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const { recentActions } = (await handle.describe()).info;
+      const run = recentActions.at(-1);
+      if (recentActions.length > before || (run && run.takenAt.getTime() >= triggeredAt - 1000)) {
+        const { workflowId, firstExecutionRunId } = run!.action.workflow;
+        console.log(`schedule ${handle.scheduleId} triggered: ${workflowId}`);
+        console.log(`Workflow: ${workflowUrl(config, workflowId, firstExecutionRunId)}`);
+        return;
       }
-      console.log(`schedule ${handle.scheduleId} triggered (skipped if a crawl was running: overlap SKIP)`);
-    }),
-  );
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    console.log(`schedule ${handle.scheduleId} triggered (skipped if a crawl was running: overlap SKIP)`);
+  }),
+);
 
-crawlerOption(program.command('delete').description('delete the crawl schedule (a running crawl goes on)'))
-  .showHelpAfterError()
-  .action((options: TargetOptions) =>
+crawlerOption(program.command('delete').description('delete the crawl schedule (a running crawl goes on)')).action(
+  (options: TargetOptions) =>
     withSchedule(options, async (handle) => {
       await handle.delete();
       console.log(`schedule ${handle.scheduleId} deleted`);
     }),
-  );
+);
 
 if (require.main === module) runCli(program);

@@ -5,13 +5,11 @@ import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { down, logFile, openStack, selectServices, status, up, type Stack } from '../stack';
 import { tailLines } from '../stack/process';
-import { runCli } from './cli';
+import { runCli, textTable } from './cli';
 
-const program = new Command('npm run stack --')
-  .description(
-    'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue + Athena service, optionally the workers) natively, with data in .stack/.',
-  )
-  .showHelpAfterError();
+const program = new Command('npm run stack --').description(
+  'Run the local stack (Kafka, the Temporal dev server with its Web UI, the S3 server, the local Glue + Athena service, optionally the workers) natively, with data in .stack/.',
+);
 
 function openFromEnv(): Stack {
   const config = loadConfig();
@@ -62,12 +60,16 @@ program
     if (options.json) {
       console.log(JSON.stringify(statuses));
     } else {
+      const rows = statuses.map((entry) => [
+        entry.service,
+        entry.state === 'up' ? (entry.managed ? 'up' : 'up (not ours)') : 'DOWN',
+        entry.address,
+        entry.pid ? String(entry.pid) : '',
+      ]);
+      console.log(textTable(['service', 'state', 'address', 'pid'], rows));
       for (const entry of statuses) {
-        const state = entry.state === 'up' ? (entry.managed ? 'up' : 'up (not started by this stack)') : 'DOWN';
-        console.log(
-          `${entry.service.padEnd(15)} ${state.padEnd(32)} ${entry.address}${entry.pid ? `  pid ${entry.pid}` : ''}`,
-        );
-        if (entry.problem && entry.state === 'down') console.log(`${''.padEnd(16)}${entry.problem}; log: ${entry.log}`);
+        if (entry.problem && entry.state === 'down')
+          console.log(`${entry.service}: ${entry.problem}\n  log: ${entry.log}`);
       }
     }
     process.exitCode = counted.every((entry) => entry.state === 'up') ? 0 : 1;

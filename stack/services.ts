@@ -10,6 +10,7 @@ import { logLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import { createGlueClient, createKafka, createS3Client } from '../lib/clients';
 import { dashboardUrl, LOCAL_ACCOUNT_ID, PROJECT_ROOT, portOf, ROLES, type Config } from '../lib/config';
+import { SEARCH_ATTRIBUTE_KEYS } from '../lib/search-attributes';
 import { localBucketPolicy } from '../iam/bucket-policy';
 import { policyValuesFor } from '../iam/policies';
 import { temporalConnectionOptions } from '../lib/temporal';
@@ -139,6 +140,9 @@ const kafka: Service = {
   startTimeoutMs: 90_000,
 };
 
+/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD (the enum lives in @temporalio/proto). */
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
+
 const temporal: Service = {
   name: 'temporal',
   kind: 'infra',
@@ -166,6 +170,8 @@ const temporal: Service = {
         '--db-filename',
         path.join(home, 'temporal.db'),
         ...namespaces,
+        // TickSync's search attributes, so the Web UI can filter a run's workflows.
+        ...SEARCH_ATTRIBUTE_KEYS.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
         '--log-level',
         'warn',
       ],
@@ -180,6 +186,16 @@ const temporal: Service = {
         5000,
         connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
       );
+      // A server started before TickSync had search attributes gets them now (the flag covers a fresh start).
+      const { namespace } = config.temporal;
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+      const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !customAttributes?.[key.name]);
+      if (missing.length > 0) {
+        await connection.operatorService.addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE_KEYWORD])),
+        });
+      }
     } finally {
       await connection.close();
     }

@@ -10,7 +10,8 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { NAMED_QUERY_NAMES, namedQuerySql } from '../lib/queries';
+import { NAMED_QUERY_NAMES } from '../lib/queries';
+import { searchAttributes } from '../lib/search-attributes';
 import type {
   ConsumerProgress,
   PipelineInput,
@@ -61,6 +62,14 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     retry,
   });
 
+  const { topic, runId } = input.replay;
+  /** A child's Web UI identity: a summary, details, and the run's search attributes. */
+  const child = (stage: 'replay' | 'consume' | 'crawl' | 'query', staticSummary: string, staticDetails?: string) => ({
+    staticSummary,
+    staticDetails,
+    typedSearchAttributes: searchAttributes(stage, topic, stage === 'consume' ? undefined : runId),
+  });
+
   /** Runs a stage and records its workflow and duration. */
   async function stage<T>(name: string, childId: string, run: () => Promise<T>): Promise<T> {
     const at = Date.now();
@@ -83,6 +92,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         taskQueue: input.taskQueues.ingest,
         args: [input.consumer],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // The consumer serves every later run too: no run id.
+        ...child('consume', `consume ${topic} into S3 (group ${input.consumer.groupId})`),
       });
       return false;
     } catch (error) {
@@ -90,47 +101,79 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       throw error;
     }
   });
-  const before: ConsumerProgress = await ingest.consumerProgress(input.consumerWorkflowId);
+  const before: ConsumerProgress = await ingest.consumerProgress.executeWithOptions(
+    { summary: `progress of the consumer ${input.consumerWorkflowId}` },
+    [input.consumerWorkflowId],
+  );
 
   progress.phase = 'replaying';
   const replayId = `replay-${input.replay.runId}`;
   const replay = await stage('replay', replayId, () =>
-    executeChild(replayWorkflow, { workflowId: replayId, taskQueue: input.taskQueues.ingest, args: [input.replay] }),
+    executeChild(replayWorkflow, {
+      workflowId: replayId,
+      taskQueue: input.taskQueues.ingest,
+      args: [input.replay],
+      ...child(
+        'replay',
+        `replay ${input.replay.source.split('/').pop()} into ${topic}`,
+        `source: ${input.replay.source}`,
+      ),
+    }),
   );
 
   progress.phase = 'flushing';
-  const targets = await ingest.topicEndOffsets(input.replay.topic);
+  const targets = await ingest.topicEndOffsets.executeWithOptions({ summary: `end offsets of ${topic}` }, [topic]);
+  // The consumer is a workflow of its own (a child of the pipeline that started it): named here, linked in the UI.
   const after = await stage('flush', input.consumerWorkflowId, () =>
-    waitForConsumerFlushed({ workflowId: input.consumerWorkflowId, targets }),
+    waitForConsumerFlushed.executeWithOptions(
+      {
+        summary: `wait for ${input.consumerWorkflowId} to write ${topic} to S3`,
+      },
+      [{ workflowId: input.consumerWorkflowId, targets }],
+    ),
   );
 
   progress.phase = 'crawling';
   const crawlId = `${workflowId}-crawl`;
   const crawl = await stage('crawl', crawlId, () =>
-    executeChild(crawlWorkflow, { workflowId: crawlId, taskQueue: input.taskQueues.catalog, args: [input.crawl] }),
+    executeChild(crawlWorkflow, {
+      workflowId: crawlId,
+      taskQueue: input.taskQueues.catalog,
+      args: [input.crawl],
+      ...child('crawl', `crawl with ${input.crawl.crawler}`),
+    }),
   );
 
   progress.phase = 'querying';
-  const { database, workGroup, outputLocation, table, ...named } = input.query;
-  const query = (name: string, sql: string) => {
+  const { database, workGroup, outputLocation, ...options } = input.query;
+  const query = (name: string, source: Pick<QueryInput, 'sql' | 'named'>, about: string) => {
     const childId = `${workflowId}-query-${name}`;
     const args: [QueryInput] = [
-      { sql, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
+      { ...source, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
     ];
     return stage(`query ${name}`, childId, () =>
-      executeChild(queryWorkflow, { workflowId: childId, taskQueue: input.taskQueues.query, args }),
+      executeChild(queryWorkflow, {
+        workflowId: childId,
+        taskQueue: input.taskQueues.query,
+        args,
+        ...child('query', `query ${name}: ${about}`, source.sql),
+      }),
     );
   };
   // This run's rows, in the partitions written since the pipeline started.
   const countSql =
-    `SELECT count(*) AS rows FROM ${table} WHERE dt || hour >= '${hourKey(started)}' ` +
+    `SELECT count(*) AS rows FROM ${options.table} WHERE dt || hour >= '${hourKey(started)}' ` +
     `AND run_id = '${input.replay.runId.replace(/'/g, "''")}'`;
   const [count, partitions, ...results] = await Promise.all([
-    query('run-rows', countSql),
-    query('partitions', `SHOW PARTITIONS ${table}`),
+    query('run-rows', { sql: countSql }, `this run's rows in ${options.table}`),
+    query('partitions', { sql: `SHOW PARTITIONS ${options.table}` }, `the partitions of ${options.table}`),
     ...NAMED_QUERY_NAMES.map(async (name): Promise<PipelineQuery> => {
-      const sql = namedQuerySql(name, { table, ...named });
-      return { name, sql, result: await query(name, sql) };
+      const result = await query(
+        name,
+        { named: { name, options } },
+        `the last ${options.minutes} minutes of ${options.time} time in ${options.table}`,
+      );
+      return { name, sql: result.named?.sql ?? '', result };
     }),
   ]);
 
@@ -147,7 +190,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       objects: after.totals.objects - before.totals.objects,
     },
     crawl,
-    catalog: { table: `${database}.${table}`, partitions: partitions.rows.length },
+    catalog: { table: `${database}.${options.table}`, partitions: partitions.rows.length },
     lakeRows: Number(count.rows[0]?.[0] ?? 0),
     queries: results,
     stages: progress.stages,

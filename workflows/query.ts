@@ -17,7 +17,7 @@ import { AWS_RETRY, surfaced } from './aws-calls';
 
 export const queryProgressQuery = defineQuery<QueryProgress>('queryProgress');
 
-const { startQuery, getQueryStatus, stopQuery } = proxyActivities<QueryActivities>({
+const { startQuery, getQueryStatus, stopQuery, namedQueryFor } = proxyActivities<QueryActivities>({
   startToCloseTimeout: '1 minute',
   retry: AWS_RETRY,
 });
@@ -30,7 +30,8 @@ const { fetchQueryResults } = proxyActivities<QueryActivities>({
 const isOver = (status: QueryStatus) => status.state !== 'QUEUED' && status.state !== 'RUNNING';
 
 /**
- * Runs one SQL statement on Athena (query-with-polling): starts it with a
+ * Runs one SQL statement on Athena (query-with-polling), or a named query
+ * built first for its table's columns as the catalog has them: starts it with a
  * ClientRequestToken drawn once by the workflow, so a retried start never runs
  * a second query; polls GetQueryExecution with backoff until the query is over;
  * fetches up to `maxRows` rows (the whole result stays in S3 at the output
@@ -41,9 +42,24 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
   const progress: QueryProgress = { phase: 'starting', polls: 0 };
   setHandler(queryProgressQuery, () => progress);
   // Deterministic: a replay of this workflow draws the same token.
-  const start: StartQueryInput = { ...input, clientRequestToken: uuid4() };
+  const clientRequestToken = uuid4();
+  let start: StartQueryInput | undefined;
   try {
-    const queryExecutionId = await startQuery(start);
+    const named =
+      input.named &&
+      (await namedQueryFor.executeWithOptions(
+        { summary: `columns of ${input.database}.${input.named.options.table} for ${input.named.name}` },
+        [{ database: input.database, ...input.named }],
+      ));
+    const sql = named?.sql ?? input.sql;
+    if (sql === undefined)
+      throw ApplicationFailure.create({
+        type: ErrorType.InvalidInput,
+        message: 'the query input has neither sql nor a named query',
+        nonRetryable: true,
+      });
+    start = { ...input, sql, clientRequestToken };
+    const queryExecutionId = await startQuery.executeWithOptions({ summary: 'start the query on Athena' }, [start]);
     progress.queryExecutionId = queryExecutionId;
 
     let status: QueryStatus;
@@ -72,14 +88,17 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
     }
 
     progress.phase = 'fetching';
-    const rows = await fetchQueryResults({
-      queryExecutionId,
-      maxRows: input.maxRows,
-      statementType: status.statementType,
-    });
+    const rows = await fetchQueryResults.executeWithOptions({ summary: `fetch up to ${input.maxRows} rows` }, [
+      {
+        queryExecutionId,
+        maxRows: input.maxRows,
+        statementType: status.statementType,
+      },
+    ]);
     progress.phase = 'SUCCEEDED';
     return {
       queryExecutionId,
+      named,
       outputLocation: status.outputLocation ?? '',
       statementType: status.statementType,
       statistics: status.statistics,
@@ -89,9 +108,11 @@ export async function queryWorkflow(input: QueryInput): Promise<QueryResult> {
     if (isCancellation(error)) {
       progress.phase = 'CANCELLED';
       // The query may have started even if the start's answer never came: the same token finds it.
-      await CancellationScope.nonCancellable(async () => stopQuery(await startQuery(start))).catch(
-        (stopError: unknown) => log.warn('could not stop the query', { error: String(stopError) }),
-      );
+      const started = start;
+      if (started)
+        await CancellationScope.nonCancellable(async () => stopQuery(await startQuery(started))).catch(
+          (stopError: unknown) => log.warn('could not stop the query', { error: String(stopError) }),
+        );
       throw error;
     }
     const failure = surfaced(error);

@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -54,7 +55,7 @@ function describe(error: unknown): string {
  * than the activity's retry policy, makes each retry visible in the progress query.
  */
 export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> {
-  const { prepareReplay, replayChunk } = proxyActivities<IngestActivities>({
+  const { prepareReplay, replayChunk, replayMarker } = proxyActivities<IngestActivities>({
     startToCloseTimeout: `${input.chunkSeconds + 120} seconds`,
     heartbeatTimeout: '10 seconds',
     // Cancelling the run waits until the chunk has stopped at its last commit.
@@ -72,11 +73,20 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
   };
   let status: ReplayStatus = input.state ? 'running' : 'starting';
 
+  /** The running chunk's scope: a pause cancels it, so the chunk stops at its next transaction. */
+  let chunkScope: CancellationScope | undefined;
+  let stoppedForPause = false;
   setHandler(pauseSignal, () => {
     state.paused = true;
+    state.pausedAt ??= new Date().toISOString();
+    if (chunkScope) {
+      stoppedForPause = true;
+      chunkScope.cancel();
+    }
   });
   setHandler(resumeSignal, () => {
     state.paused = false;
+    state.pausedAt = undefined;
   });
   setHandler(setRateSignal, (rowsPerSecond) => {
     // A signal cannot be refused, and throwing here would fail the whole run: a bad rate is logged and ignored.
@@ -107,6 +117,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       fraction,
       retries: state.retries,
       lastError: state.lastError,
+      pausedAt: state.pausedAt,
       sourceBytes: plan?.sourceBytes,
       dataOffset: plan?.dataOffset,
     };
@@ -140,15 +151,27 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       }
       status = 'running';
       const before = state.marker.rowsRead;
-      const result = await withRetries(() =>
-        replayChunk({
-          input: { ...input, state: undefined },
-          plan,
-          committed: state.marker,
-          rowsPerSecond: state.rowsPerSecond,
-          notBefore: state.notBefore,
-        }),
-      );
+      const chunk = { input: { ...input, state: undefined }, plan, committed: state.marker };
+      let result;
+      try {
+        result = await withRetries(() => {
+          chunkScope = new CancellationScope();
+          return chunkScope.run(() =>
+            replayChunk.executeWithOptions({ summary: `send rows after row ${state.marker.rowsRead}` }, [
+              { ...chunk, rowsPerSecond: state.rowsPerSecond, notBefore: state.notBefore },
+            ]),
+          );
+        });
+      } catch (error) {
+        // A pause stopped the chunk at its last commit: carry on from the marker that commit left.
+        if (!(stoppedForPause && isCancellation(error) && !CancellationScope.current().consideredCancelled))
+          throw error;
+        state.marker = await withRetries(() => replayMarker(chunk));
+        continue;
+      } finally {
+        chunkScope = undefined;
+        stoppedForPause = false;
+      }
       state.marker = result.marker;
       state.notBefore = result.resumeAt;
       state.chunks += 1;

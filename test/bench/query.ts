@@ -359,9 +359,8 @@ function directSql(name: NamedQueryName, files: string[], now: string): string {
   const window = `CAST(ts AS TIMESTAMPTZ) >= TIMESTAMPTZ ${sqlString(now)} - INTERVAL ${minutes} MINUTE`;
   switch (name) {
     case 'trades':
-      return `SELECT count(*) AS trades, count(DISTINCT symbol) AS symbols, sum(size) AS volume,
-  min(CAST(ts AS TIMESTAMPTZ)) AS first_ts, max(CAST(ts AS TIMESTAMPTZ)) AS last_ts
-FROM ${lake} WHERE ${window}`;
+      return `SELECT symbol, CAST(ts AS TIMESTAMPTZ) AS time, price, size, count(*) OVER () AS window_trades
+FROM ${lake} WHERE ${window} ORDER BY ts || lpad(CAST(seq AS VARCHAR), 20, '0') DESC LIMIT ${limit}`;
     case 'top-volume':
       return `SELECT symbol, sum(size) AS volume, count(*) AS trades FROM ${lake} WHERE ${window}
 GROUP BY symbol ORDER BY volume DESC, symbol LIMIT ${limit}`;

@@ -19,24 +19,30 @@ export function runScript(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 170_000,
 ): Promise<ScriptResult> {
+  return runCommand(
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', `${name}.ts`), ...args],
+    env,
+    timeoutMs,
+  );
+}
+
+function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ScriptResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', `${name}.ts`), ...args],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(command, args, {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Decoded as a stream: a character split across two chunks stays whole.
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -89,4 +95,38 @@ export async function withOwnService<T>(
     await runScript('stack', ['down', service], env);
     fs.rmSync(env.TICKSYNC_STACK_DIR as string, { recursive: true, force: true });
   }
+}
+
+/** Quotes a word for sh. */
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `scripts/<name>.ts` on a terminal of `columns` × 50 (a pseudo-terminal made by util-linux's `script`),
+ * as a user sees it: stdout is a TTY, and stdout and stderr share the screen. The output comes back with
+ * `\r\n` as `\n`.
+ */
+export async function runOnTerminal(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  columns = 100,
+  timeoutMs = 170_000,
+): Promise<ScriptResult> {
+  const command = [process.execPath, '--import', 'tsx', path.join(PROJECT_ROOT, 'scripts', `${name}.ts`), ...args]
+    .map(shellQuote)
+    .join(' ');
+  const result = await runCommand(
+    'script',
+    ['--quiet', '--return', '--command', `stty cols ${columns} rows 50; exec ${command}`, '/dev/null'],
+    env,
+    timeoutMs,
+  );
+  return { ...result, stdout: result.stdout.replace(/\r\n/g, '\n') };
+}
+
+/** `npm run name -- a "b c"` → ['name', 'a', 'b c']: the words of a README command (double quotes only). */
+export function npmRunWords(line: string): { name: string; args: string[] } {
+  const words = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!);
+  if (words[0] !== 'npm' || words[1] !== 'run' || !words[2]) throw new Error(`not an npm run command: ${line}`);
+  return { name: words[2], args: words[3] === '--' ? words.slice(4) : words.slice(3) };
 }

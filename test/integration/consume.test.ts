@@ -274,9 +274,14 @@ test('npm run consume starts, reports and stops the consumer; bad flags exit 2',
   expect(started.stdout).toContain(`Workflow: ${config.temporal.uiUrl}/namespaces/default/workflows/consumer-`);
   const again = await runScript('consume', ['--topic', topic, '--detach'], env);
   expect(again.stdout).toMatch(/already running .*: attaching/);
-  const status = await runScript('consume', ['status', '--topic', topic], env);
+  const status = await runScript('consume', ['status', '--topic', topic, '--json'], env);
   expect(status.code).toBe(0);
   expect(JSON.parse(status.stdout)).toMatchObject({ topic, status: 'running', members: 1 });
+  const table = await runScript('consume', ['status', '--topic', topic], env);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toMatch(new RegExp(`│ topic +│ ${topic} \\(group `));
+  expect(table.stdout).toMatch(/│ status +│ running, 1 member +│/);
+  expect(table.stdout).toMatch(/│ partition │ committed │ end offset │ lag │ buffered │ member │ last flush │/);
   const stopped = await runScript('consume', ['stop', '--topic', topic], env);
   expect(stopped.code).toBe(0);
   expect(stopped.stdout).toMatch(/stopped: 0 records/);

@@ -55,7 +55,7 @@ const CSV = writeTempCsv(
   `${fs.readFileSync(path.join(PROJECT_ROOT, 'data/indexProcessed-sample.csv'), 'utf8').trimEnd()}\n` +
     'NYA,2019-01-03,not-a-price,1,1,1,1,1,1\nNYA,2019-01-03,1\n',
 );
-const options = { minutes: 60, symbolColumn: 'index', priceColumn: 'close', sizeColumn: 'volume' };
+const options = { minutes: 60, time: 'arrival' as const };
 const input = pipelineInput(CSV, options, config);
 
 let client: Client;

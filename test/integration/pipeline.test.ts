@@ -50,7 +50,8 @@ const crawler = {
 };
 const SAMPLE = path.join(PROJECT_ROOT, 'data/indexProcessed-sample.csv');
 const rows = parse(fs.readFileSync(SAMPLE), { columns: true }) as Record<string, string>[];
-const options = { minutes: 60, symbolColumn: 'index', priceColumn: 'close', sizeColumn: 'volume' };
+// No column flags: the named queries find index/close/volume in the crawled table themselves.
+const options = { minutes: 60, time: 'arrival' as const };
 
 let client: Client;
 const workers: Record<'ingest' | 'catalog' | 'query', WorkerProcess | undefined> = {
@@ -138,11 +139,17 @@ test('the sample through the whole pipeline: counts equal the CSV, top volume eq
       trades: Number(row.trades),
     })),
   ).toEqual(expected);
-  const [trades] = queryRows(report, 'trades');
-  expect(trades).toMatchObject({
-    trades: String(rows.length),
-    symbols: String(new Set(rows.map((row) => row.Index)).size),
+  expect(report.queries.find((query) => query.name === 'top-volume')?.result.named).toMatchObject({
+    columns: 'symbol=index, price=close, size=volume',
+    timeBasis: 'arrival',
   });
+  // trades lists the latest trades (the report's limit, 5), each with a symbol, and counts the whole window.
+  const trades = queryRows(report, 'trades');
+  expect(trades).toHaveLength(5);
+  for (const trade of trades) {
+    expect(new Set(rows.map((row) => row.Index))).toContain(trade.symbol);
+    expect(trade).toMatchObject({ window_trades: String(rows.length), price: expect.any(String) });
+  }
   expect(report.queries.map((query) => query.name)).toEqual(['trades', 'top-volume', 'vwap', 'ohlc']);
   expect(report.stages.map((stage) => stage.stage)).toEqual(
     expect.arrayContaining(['consumer', 'replay', 'flush', 'crawl', 'query top-volume']),
@@ -168,7 +175,7 @@ test('a second run joins the consumer and appends; kill -9 of the ingest worker 
   expect(report.consumer.joined).toBe(true);
   expect(report.replay.sent).toBe(rows.length);
   expect(report.lakeRows).toBe(rows.length);
-  const [trades] = queryRows(report, 'trades');
+  const [trade] = queryRows(report, 'trades');
   // Both runs are in the window: the table holds the sample twice.
-  expect(trades!.trades).toBe(String(2 * rows.length));
+  expect(trade!.window_trades).toBe(String(2 * rows.length));
 }, 240_000);

@@ -63,6 +63,8 @@ interface Tick {
   price: number;
   size: number;
   side: string;
+  /** Event time: the exchange's clock, long before the rows arrive (ts). */
+  timestamp: string;
   ts: string;
   run_id: string;
   seq: number;
@@ -74,21 +76,26 @@ const now = Date.now();
 let seed = 42;
 const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
-function makeTicks(count: number, from: number, to: number, runId: string): Tick[] {
+function makeTicks(count: number, from: number, to: number, runId: string, eventFrom: number): Tick[] {
   return Array.from({ length: count }, (_, index) => ({
     symbol: SYMBOLS[Math.floor(random() * random() * SYMBOLS.length)]!,
     price: Math.round((50 + random() * 400) * 100) / 100,
     size: 1 + Math.floor(random() * 500),
     side: random() < 0.5 ? 'buy' : 'sell',
+    timestamp: new Date(eventFrom + Math.floor(((to - from) * index) / count)).toISOString(),
     ts: new Date(from + Math.floor(((to - from) * index) / count)).toISOString(),
     run_id: runId,
     seq: index + 1,
   }));
 }
 
-/** Inside the 10-minute window (the last five minutes) and three hours before it, in another partition. */
-const recent = makeTicks(1500, now - 5 * 60_000, now - 1000, 'recent-run');
-const old = makeTicks(500, now - 3 * 3_600_000, now - 3 * 3_600_000 + 60_000, 'old-run');
+/**
+ * Inside the 10-minute window (the last five minutes) and three hours before it, in another partition;
+ * on the event clock, a trading day in 2020, the recent run's five minutes an hour after the old run's.
+ */
+const EVENT_DAY = Date.UTC(2020, 0, 2, 14, 0);
+const recent = makeTicks(1500, now - 5 * 60_000, now - 1000, 'recent-run', EVENT_DAY + 3_600_000);
+const old = makeTicks(500, now - 3 * 3_600_000, now - 3 * 3_600_000 + 60_000, 'old-run', EVENT_DAY);
 
 let client: Client;
 let ingestWorker: WorkerProcess;
@@ -207,24 +214,27 @@ describe('named queries on data the consumer wrote and the crawler cataloged', (
     );
   });
 
-  test('trades in the last 10 minutes: count, symbols, volume; only the window partitions are read', async () => {
+  test('trades in the last 10 minutes: the latest first, with the count of the window; only its partitions are read', async () => {
     const before = await windowBytes(10);
-    const result = await named('trades');
+    const result = await named('trades', { limit: 5 });
     const after = await windowBytes(10);
     expect(result.columns.map((column) => [column.name, column.type])).toEqual([
-      ['trades', 'bigint'],
-      ['symbols', 'bigint'],
-      ['volume', 'bigint'],
-      ['first_ts', 'timestamp with time zone'],
-      ['last_ts', 'timestamp with time zone'],
+      ['symbol', 'varchar'],
+      ['time', 'timestamp with time zone'],
+      ['price', 'double'],
+      ['size', 'integer'],
+      ['window_trades', 'bigint'],
     ]);
-    const [row] = records(result);
-    expect(row).toMatchObject({
-      trades: String(recent.length),
-      symbols: String(groupBySymbol(recent).size),
-      volume: String(volume(recent)),
-    });
-    expect(row!.first_ts).toBe(`${recent[0]!.ts.replace('T', ' ').replace('Z', '')} UTC`);
+    const latest = recent.slice(-5).reverse();
+    expect(records(result).map((row) => ({ ...row, price: Number(row.price) }))).toEqual(
+      latest.map((tick) => ({
+        symbol: tick.symbol,
+        time: `${tick.ts.replace('T', ' ').replace('Z', '')} UTC`,
+        price: tick.price,
+        size: String(tick.size),
+        window_trades: String(recent.length),
+      })),
+    );
     // Partition pruning: the old hour is never read, the window's partitions are.
     expect(before.window).toBeLessThan(before.all);
     expect([before.window, after.window]).toContain(result.statistics.dataScannedBytes);
@@ -421,8 +431,60 @@ describe('npm run query', () => {
     expect(csv.stdout.trim().split('\n')).toEqual(['symbol,n', ...expected]);
   });
 
+  test('--time event windows on the timestamp column of the data, --time arrival on ts; the output says which', async () => {
+    const event = await runScript(
+      'query',
+      ['--named', 'trades', '--table', topic, '--limit', '3', '--time', 'event', '--format', 'json'],
+      scriptEnv,
+    );
+    expect(event.code).toBe(0);
+    const parsed = JSON.parse(event.stdout) as {
+      rows: { symbol: string; time: string; window_trades: number }[];
+      named: { time: string; columns: string; timeBasis: string };
+    };
+    expect(parsed.named).toMatchObject({
+      timeBasis: 'event',
+      columns: 'symbol=symbol, price=price, size=size',
+      time: 'the last 10 minutes of event time (column timestamp, up to its latest value)',
+    });
+    // The recent run's five minutes of event time are the window; the old run's hour before is not.
+    expect(parsed.rows.map((row) => [row.symbol, row.time, row.window_trades])).toEqual(
+      recent
+        .slice(-3)
+        .reverse()
+        .map((tick) => [tick.symbol, `${tick.timestamp.replace('T', ' ').replace('Z', '')} UTC`, recent.length]),
+    );
+    expect(event.stderr).toMatch(/^trades: the last 10 minutes of event time \(column timestamp/m);
+
+    // 200 minutes of arrival time reach back to the old run: both runs are in the window, stated as arrival.
+    const arrival = await runScript(
+      'query',
+      ['--named', 'trades', '--table', topic, '--minutes', '200', '--time', 'arrival', '--limit', '2'],
+      scriptEnv,
+    );
+    expect(arrival.code).toBe(0);
+    expect(arrival.stdout).toMatch(/^trades: the last 200 minutes of arrival time \(column ts, up to now\)$/m);
+    expect(arrival.stdout).toContain(
+      `${recent.length + old.length} trades in the window (the latest 2 shown; --limit for more)`,
+    );
+    for (const line of arrival.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+  });
+
+  test('a table is cut after 50 rows with a line that says how many more and how to get them', async () => {
+    const result = await runScript(
+      'query',
+      [`SELECT seq FROM ${topic} WHERE run_id = 'recent-run' ORDER BY seq LIMIT 120`],
+      scriptEnv,
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/│ 50 +│\n└/);
+    expect(result.stdout).toContain('… 70 more rows, use --format csv');
+    expect(result.stdout).toMatch(/^120 rows in /m);
+  });
+
   test('a table by default; bad flags exit 2 naming the flag; a failed query exits 1 with the reason', async () => {
     const table = await runScript('query', ['SELECT 1 AS one'], scriptEnv);
+    expect(table.stderr).toBe('');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/│ one │/);
     expect(table.stdout).toMatch(/^1 row in /m);

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/clients';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
 import { connectClient } from '../../lib/temporal';
-import type { ReplayInput, ReplayProgress } from '../../lib/types';
+import type { ReplayInput, ReplayMarker, ReplayProgress } from '../../lib/types';
 import { replayWorkflow } from '../../workflows';
 import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../../workflows/replay';
 import { readTopic, testKafka } from '../helpers/kafka';
@@ -375,6 +376,46 @@ test('pause, resume and setRate change the observed send rate; cancel stops the 
   expect(messages).toHaveLength(progress.sent);
 });
 
+/** Rows the running chunk has committed, as its last heartbeat says (at most about a second old). */
+async function heartbeatSent(handle: Awaited<ReturnType<typeof start>>): Promise<number | undefined> {
+  const description = await handle.describe();
+  const payload = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<ReplayMarker | undefined>(payload)?.sent : undefined;
+}
+
+test('pause stops a running chunk at its next transaction, says since when, and resume sends the rest once', async () => {
+  // 30 s chunks: a pause that waited for the chunk's end would let about 2,500 more rows through.
+  const rate = 100;
+  const input = replayInputFor(largeCsv(3000), { pacing: { kind: 'rate', rowsPerSecond: rate }, chunkSeconds: 30 });
+  const handle = await start(input);
+  let atSignal: number | undefined;
+  for (let tries = 0; tries < 300 && (atSignal ?? 0) < rate; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    atSignal = await heartbeatSent(handle);
+  }
+  const signalledAt = Date.now();
+  await handle.signal(pauseSignal);
+  let progress = await handle.query(progressQuery);
+  for (let tries = 0; tries < 100 && progress.status !== 'paused'; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    progress = await handle.query(progressQuery);
+  }
+  expect(progress.status).toBe('paused');
+  expect(Date.parse(progress.pausedAt!)).toBeGreaterThanOrEqual(signalledAt - 1000);
+  expect(Date.parse(progress.pausedAt!)).toBeLessThanOrEqual(Date.now());
+  // The heartbeat may be a second old, the pause takes about a second, a commit may be under way: 3 s of rows.
+  expect(progress.sent - atSignal!).toBeLessThanOrEqual(3 * rate);
+  expect(progress.sent).toBeGreaterThanOrEqual(atSignal!);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect((await handle.query(progressQuery)).sent).toBe(progress.sent);
+
+  await handle.signal(setRateSignal, 5000);
+  await handle.signal(resumeSignal);
+  expect(await handle.result()).toMatchObject({ rowsRead: 3000, sent: 3000 });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 3000);
+  expect(new Set(messages.map((message) => message.value.seq)).size).toBe(3000);
+}, 120_000);
+
 test('the replay script validates its flags and prints a summary', async () => {
   const help = await runScript('replay', ['--help']);
   expect(help.code).toBe(0);
@@ -405,9 +446,12 @@ test('the replay script validates its flags and prints a summary', async () => {
   );
   expect(detached.code).toBe(0);
   expect((await runScript('replay-control', ['pause', runId])).stdout).toContain(`paused ${runId}`);
-  await new Promise((resolve) => setTimeout(resolve, 6000));
-  const status = await runScript('replay-control', ['status', runId]);
-  expect(JSON.parse(status.stdout)).toMatchObject({ runId, status: 'paused' });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const status = await runScript('replay-control', ['status', runId, '--json']);
+  expect(JSON.parse(status.stdout)).toMatchObject({ runId, status: 'paused', pausedAt: expect.any(String) });
+  const table = await runScript('replay-control', ['status', runId]);
+  expect(table.stdout).toMatch(new RegExp(`│ run +│ ${runId} +│`));
+  expect(table.stdout).toMatch(/│ status +│ paused since \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+ s ago\) +│/);
   expect((await runScript('replay-control', ['rate', runId, '-1'])).code).toBe(2);
   expect((await runScript('replay-control', ['cancel', runId])).code).toBe(0);
   const unknown = await runScript('replay-control', ['status', 'no-such-run']);

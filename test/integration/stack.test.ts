@@ -68,7 +68,7 @@ test('status names the one service that stopped and exits non-zero', async () =>
 
   const table = await stack('status');
   expect(table.code).toBe(1);
-  expect(table.stdout).toMatch(/^temporal\s+DOWN/m);
+  expect(table.stdout).toMatch(/^│ temporal +│ DOWN +│/m);
   expect(table.stdout).toContain(path.join(dir, 'logs', 'temporal.log'));
 });
 
