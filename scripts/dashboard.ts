@@ -8,9 +8,8 @@ if (require.main === module) {
   const program = new Command('npm run dashboard --')
     .description(
       'Serve the live market dashboard: ticks of TICKSYNC_TOPIC (its own consumer group, from the end of the topic), ' +
-        "rankings, the tape and the pipeline's state, on TICKSYNC_DASHBOARD_PORT (127.0.0.1)",
+        "rankings, the tape and the pipeline's state, on TICKSYNC_DASHBOARD_PORT (bound to TICKSYNC_STACK_LISTEN_HOST, 127.0.0.1 by default)",
     )
-    .showHelpAfterError()
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger('dashboard', config.logLevel);

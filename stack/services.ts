@@ -186,7 +186,17 @@ const temporal: Service = {
         5000,
         connection.workflowService.describeNamespace({ namespace: config.temporal.namespace }),
       );
-      // A server started before TickSync had search attributes gets them now (the flag covers a fresh start).
+    } finally {
+      await connection.close();
+    }
+    const response = await fetch(config.temporal.uiUrl, { signal: AbortSignal.timeout(5000) });
+    if (response.status !== 200) throw new Error(`Temporal Web UI answered HTTP ${response.status}`);
+  },
+  // A server started before TickSync had search attributes, or not by this stack (docker compose), gets them
+  // here; `status` only asks. Without them every workflow start that sets them would be refused.
+  async afterHealthy({ config }) {
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 2000 });
+    try {
       const { namespace } = config.temporal;
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
       const missing = SEARCH_ATTRIBUTE_KEYS.filter((key) => !customAttributes?.[key.name]);
@@ -199,8 +209,6 @@ const temporal: Service = {
     } finally {
       await connection.close();
     }
-    const response = await fetch(config.temporal.uiUrl, { signal: AbortSignal.timeout(5000) });
-    if (response.status !== 200) throw new Error(`Temporal Web UI answered HTTP ${response.status}`);
   },
   startTimeoutMs: 60_000,
 };

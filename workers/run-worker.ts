@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../lib/config';
@@ -25,7 +26,16 @@ const PINO_METHOD: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error
  * TickSync workflow and for the activities it is given. Temporal's SDK and core
  * log through the process's pino logger.
  */
-function installRuntime(logger: Logger, metricsAddress: string): void {
+/** Whether nothing listens on the port yet (a second worker of a kind on one host finds its default taken). */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+function installRuntime(logger: Logger, metricsAddress: string | undefined): void {
   Runtime.install({
     logger: {
       log: (level, message, meta) => logger[PINO_METHOD[level]](meta ?? {}, message),
@@ -38,14 +48,16 @@ function installRuntime(logger: Logger, metricsAddress: string): void {
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
       // One endpoint for the SDK's metrics and TickSync's (registered on the runtime's meter).
-      metrics: {
-        prometheus: {
-          bindAddress: metricsAddress,
-          countersTotalSuffix: true,
-          useSecondsForDurations: true,
-          histogramBucketOverrides: HISTOGRAM_BUCKETS,
-        },
-      },
+      metrics: metricsAddress
+        ? {
+            prometheus: {
+              bindAddress: metricsAddress,
+              countersTotalSuffix: true,
+              useSecondsForDurations: true,
+              histogramBucketOverrides: HISTOGRAM_BUCKETS,
+            },
+          }
+        : undefined,
     },
   });
 }
@@ -99,9 +111,19 @@ export function runWorkerProcess(
       const config = loadConfig();
       logger = createLogger(name, config.logLevel);
       const taskQueue = config.temporal[TASK_QUEUE[kind]];
-      const metricsAddress = `${config.stack.listenHost}:${config.metrics[METRICS_PORT[kind]]}`;
-      installRuntime(logger, metricsAddress);
-      logger.info({ url: `http://${metricsAddress}/metrics` }, 'serving metrics');
+      const host = config.stack.listenHost;
+      const port = config.metrics[METRICS_PORT[kind]];
+      if (await portFree(host, port)) {
+        installRuntime(logger, `${host}:${port}`);
+        logger.info({ url: `http://${host}:${port}/metrics` }, 'serving metrics');
+      } else {
+        // Another worker (most often one of the same kind, scaled out on this host) serves that port.
+        installRuntime(logger, undefined);
+        logger.warn(
+          { port, variable: `TICKSYNC_${kind.toUpperCase()}_METRICS_PORT` },
+          'metrics port in use: this worker runs without /metrics; give it a port of its own with the variable',
+        );
+      }
       const metrics = createMetrics(Runtime.instance().metricMeter, taskQueue);
       await runWorker(config, logger, { taskQueue, ...(await build(config, logger, metrics)) });
     })

@@ -145,7 +145,9 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   );
 
   progress.phase = 'querying';
-  const { database, workGroup, outputLocation, ...options } = input.query;
+  const { database, workGroup, outputLocation, ...given } = input.query;
+  // Pipelines started before the named queries had a clock or a limit windowed on arrival, 10 rows.
+  const options = { ...given, time: given.time ?? 'arrival', limit: given.limit ?? 10 };
   const query = (name: string, source: Pick<QueryInput, 'sql' | 'named'>, about: string) => {
     const childId = `${workflowId}-query-${name}`;
     const args: [QueryInput] = [

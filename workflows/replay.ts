@@ -4,12 +4,14 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -33,6 +35,9 @@ export const setRateSignal = defineSignal<[number]>('setRate');
 export const progressQuery = defineQuery<ReplayProgress>('progress');
 
 /** Backoff between failed chunks: 1 s doubling to 30 s, retried until the run is cancelled. */
+/** The patch under which a pause stops the running chunk: histories recorded before it replay without it. */
+const PAUSE_STOPS_CHUNK = 'pause-stops-chunk';
+
 const backoffMs = (attempt: number) => Math.min(1000 * 2 ** (attempt - 1), 30_000);
 
 function isPermanent(error: unknown): boolean {
@@ -73,13 +78,18 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
   };
   let status: ReplayStatus = input.state ? 'running' : 'starting';
 
-  /** The running chunk's scope: a pause cancels it, so the chunk stops at its next transaction. */
+  /**
+   * The running chunk's scope: a pause cancels it, so the chunk stops at its next transaction.
+   * Runs whose histories predate this (no PAUSE_STOPS_CHUNK marker) replay as they ran: the
+   * pause waited for the chunk's end.
+   */
   let chunkScope: CancellationScope | undefined;
   let stoppedForPause = false;
+  const pauseStopsChunk = () => patched(PAUSE_STOPS_CHUNK);
   setHandler(pauseSignal, () => {
     state.paused = true;
     state.pausedAt ??= new Date().toISOString();
-    if (chunkScope) {
+    if (chunkScope && pauseStopsChunk()) {
       stoppedForPause = true;
       chunkScope.cancel();
     }
@@ -155,6 +165,11 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       let result;
       try {
         result = await withRetries(() => {
+          // Paused while a failed attempt waited to be retried: no new attempt, read the marker instead.
+          if (state.paused && pauseStopsChunk()) {
+            stoppedForPause = true;
+            throw new CancelledFailure('paused');
+          }
           chunkScope = new CancellationScope();
           return chunkScope.run(() =>
             replayChunk.executeWithOptions({ summary: `send rows after row ${state.marker.rowsRead}` }, [

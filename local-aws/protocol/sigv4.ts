@@ -74,7 +74,6 @@ const amzDate = (date: Date) =>
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
 
-/** Returns the identity that signed the request, or throws the error AWS would answer with. */
 /**
  * Headers the signature must cover, as AWS requires: `host` (else a signature could be
  * replayed at another endpoint) and `x-amz-date` (else at another time), plus what the
@@ -86,6 +85,7 @@ const ALWAYS_SIGNED = [
   ['x-amz-date', "'X-Amz-Date'"],
 ] as const;
 
+/** Returns the identity that signed the request, or throws the error AWS would answer with. */
 export async function verifySigV4(
   request: SignedRequest,
   service: string,

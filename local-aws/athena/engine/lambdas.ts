@@ -60,17 +60,24 @@ function lambdaParts(node: Json | undefined, count: number, name: string): { nam
   return { names, body: (node as JsonObject).expr! };
 }
 
-/** The body with each parameter replaced by its value (`v.f` by the field f of v's value). */
+/**
+ * The body with each parameter replaced by its value (`v.f` by the field f of v's value), in place:
+ * the table references the rewrite recorded in the body stay the nodes it splices. A subquery has
+ * its own scope and is left as it is.
+ */
 function substitute(body: Json, values: Map<string, JsonObject>): Json {
-  if (Array.isArray(body)) return body.map((item) => substitute(item, values));
-  if (!isObject(body)) return body;
+  if (Array.isArray(body)) {
+    body.forEach((item, index) => (body[index] = substitute(item, values)));
+    return body;
+  }
+  if (!isObject(body) || body.class === 'SUBQUERY') return body;
   if (body.class === 'LAMBDA') {
     // An inner lambda's own parameters hide the outer ones of the same name.
     const lhs = objectField(body, 'lhs');
     const refs = lhs?.class === 'COLUMN_REF' ? [lhs] : lhs ? objectsIn(lhs, 'children') : [];
     const hidden = new Set(refs.map((ref) => String(arrayField(ref, 'column_names')[0] ?? '').toLowerCase()));
-    const visible = new Map([...values].filter(([name]) => !hidden.has(name)));
-    return { ...body, expr: substitute(body.expr!, visible) };
+    body.expr = substitute(body.expr!, new Map([...values].filter(([name]) => !hidden.has(name))));
+    return body;
   }
   if (body.class === 'COLUMN_REF') {
     const [first, ...rest] = arrayField(body, 'column_names').map(String);
@@ -82,7 +89,8 @@ function substitute(body: Json, values: Map<string, JsonObject>): Json {
       );
     }
   }
-  return Object.fromEntries(Object.entries(body).map(([key, value]) => [key, substitute(value, values)]));
+  for (const key of Object.keys(body)) body[key] = substitute(body[key]!, values);
+  return body;
 }
 
 const field = (name: string | number, at: JsonObject) =>
@@ -167,6 +175,15 @@ export const LAMBDA_REWRITERS: Record<string, LambdaRewriter> = {
     const reducer = { ...(combine as JsonObject), lhs: { ...functionCall('row', parameters, call), schema: 'main' } };
     const { names, body } = lambdaParts(output, 1, 'reduce');
     const reduced = functionCall('list_reduce', [array!, reducer, initial!], call);
-    return substitute(body, new Map([[names[0]!, reduced]])) as JsonObject;
+    // The output lambda reads the reduced state as often as it names it: reduce once, then apply it.
+    const applied = functionCall(
+      'list_transform',
+      [
+        functionCall('list_value', [reduced], call),
+        lambda(substitute(body, new Map([[names[0]!, entryRef(call)]])), call),
+      ],
+      call,
+    );
+    return functionCall('list_extract', [applied, integerConstant(1, call)], call);
   },
 };

@@ -383,7 +383,7 @@ export function assertEngineRelationsOnly(value: Json): void {
     const node = pending.pop()!;
     if (Array.isArray(node)) pending.push(...node);
     else if (isObject(node)) {
-      if (stringField(node, 'type') === 'BASE_TABLE' && 'sample' in node) {
+      if (stringField(node, 'type') === 'BASE_TABLE' && 'table_name' in node) {
         const name = stringField(node, 'table_name');
         const qualified = stringField(node, 'schema_name') !== '' || stringField(node, 'catalog_name') !== '';
         if (qualified || !name.startsWith(CTE_PREFIX)) {
