@@ -247,7 +247,9 @@ export class PipelineWatcher {
       consumers: [],
       recent: [],
       workers: [],
-      lake: { source: `Athena: max(ts) of ${config.glue.database}.${tableForTopic(config.kafka.topic)}` },
+      lake: {
+        source: `Athena: max(ts) of ${config.glue.database}.${tableForTopic(config.kafka.topic)} since yesterday`,
+      },
     };
   }
 
@@ -381,9 +383,12 @@ export class PipelineWatcher {
     const lake = this.state.lake;
     try {
       const signal = AbortSignal.timeout(20_000);
+      // Only the partitions of today and yesterday (UTC): a scan of the whole lake every 30 s would take the
+      // analyst's query slots and, on AWS, bill every byte. Nothing newer than that is "no data" below.
+      const since = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
       const { QueryExecutionId } = await athena.send(
         new StartQueryExecutionCommand({
-          QueryString: `SELECT max(ts) FROM ${table}`,
+          QueryString: `SELECT max(ts) FROM ${table} WHERE dt >= '${since}'`,
           QueryExecutionContext: { Database: config.glue.database },
           WorkGroup: config.athena.workgroup,
           ResultConfiguration: { OutputLocation: config.athena.outputLocation },

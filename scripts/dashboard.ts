@@ -31,6 +31,9 @@ if (require.main === module) {
       });
       await dashboard.close();
       logger.info('dashboard stopped');
+      // Everything the dashboard owns is closed; a Kafka client still retrying a connection made during the
+      // stop (a probe in flight) must not keep the process alive.
+      process.exit(0);
     });
   runCli(program);
 }
