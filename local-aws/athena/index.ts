@@ -428,7 +428,10 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         group.Name,
         input.ExecutionParameters,
       ]);
-      const previous = Object.values(executions).find((record) => record.token === token);
+      // A token is the caller's own: another principal sending it starts its own query and learns nothing.
+      const previous = Object.values(executions).find(
+        (record) => record.token === token && record.principal === context.identity.principal,
+      );
       if (previous) {
         if (previous.parameters !== parameters) {
           throw InvalidRequest(

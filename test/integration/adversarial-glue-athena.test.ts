@@ -907,6 +907,25 @@ describe('AccessDenied before any lookup', () => {
     await expectIntact('denied');
   });
 
+  test("a ClientRequestToken is the caller's own: the analyst replaying the admin's gets a query of its own", async () => {
+    const token = crypto.randomUUID();
+    const start = (client: AthenaClient) =>
+      client.send(
+        new StartQueryExecutionCommand({
+          QueryString: 'SELECT 1',
+          WorkGroup: workGroup,
+          QueryExecutionContext: { Database: database },
+          ClientRequestToken: token,
+        }),
+      );
+    const admin = (await start(clients.adminAthena)).QueryExecutionId!;
+    // The same caller with the same token gets the same execution back (idempotency holds).
+    expect((await start(clients.adminAthena)).QueryExecutionId).toBe(admin);
+    const analyst = (await start(clients.analystAthena)).QueryExecutionId!;
+    expect(analyst).not.toBe(admin);
+    expect((await finished(clients.analystAthena, analyst)).Status?.State).toBe('SUCCEEDED');
+  });
+
   test('the analyst asking for an unknown execution is told it is not found (it may ask)', async () => {
     const error = await caught(clients.analystAthena.send(new GetQueryExecutionCommand({ QueryExecutionId: unknown })));
     expect(error?.name).toBe('InvalidRequestException');
