@@ -12,8 +12,10 @@ import { toCsvLine } from './results';
  * of every CHECKPOINT-th data row: a page reads and parses at most two
  * checkpoints' worth of rows from its file, however large the result, and nothing
  * of a result stays in memory but its offsets. The folder is bounded: beyond
- * MAX_FILES the least recently used file goes (its result is read back from S3,
- * once, when asked for again).
+ * `limits` (files, bytes) the least recently used file goes (its result
+ * is read back from S3, once, when asked for again); a file a page is reading goes
+ * when that read ends. Every file has a name of its own, so a result read back
+ * never takes the name of a file still being read.
  */
 
 const CHECKPOINT = 1000;
@@ -25,7 +27,12 @@ function closed(out: fs.WriteStream): Promise<void> {
     out.end(() => resolve());
   });
 }
-const MAX_FILES = 50;
+/** Bounds of the folder: files and bytes of all kept files (the newest file stays whatever its size). */
+export interface SpoolLimits {
+  maxFiles: number;
+  maxBytes: number;
+}
+const LIMITS: SpoolLimits = { maxFiles: 50, maxBytes: 2 * 1024 ** 3 };
 /** Rows are written in chunks of about this many characters. */
 const WRITE_CHUNK = 256 * 1024;
 
@@ -123,15 +130,22 @@ export class SpoolWriter {
 
 export class ResultSpool {
   private readonly results = new Map<string, SpooledResult>();
+  /** Pages reading each file now, and the files evicted while read, removed when their last read ends. */
+  private readonly readers = new Map<string, number>();
+  private readonly evicted = new Set<string>();
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly limits = LIMITS,
+  ) {
     // Offsets live in memory only: files from an earlier run are read back from S3 when asked for.
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
   }
 
   private fileFor(id: string): string {
-    return path.join(this.dir, `${crypto.createHash('sha256').update(id).digest('hex')}.csv`);
+    const name = crypto.createHash('sha256').update(id).digest('hex');
+    return path.join(this.dir, `${name}.${crypto.randomUUID()}.csv`);
   }
 
   has(id: string): boolean {
@@ -152,7 +166,7 @@ export class ResultSpool {
   /** Reads a result file from a stream (S3), with or without a header row. */
   async copy(id: string, columns: ColumnInfo[], hasHeader: boolean, body: Readable): Promise<void> {
     const file = this.fileFor(id);
-    const temporary = `${file}.${crypto.randomUUID()}.part`;
+    const temporary = `${file}.part`;
     const out = fs.createWriteStream(temporary);
     const scanner = new RowScanner(hasHeader);
     let headerEnd: number | undefined = hasHeader ? undefined : 0;
@@ -176,13 +190,21 @@ export class ResultSpool {
   }
 
   private keep(id: string, result: SpooledResult): void {
-    this.results.delete(id);
+    this.delete(id);
     this.results.set(id, result);
+    let bytes = 0;
+    for (const entry of this.results.values()) bytes += entry.offsets.at(-1)!;
     for (const [old, entry] of this.results) {
-      if (this.results.size <= MAX_FILES) break;
-      this.results.delete(old);
-      fs.rmSync(entry.file, { force: true });
+      if (old === id || (this.results.size <= this.limits.maxFiles && bytes <= this.limits.maxBytes)) break;
+      bytes -= entry.offsets.at(-1)!;
+      this.delete(old);
     }
+  }
+
+  /** Removes a file now, or when the pages reading it are done. */
+  private remove(file: string): void {
+    if (this.readers.has(file)) this.evicted.add(file);
+    else fs.rmSync(file, { force: true });
   }
 
   /** The result's columns and how many data rows it has. */
@@ -204,7 +226,23 @@ export class ResultSpool {
     const to = Math.min(Math.ceil(end / CHECKPOINT), result.offsets.length - 1);
     const start = result.offsets[from]!;
     const length = result.offsets[to]! - start;
-    const handle = await fs.promises.open(result.file, 'r');
+    const { file } = result;
+    this.readers.set(file, (this.readers.get(file) ?? 0) + 1);
+    try {
+      return await this.read(file, start, length, first - from * CHECKPOINT, end - from * CHECKPOINT);
+    } finally {
+      const left = this.readers.get(file)! - 1;
+      if (left > 0) this.readers.set(file, left);
+      else {
+        this.readers.delete(file);
+        if (this.evicted.delete(file)) fs.rmSync(file, { force: true });
+      }
+    }
+  }
+
+  /** Parses the rows [from, to) of the CSV text at [start, start + length) of a file. */
+  private async read(file: string, start: number, length: number, from: number, to: number) {
+    const handle = await fs.promises.open(file, 'r');
     try {
       const buffer = Buffer.alloc(length);
       await handle.read(buffer, 0, length, start);
@@ -212,7 +250,7 @@ export class ResultSpool {
         cast: (value, context) => (context.quoting || value !== '' ? value : null),
         relax_column_count: true,
       }) as (string | null)[][];
-      return rows.slice(first - from * CHECKPOINT, end - from * CHECKPOINT);
+      return rows.slice(from, to);
     } finally {
       await handle.close();
     }
@@ -221,6 +259,6 @@ export class ResultSpool {
   delete(id: string): void {
     const result = this.results.get(id);
     this.results.delete(id);
-    if (result) fs.rmSync(result.file, { force: true });
+    if (result) this.remove(result.file);
   }
 }

@@ -83,3 +83,41 @@ test('the folder keeps at most 50 results, the least recently used going first',
   expect(spool.has('q50')).toBe(true);
   expect(fs.readdirSync(path.join(dir, 'spool'))).toHaveLength(50);
 });
+
+test('beyond its byte bound the folder drops the oldest results, and keeps the newest whatever its size', async () => {
+  const spool = new ResultSpool(path.join(dir, 'spool'), { maxFiles: 50, maxBytes: 10_000 });
+  await write(spool, 'small', ['n', 'text'], rows.slice(0, 10));
+  await write(spool, 'large', ['n', 'text'], rows);
+  const large = fs.statSync(spool.file('large')!).size;
+  expect(large).toBeGreaterThan(10_000);
+  expect(spool.has('small')).toBe(false);
+  expect(await spool.page('large', 2_400, 2_500)).toEqual(rows.slice(2_400, 2_500));
+  await write(spool, 'next', ['n'], [['1']]);
+  expect(spool.has('large')).toBe(false);
+  expect(fs.readdirSync(path.join(dir, 'spool'))).toHaveLength(1);
+});
+
+test('a result evicted while a page reads it answers that page, then its file goes', async () => {
+  const spool = new ResultSpool(path.join(dir, 'spool'), { maxFiles: 1, maxBytes: 1024 ** 3 });
+  await write(spool, 'q1', ['n', 'text'], rows);
+  const file = spool.file('q1')!;
+  const reading = spool.page('q1', 1_000, 2_000);
+  // Evicts q1 while its page is in flight (the read has not opened the file yet).
+  await write(spool, 'q2', ['n'], [['1']]);
+  expect(spool.has('q1')).toBe(false);
+  expect(await reading).toEqual(rows.slice(1_000, 2_000));
+  expect(fs.existsSync(file)).toBe(false);
+});
+
+test('a result read back again takes a file of its own: a page of the old file still reads it', async () => {
+  const spool = new ResultSpool(path.join(dir, 'spool'));
+  await write(spool, 'q1', ['n', 'text'], rows);
+  const old = spool.file('q1')!;
+  const bytes = fs.readFileSync(old);
+  const reading = spool.page('q1', 0, 1_000);
+  await spool.copy('q1', columns, true, Readable.from([bytes]));
+  expect(spool.file('q1')).not.toBe(old);
+  expect(await reading).toEqual(rows.slice(0, 1_000));
+  expect(fs.existsSync(old)).toBe(false);
+  expect(await spool.page('q1', 2_000, 2_500)).toEqual(rows.slice(2_000, 2_500));
+});
