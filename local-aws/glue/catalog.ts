@@ -151,13 +151,17 @@ export class Catalog {
     };
   }
 
-  /** Also used by crawlers, which write the catalog as their role. */
-  putTable(databaseName: string, input: TableInput, context?: RequestContext): Table {
+  /**
+   * Also used by crawlers, which write the catalog as their role. The replaced version is archived
+   * (GetTableVersions) unless `archive` is false (UpdateTable's SkipArchive).
+   */
+  putTable(databaseName: string, input: TableInput, context?: RequestContext, archive = true): Table {
     const database = this.database(databaseName);
     const name = checkName('Table', input.Name!);
     const existing = database.tables[name];
     const table = this.toTable(database.database.Name!, input, existing?.table, context);
-    const versions = existing ? [...(existing.versions ?? []), existing.table].slice(-KEPT_TABLE_VERSIONS) : [];
+    const earlier = existing?.versions ?? [];
+    const versions = existing && archive ? [...earlier, existing.table].slice(-KEPT_TABLE_VERSIONS) : earlier;
     database.tables[name] = { table, partitions: existing?.partitions ?? dictionary(), versions };
     this.store.save();
     return table;
@@ -194,7 +198,7 @@ export class Catalog {
         `VersionId ${input.VersionId} does not match the table's current version ${record.table.VersionId}.`,
       );
     }
-    this.putTable(input.DatabaseName!, input.TableInput, context);
+    this.putTable(input.DatabaseName!, input.TableInput, context, input.SkipArchive !== true);
     return {};
   }
 

@@ -336,6 +336,21 @@ describe('Data Catalog', () => {
     await expect(
       glue.send(new GetTableVersionsCommand({ DatabaseName: database, TableName: 'nope' })),
     ).rejects.toMatchObject({ name: 'EntityNotFoundException' });
+    // SkipArchive replaces the current version without keeping it.
+    await glue.send(
+      new UpdateTableCommand({
+        DatabaseName: database,
+        SkipArchive: true,
+        TableInput: { Name: 'trades', StorageDescriptor: descriptor('s3://bucket/trades4/') },
+      }),
+    );
+    const unarchived = await glue.send(new GetTableVersionsCommand({ DatabaseName: database, TableName: 'trades' }));
+    expect(
+      unarchived.TableVersions!.map((version) => [version.VersionId, version.Table?.StorageDescriptor?.Location]),
+    ).toEqual([
+      ['3', 's3://bucket/trades4/'],
+      ['0', 's3://bucket/Trades/'],
+    ]);
 
     const matching = await glue.send(new GetTablesCommand({ DatabaseName: database, Expression: 'ticks*' }));
     expect(matching.TableList!.map((table) => table.Name)).toEqual(['ticks', 'ticks_daily']);
