@@ -26,10 +26,9 @@ import {
   UpdateTableCommand,
   type StorageDescriptor,
 } from '@aws-sdk/client-glue';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { createGlueClient } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
-import { Sha256 } from '../../local-aws/protocol/sigv4';
+import { rawRequest } from '../helpers/aws-raw';
 import { runScript, withOwnService } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
 
@@ -49,49 +48,6 @@ const descriptor = (location: string): StorageDescriptor => ({
   OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
   SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
 });
-
-/** A raw AWS JSON 1.1 request, signed as the SDKs sign it, so a test can tamper with what was signed. */
-async function rawRequest(
-  target: string,
-  body: string,
-  options: { secret?: string; keyId?: string; date?: Date; tamper?: (body: string) => string; sign?: boolean } = {},
-) {
-  const url = new URL(endpoint);
-  const request = {
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: '/',
-    headers: {
-      host: url.host,
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': target,
-    } as Record<string, string>,
-    body,
-  };
-  const signer = new SignatureV4({
-    credentials: {
-      accessKeyId: options.keyId ?? admin.accessKeyId,
-      secretAccessKey: options.secret ?? admin.secretAccessKey,
-    },
-    region: config.aws.region,
-    service: 'glue',
-    sha256: Sha256,
-  });
-  const signed =
-    options.sign === false ? request : await signer.sign(request, { signingDate: options.date ?? new Date() });
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name !== 'host')),
-    body: options.tamper ? options.tamper(body) : body,
-  });
-  return {
-    status: response.status,
-    errorType: response.headers.get('x-amzn-errortype'),
-    body: (await response.json()) as Record<string, unknown>,
-  };
-}
 
 beforeAll(async () => {
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database, Description: 'test' } }));
@@ -126,23 +82,27 @@ describe('protocol', () => {
   });
 
   test('a wrong secret, a tampered body and a request signed 20 minutes ago are refused as AWS refuses them', async () => {
-    const wrongSecret = await rawRequest('AWSGlue.GetDatabases', '{}', { secret: 'not-the-secret' });
+    const wrongSecret = await rawRequest(config, 'AWSGlue.GetDatabases', '{}', {
+      credentials: { ...admin, secretAccessKey: 'not-the-secret' },
+    });
     expect(wrongSecret).toMatchObject({ status: 403, errorType: 'InvalidSignatureException' });
     expect(wrongSecret.body.message).toMatch(/^The request signature we calculated does not match/);
 
-    const tampered = await rawRequest('AWSGlue.GetDatabase', JSON.stringify({ Name: database }), {
-      tamper: (body) => body.replace(database, 'other'),
+    const tampered = await rawRequest(config, 'AWSGlue.GetDatabase', JSON.stringify({ Name: database }), {
+      sentBody: JSON.stringify({ Name: 'other' }),
     });
     expect(tampered).toMatchObject({ status: 403, errorType: 'InvalidSignatureException' });
 
-    const expired = await rawRequest('AWSGlue.GetDatabases', '{}', { date: new Date(Date.now() - 20 * 60_000) });
+    const expired = await rawRequest(config, 'AWSGlue.GetDatabases', '{}', {
+      date: new Date(Date.now() - 20 * 60_000),
+    });
     expect(expired).toMatchObject({ status: 403, errorType: 'InvalidSignatureException' });
     expect(expired.body.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z/);
 
-    const unsigned = await rawRequest('AWSGlue.GetDatabases', '{}', { sign: false });
+    const unsigned = await rawRequest(config, 'AWSGlue.GetDatabases', '{}', { sign: false });
     expect(unsigned).toMatchObject({ status: 403, errorType: 'MissingAuthenticationTokenException' });
 
-    const signedNow = await rawRequest('AWSGlue.GetDatabase', JSON.stringify({ Name: database }));
+    const signedNow = await rawRequest(config, 'AWSGlue.GetDatabase', JSON.stringify({ Name: database }));
     expect(signedNow.status).toBe(200);
   });
 
@@ -159,23 +119,24 @@ describe('protocol', () => {
   });
 
   test('malformed JSON, unknown operations and missing or mistyped fields get AWS-shaped errors, and the service goes on', async () => {
-    const malformed = await rawRequest('AWSGlue.GetDatabase', '{"Name": ');
+    const malformed = await rawRequest(config, 'AWSGlue.GetDatabase', '{"Name": ');
     expect(malformed).toMatchObject({
       status: 400,
       errorType: 'SerializationException',
       body: { __type: 'SerializationException' },
     });
 
-    const unknown = await rawRequest('AWSGlue.FlyToTheMoon', '{}');
+    const unknown = await rawRequest(config, 'AWSGlue.FlyToTheMoon', '{}');
     expect(unknown).toMatchObject({ status: 400, errorType: 'UnknownOperationException' });
 
-    const missing = await rawRequest('AWSGlue.CreateTable', JSON.stringify({ TableInput: { Name: 'x' } }));
+    const missing = await rawRequest(config, 'AWSGlue.CreateTable', JSON.stringify({ TableInput: { Name: 'x' } }));
     expect(missing).toMatchObject({ status: 400, errorType: 'InvalidInputException' });
     expect(missing.body.message).toBe(
       "1 validation error detected: Value null at 'databaseName' failed to satisfy constraint: Member must not be null",
     );
 
     const mistyped = await rawRequest(
+      config,
       'AWSGlue.GetTables',
       JSON.stringify({ DatabaseName: database, MaxResults: 'ten' }),
     );
