@@ -212,13 +212,13 @@ test('npm run crawl reports the changes, attaches to a running crawl, and exits 
   const lake = await lakeCrawler();
   await writeTickObjects(s3, bucket, lake.prefix, [{ dt: '2024-04-05', hour: '06', objects: [ticks(3)] }]);
 
-  const detached = await runScript('crawl', ['--crawler', lake.crawler, '--no-wait'], env);
+  // A first poll 15 s after the start keeps the crawl running while the next script starts, on a loaded machine too.
+  const detached = await runScript('crawl', ['--crawler', lake.crawler, '--no-wait', '--poll-seconds', '15'], env);
   expect(detached.code).toBe(0);
   expect(detached.stdout).toContain(`crawl of ${lake.crawler} started as crawl-${lake.crawler}`);
   expect(detached.stdout).toMatch(
     new RegExp(`Workflow: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/crawl-`),
   );
-  // The detached run waits at least its first poll interval (2 s): the next invocation finds it running.
   const attached = await runScript('crawl', ['--crawler', lake.crawler], env);
   expect(attached.code).toBe(0);
   expect(attached.stdout).toContain(
