@@ -34,10 +34,10 @@ export const resumeSignal = defineSignal('resume');
 export const setRateSignal = defineSignal<[number]>('setRate');
 export const progressQuery = defineQuery<ReplayProgress>('progress');
 
-/** Backoff between failed chunks: 1 s doubling to 30 s, retried until the run is cancelled. */
 /** The patch under which a pause stops the running chunk: histories recorded before it replay without it. */
 const PAUSE_STOPS_CHUNK = 'pause-stops-chunk';
 
+/** Backoff between failed chunks: 1 s doubling to 30 s, retried until the run is cancelled. */
 const backoffMs = (attempt: number) => Math.min(1000 * 2 ** (attempt - 1), 30_000);
 
 function isPermanent(error: unknown): boolean {
