@@ -331,20 +331,32 @@ export class PipelineWatcher {
       if (this.state.temporal.up) this.logger.warn({ err: error }, 'Temporal unreachable');
       markDown(this.state.temporal, error);
       this.state.temporal.note = undefined;
-      await this.client?.connection.close().catch(() => undefined);
-      this.client = undefined;
+      // The connection is kept: gRPC reconnects by itself once the server is back. Closing it here crashed the
+      // process, as a call of the round still in the client's retry backoff then ran on a shut-down channel.
     }
   }
 
   private async pollWorkflows(): Promise<void> {
     const running = "ExecutionStatus = 'Running'";
-    const [replays, consumers, crawls, recent, taskQueues] = await Promise.all([
+    // Every call of the round settles before the round ends, failed or not: none outlives it.
+    const settled = await Promise.allSettled([
       this.list(`WorkflowType = 'replayWorkflow' AND ${running}`),
       this.list(`WorkflowType = 'consumerWorkflow' AND ${running}`),
       this.list(`WorkflowType = 'crawlWorkflow'`, 1),
       this.list(''),
       this.taskQueueTiles(),
-    ]);
+    ] as const);
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [replays, consumers, crawls, recent, taskQueues] = settled.map(
+      (result) => (result as PromiseFulfilledResult<unknown>).value,
+    ) as [
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      TaskQueueTile[],
+    ];
     this.state.taskQueues = taskQueues;
     this.state.replays = await Promise.all(
       replays.map(async (info) => ({
