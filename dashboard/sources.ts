@@ -441,12 +441,7 @@ export class PipelineWatcher {
       // Only the partitions of today and yesterday (UTC): a scan of the whole lake every 30 s would take the
       // analyst's query slots and, on AWS, bill every byte. Nothing newer than that is "no data" below.
       const since = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      const rows = await runAthenaQuery(
-        config,
-        athena,
-        `SELECT max(ts) FROM ${table} WHERE dt >= '${since}'`,
-        signal,
-      );
+      const rows = await runAthenaQuery(config, athena, `SELECT max(ts) FROM ${table} WHERE dt >= '${since}'`, signal);
       const newest = rows[0]?.[0];
       const newestMs = newest ? Date.parse(newest.includes('T') ? newest : `${newest.replace(' ', 'T')}Z`) : NaN;
       lake.newestTs = Number.isFinite(newestMs) ? new Date(newestMs).toISOString() : undefined;

@@ -357,9 +357,9 @@ function showBanners() {
     ? 'waiting'
     : state.streamDownSince
       ? 'disconnected'
-    : s && s.kafka.up && s.kafka.consuming
-      ? 'live'
-      : 'degraded';
+      : s && s.kafka.up && s.kafka.consuming
+        ? 'live'
+        : 'degraded';
   pill.className = `pill ${state.streamDownSince || (s && !s.kafka.up) ? 'down' : pill.textContent === 'live' ? 'live' : ''}`;
 }
 
@@ -388,8 +388,7 @@ function connect() {
       fetch('/healthz')
         .then((response) => (response.ok ? response.json() : undefined))
         .then((health) => {
-          state.waitingForSlot =
-            health && health.clients >= health.maxClients ? { max: health.maxClients } : undefined;
+          state.waitingForSlot = health && health.clients >= health.maxClients ? { max: health.maxClients } : undefined;
           showBanners();
         })
         .catch(() => undefined);

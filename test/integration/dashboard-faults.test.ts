@@ -102,7 +102,7 @@ async function produceTicks(topic: string, count: number, symbols: number, prefi
   const producer = testKafka(loadConfig()).producer();
   await producer.connect();
   try {
-    for (let sent = 0; sent < count; ) {
+    for (let sent = 0; sent < count;) {
       const batch = Math.min(5000, count - sent);
       const ts = new Date().toISOString();
       await producer.send({
@@ -348,7 +348,9 @@ test('the lake panel shows the named query top-volume’s answer with its source
   });
   // Ticks of the last minute: volume 30 for BIG, 20 for MID, 5 for LOW.
   const now = Date.now();
-  const [dt, hour] = hourPartition(now).split('/').map((part) => part.split('=')[1]!) as [string, string];
+  const [dt, hour] = hourPartition(now)
+    .split('/')
+    .map((part) => part.split('=')[1]!) as [string, string];
   const record = (symbol: string, size: number, seq: number) => ({
     symbol,
     price: 10,
