@@ -17,6 +17,7 @@ import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '
 import {
   describeColumns,
   describeTime,
+  columnsOfTable,
   namedQuerySql,
   resolveColumns,
   type NamedQueryName,
@@ -56,12 +57,7 @@ function seenBefore(seen: Map<string, string>, key: string, value: string): bool
 
 const qualified = (database: string, table: string) => `${database}.${table}`;
 
-/** A table's columns as Athena shows them: data columns, then partition keys. */
-const columnsOf = (table: Table): CrawlColumn[] =>
-  [...(table.StorageDescriptor?.Columns ?? []), ...(table.PartitionKeys ?? [])].map((column) => ({
-    name: (column.Name ?? '').toLowerCase(),
-    type: column.Type ?? '',
-  }));
+const columnsOf = (table: Table): CrawlColumn[] => columnsOfTable(table);
 
 export function createGlueActivities({ glue, config, logger, metrics }: GlueActivityDeps) {
   const abortSignal = () => Context.current().cancellationSignal;

@@ -71,15 +71,22 @@ const MINUTE_MS = 60_000;
 /** Candles kept per symbol: the longest window, and a margin for ticks that arrive a little late. */
 const CANDLES_KEPT = 61;
 
-/** A fixed-size ring of numbers, read oldest first. */
+/**
+ * A ring of at most `capacity` numbers, read oldest first. It grows as it fills, so ten thousand symbols with a
+ * few trades each take a few kilobytes each, not the whole capacity.
+ */
 class Ring {
-  private readonly values: Float64Array;
+  private values = new Float64Array(8);
   private next = 0;
-  private length = 0;
-  constructor(capacity: number) {
-    this.values = new Float64Array(capacity);
-  }
+  length = 0;
+  constructor(private readonly capacity: number) {}
   push(value: number) {
+    if (this.length === this.values.length && this.length < this.capacity) {
+      const grown = new Float64Array(Math.min(this.capacity, this.values.length * 2));
+      grown.set(this.toArray());
+      this.values = grown;
+      this.next = this.length;
+    }
     this.values[this.next] = value;
     this.next = (this.next + 1) % this.values.length;
     this.length = Math.min(this.length + 1, this.values.length);
@@ -219,6 +226,17 @@ export class Market {
       losers: top((a, b) => a.change - b.change).filter((entry) => entry.change < 0),
       symbols: this.symbols.size,
     };
+  }
+
+  /** How much the market holds: symbols, tape trades, chart points and candles (each bounded by the limits). */
+  sizes(): { symbols: number; tape: number; points: number; candles: number } {
+    let points = 0;
+    let candles = 0;
+    for (const state of this.symbols.values()) {
+      points += state.times.length;
+      candles += state.candles.length;
+    }
+    return { symbols: this.symbols.size, tape: this.tape.length, points, candles };
   }
 
   get symbolCount(): number {

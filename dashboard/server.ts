@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createAthenaClient, createKafka } from '../lib/clients';
+import { createAthenaClient, createGlueClient, createKafka } from '../lib/clients';
 import { PROJECT_ROOT, type Config } from '../lib/config';
 import { Market, WINDOW_MINUTES, type Rankings } from './market';
-import { PipelineWatcher, TickFeed } from './sources';
+import { LakeTopVolume, PipelineWatcher, TickFeed } from './sources';
 
 /**
  * The dashboard's HTTP server: the page and its assets (uPlot from
@@ -86,13 +86,17 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
   });
   const feed = new TickFeed(probeKafka, createKafka(config, logger), config.kafka.topic, market, logger);
   const athena = createAthenaClient(config, 'analyst');
+  const glue = createGlueClient(config, 'analyst');
   const pipeline = new PipelineWatcher(config, athena, logger);
+  const lake = new LakeTopVolume(config, athena, glue, logger);
   const clients = new Set<StreamClient>();
+  let slowClientsDropped = 0;
 
   /** Writes an event, or drops a client that cannot keep up. */
   function send(client: StreamClient, event: string, data: string) {
     if (client.response.writableLength > MAX_UNSENT_BYTES) {
       logger.warn({ unsent: client.response.writableLength }, 'dropping a slow dashboard client');
+      slowClientsDropped += 1;
       clients.delete(client);
       client.response.destroy();
       return;
@@ -108,7 +112,22 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
     ticks: market.ticks,
     symbols: market.symbolCount,
     clients: clients.size,
+    maxClients: MAX_CLIENTS,
   });
+
+  /** What the server holds, for /healthz: every figure has a bound, so a long run shows it stays flat. */
+  const sizes = () => {
+    let unsentBytes = 0;
+    for (const client of clients) unsentBytes = Math.max(unsentBytes, client.response.writableLength);
+    return {
+      market: market.sizes(),
+      maxUnsentBytesPerClient: unsentBytes,
+      unsentLimitBytes: MAX_UNSENT_BYTES,
+      slowClientsDropped,
+      lakeQueriesStarted: lake.queriesStarted,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+    };
+  };
 
   // Rankings are computed once per second per window, for every tab watching it.
   let rankings = new Map<number, string>();
@@ -140,6 +159,7 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
         send(client, 'status', statusText);
         send(client, 'pipeline', pipelineText as string);
         send(client, 'rankings', rankingsFor(client.windowMinutes));
+        send(client, 'lake', JSON.stringify(lake.get(client.windowMinutes)));
         const series = client.symbol ? market.series(client.symbol) : undefined;
         if (series && series.last.receivedAt > client.seriesSentAt) {
           client.seriesSentAt = series.last.receivedAt;
@@ -168,6 +188,7 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
     send(client, 'status', JSON.stringify(status()));
     send(client, 'pipeline', JSON.stringify(pipeline.state));
     send(client, 'rankings', rankingsFor(windowMinutes));
+    send(client, 'lake', JSON.stringify(lake.get(windowMinutes)));
     send(client, 'ticks', JSON.stringify(market.tapeSince(0, TAPE_BATCH)));
     const series = symbol ? market.series(symbol) : undefined;
     if (series) {
@@ -205,7 +226,7 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
         case '/events':
           return openStream(request, response, url);
         case '/healthz':
-          return json(response, 200, status());
+          return json(response, 200, { ...status(), sizes: sizes() });
         case '/api/symbols': {
           const prefix = url.searchParams.get('prefix') ?? '';
           if (prefix.length > 64) throw new BadRequest('prefix: expected at most 64 characters');
@@ -242,7 +263,9 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
       await new Promise((resolve) => server.close(resolve));
       await feed.stop();
       await pipeline.stop();
+      lake.stop();
       athena.destroy();
+      glue.destroy();
     },
   };
 }

@@ -5,12 +5,13 @@ import {
   StartQueryExecutionCommand,
   type AthenaClient,
 } from '@aws-sdk/client-athena';
+import { GetTableCommand, type GlueClient } from '@aws-sdk/client-glue';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
 import { parsePrometheusText, sumSamples } from '../lib/metrics';
-import { tableForTopic } from '../lib/queries';
+import { columnsOfTable, namedQuerySql, resolveColumns, tableForTopic, type NamedQueryOptions } from '../lib/queries';
 import { temporalConnectionOptions, workflowUrl } from '../lib/temporal';
 import type { ConsumerProgress, CrawlProgress, ReplayProgress } from '../lib/types';
 import { parseTick, type Market } from './market';
@@ -200,9 +201,19 @@ export interface WorkerTile {
   slotsUsed?: number;
 }
 
+export interface TaskQueueTile {
+  name: string;
+  /** The newest poll of any worker that Temporal remembers (it forgets pollers after a few minutes). */
+  lastPolledAt?: string;
+  /** No worker has polled it for `noWorkerSeconds`: workflows on it would wait. */
+  idle: boolean;
+}
+
 export interface Pipeline {
   updatedAt: string;
   temporal: ServiceStatus;
+  taskQueues: TaskQueueTile[];
+  noWorkerSeconds: number;
   replays: ReplayTile[];
   consumers: ConsumerTile[];
   crawl?: WorkflowTile & { progress?: CrawlProgress };
@@ -243,6 +254,8 @@ export class PipelineWatcher {
     this.state = {
       updatedAt: new Date().toISOString(),
       temporal: { up: false, note: 'connecting' },
+      taskQueues: [],
+      noWorkerSeconds: config.dashboard.noWorkerSeconds,
       replays: [],
       consumers: [],
       recent: [],
@@ -318,19 +331,33 @@ export class PipelineWatcher {
       if (this.state.temporal.up) this.logger.warn({ err: error }, 'Temporal unreachable');
       markDown(this.state.temporal, error);
       this.state.temporal.note = undefined;
-      await this.client?.connection.close().catch(() => undefined);
-      this.client = undefined;
+      // The connection is kept: gRPC reconnects by itself once the server is back. Closing it here crashed the
+      // process, as a call of the round still in the client's retry backoff then ran on a shut-down channel.
     }
   }
 
   private async pollWorkflows(): Promise<void> {
     const running = "ExecutionStatus = 'Running'";
-    const [replays, consumers, crawls, recent] = await Promise.all([
+    // Every call of the round settles before the round ends, failed or not: none outlives it.
+    const settled = await Promise.allSettled([
       this.list(`WorkflowType = 'replayWorkflow' AND ${running}`),
       this.list(`WorkflowType = 'consumerWorkflow' AND ${running}`),
       this.list(`WorkflowType = 'crawlWorkflow'`, 1),
       this.list(''),
-    ]);
+      this.taskQueueTiles(),
+    ] as const);
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [replays, consumers, crawls, recent, taskQueues] = settled.map(
+      (result) => (result as PromiseFulfilledResult<unknown>).value,
+    ) as [
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      WorkflowExecutionInfo[],
+      TaskQueueTile[],
+    ];
+    this.state.taskQueues = taskQueues;
     this.state.replays = await Promise.all(
       replays.map(async (info) => ({
         ...this.tile(info),
@@ -357,6 +384,34 @@ export class PipelineWatcher {
       progress: crawl.status.name === 'RUNNING' ? await this.query(crawl.workflowId, 'crawlProgress') : undefined,
     };
     this.state.recent = recent.map((info) => this.tile(info));
+  }
+
+  /** Each of the pipeline's task queues, with the newest poll of its workflow pollers. */
+  private async taskQueueTiles(): Promise<TaskQueueTile[]> {
+    const { temporal, dashboard } = this.config;
+    const names = [...new Set([temporal.ingestTaskQueue, temporal.catalogTaskQueue, temporal.queryTaskQueue])];
+    const now = Date.now();
+    return Promise.all(
+      names.map(async (name): Promise<TaskQueueTile> => {
+        const { pollers } = await this.client!.workflowService.describeTaskQueue({
+          namespace: temporal.namespace,
+          taskQueue: { name },
+          taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+        });
+        // An idle worker's long poll lasts a minute, so its last access may be that old while it is healthy.
+        const newest = Math.max(
+          0,
+          ...(pollers ?? []).map(({ lastAccessTime: at }) =>
+            at ? Number(at.seconds ?? 0) * 1000 + Math.floor((at.nanos ?? 0) / 1e6) : 0,
+          ),
+        );
+        return {
+          name,
+          lastPolledAt: newest > 0 ? new Date(newest).toISOString() : undefined,
+          idle: newest === 0 || now - newest > dashboard.noWorkerSeconds * 1000,
+        };
+      }),
+    );
   }
 
   private async scrapeWorkers(): Promise<WorkerTile[]> {
@@ -386,29 +441,8 @@ export class PipelineWatcher {
       // Only the partitions of today and yesterday (UTC): a scan of the whole lake every 30 s would take the
       // analyst's query slots and, on AWS, bill every byte. Nothing newer than that is "no data" below.
       const since = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-      const { QueryExecutionId } = await athena.send(
-        new StartQueryExecutionCommand({
-          QueryString: `SELECT max(ts) FROM ${table} WHERE dt >= '${since}'`,
-          QueryExecutionContext: { Database: config.glue.database },
-          WorkGroup: config.athena.workgroup,
-          ResultConfiguration: { OutputLocation: config.athena.outputLocation },
-        }),
-        { abortSignal: signal },
-      );
-      for (;;) {
-        const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }), {
-          abortSignal: signal,
-        });
-        const state = QueryExecution?.Status?.State;
-        if (state === 'SUCCEEDED') break;
-        if (state === 'FAILED' || state === 'CANCELLED')
-          throw new Error(QueryExecution?.Status?.StateChangeReason ?? `query ${state}`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      const { ResultSet } = await athena.send(new GetQueryResultsCommand({ QueryExecutionId }), {
-        abortSignal: signal,
-      });
-      const newest = ResultSet?.Rows?.[1]?.Data?.[0]?.VarCharValue;
+      const rows = await runAthenaQuery(config, athena, `SELECT max(ts) FROM ${table} WHERE dt >= '${since}'`, signal);
+      const newest = rows[0]?.[0];
       const newestMs = newest ? Date.parse(newest.includes('T') ? newest : `${newest.replace(' ', 'T')}Z`) : NaN;
       lake.newestTs = Number.isFinite(newestMs) ? new Date(newestMs).toISOString() : undefined;
       lake.freshnessSeconds = Number.isFinite(newestMs) ? Math.max(0, (Date.now() - newestMs) / 1000) : undefined;
@@ -417,5 +451,123 @@ export class PipelineWatcher {
       lake.error = error instanceof Error ? error.message : String(error);
     }
     lake.checkedAt = new Date().toISOString();
+  }
+}
+
+/** Runs one Athena query in the configured work group; its rows (header left out) as text. */
+async function runAthenaQuery(
+  config: Config,
+  athena: AthenaClient,
+  sql: string,
+  signal: AbortSignal,
+): Promise<(string | undefined)[][]> {
+  const { QueryExecutionId } = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: sql,
+      QueryExecutionContext: { Database: config.glue.database },
+      WorkGroup: config.athena.workgroup,
+      ResultConfiguration: { OutputLocation: config.athena.outputLocation },
+    }),
+    { abortSignal: signal },
+  );
+  for (;;) {
+    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }), {
+      abortSignal: signal,
+    });
+    const state = QueryExecution?.Status?.State;
+    if (state === 'SUCCEEDED') break;
+    if (state === 'FAILED' || state === 'CANCELLED')
+      throw new Error(QueryExecution?.Status?.StateChangeReason ?? `query ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const { ResultSet } = await athena.send(new GetQueryResultsCommand({ QueryExecutionId }), { abortSignal: signal });
+  return (ResultSet?.Rows ?? []).slice(1).map((row) => (row.Data ?? []).map((datum) => datum.VarCharValue));
+}
+
+export interface LakeRanking {
+  windowMinutes: number;
+  /** Where the numbers come from, said on the page. */
+  source: string;
+  /** When the query that gave them ended. */
+  at?: string;
+  rows: { symbol: string; volume: number; trades: number }[];
+  error?: string;
+}
+
+/** Queries of the lake per window at most this often: each scans the window's partitions and, on AWS, is billed. */
+const LAKE_QUERY_INTERVAL_MS = 60_000;
+const LAKE_QUERY_TIMEOUT_MS = 50_000;
+
+/**
+ * "Top symbols by volume in the lake" per window, answered by the named query
+ * top-volume (arrival time, so the last N minutes up to now) with the analyst
+ * role's credentials: on demand for the windows tabs watch, one query in
+ * flight at most, and one per minute per window at most.
+ */
+export class LakeTopVolume {
+  private readonly answers = new Map<number, LakeRanking>();
+  private readonly startedAt = new Map<number, number>();
+  private inFlight = false;
+  private readonly abort = new AbortController();
+  /** Queries started since the dashboard started (for /healthz and the tests). */
+  queriesStarted = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly athena: AthenaClient,
+    private readonly glue: GlueClient,
+    private readonly logger: Logger,
+  ) {}
+
+  private source(windowMinutes: number): string {
+    const table = `${this.config.glue.database}.${tableForTopic(this.config.kafka.topic)}`;
+    return `Athena: named query top-volume over ${table}, last ${windowMinutes} min of arrival time (analyst role)`;
+  }
+
+  /** The window's latest answer; asks the lake again when it may (nothing in flight, a minute since its last). */
+  get(windowMinutes: number): LakeRanking {
+    const now = Date.now();
+    if (!this.inFlight && now - (this.startedAt.get(windowMinutes) ?? 0) >= LAKE_QUERY_INTERVAL_MS) {
+      this.inFlight = true;
+      this.startedAt.set(windowMinutes, now);
+      this.queriesStarted += 1;
+      void this.ask(windowMinutes).finally(() => (this.inFlight = false));
+    }
+    return this.answers.get(windowMinutes) ?? { windowMinutes, source: this.source(windowMinutes), rows: [] };
+  }
+
+  private async ask(windowMinutes: number): Promise<void> {
+    const { config } = this;
+    const table = tableForTopic(config.kafka.topic);
+    const answer: LakeRanking = { windowMinutes, source: this.source(windowMinutes), rows: [] };
+    try {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(LAKE_QUERY_TIMEOUT_MS)]);
+      const { Table } = await this.glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: table }), {
+        abortSignal: signal,
+      });
+      const options: NamedQueryOptions = { table, minutes: windowMinutes, limit: 10, time: 'arrival' };
+      const columns = resolveColumns(table, columnsOfTable(Table ?? {}), options);
+      const rows = await runAthenaQuery(config, this.athena, namedQuerySql('top-volume', options, columns), signal);
+      answer.rows = rows.map(([symbol, volume, trades]) => ({
+        symbol: symbol ?? '',
+        volume: Number(volume),
+        trades: Number(trades),
+      }));
+    } catch (error) {
+      if (this.abort.signal.aborted) return;
+      answer.error =
+        (error as { name?: string }).name === 'EntityNotFoundException'
+          ? `table ${config.glue.database}.${table} does not exist yet: replay, consume and crawl (npm run demo does all three)`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+      this.logger.debug({ err: error, windowMinutes }, 'lake top-volume query failed');
+    }
+    answer.at = new Date().toISOString();
+    this.answers.set(windowMinutes, answer);
+  }
+
+  stop(): void {
+    this.abort.abort();
   }
 }

@@ -156,6 +156,12 @@ const envSchema = z.object({
   TICKSYNC_CATALOG_METRICS_PORT: port.default(9465),
   TICKSYNC_QUERY_METRICS_PORT: port.default(9466),
   TICKSYNC_DASHBOARD_PORT: port.default(8090),
+  TICKSYNC_DASHBOARD_NO_WORKER_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int('expected a whole number of seconds (1-3600)')
+    .min(1, 'expected a whole number of seconds (1-3600)')
+    .max(3600, 'expected a whole number of seconds (1-3600)')
+    .default(90),
   TICKSYNC_DASHBOARD_WORKER_METRICS: z
     .string()
     .transform((value) => value.split(',').map((entry) => entry.trim().split('=')))
@@ -230,7 +236,12 @@ export interface Config {
   /** Where each worker serves Prometheus metrics (`/metrics` on stack.listenHost). */
   metrics: { ingestPort: number; catalogPort: number; queryPort: number };
   /** The live dashboard's HTTP port (on stack.listenHost), and where it reads each worker's metrics. */
-  dashboard: { port: number; workerMetrics: { name: string; url: string }[] };
+  dashboard: {
+    port: number;
+    workerMetrics: { name: string; url: string }[];
+    /** A task queue no worker has polled for this long gets a "no workers" banner. */
+    noWorkerSeconds: number;
+  };
   /** listenHost: the address TickSync's own local services bind (127.0.0.1; 0.0.0.0 only inside a container). */
   stack: { dir: string; cacheDir: string; kafkaControllerPort: number; listenHost: string };
 }
@@ -370,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     dashboard: {
       port: e.TICKSYNC_DASHBOARD_PORT,
+      noWorkerSeconds: e.TICKSYNC_DASHBOARD_NO_WORKER_SECONDS,
       workerMetrics: e.TICKSYNC_DASHBOARD_WORKER_METRICS?.map(([name, url]) => ({ name, url })) ?? [
         { name: 'ingest', url: `http://127.0.0.1:${e.TICKSYNC_INGEST_METRICS_PORT}/metrics` },
         { name: 'catalog', url: `http://127.0.0.1:${e.TICKSYNC_CATALOG_METRICS_PORT}/metrics` },

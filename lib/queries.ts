@@ -47,6 +47,21 @@ export interface TableColumn {
   type: string;
 }
 
+interface CatalogColumn {
+  Name?: string;
+  Type?: string;
+}
+
+/** A Glue table's columns as Athena shows them: data columns, then partition keys. */
+export const columnsOfTable = (table: {
+  StorageDescriptor?: { Columns?: CatalogColumn[] };
+  PartitionKeys?: CatalogColumn[];
+}): TableColumn[] =>
+  [...(table.StorageDescriptor?.Columns ?? []), ...(table.PartitionKeys ?? [])].map((column) => ({
+    name: (column.Name ?? '').toLowerCase(),
+    type: column.Type ?? '',
+  }));
+
 /**
  * The columns a named query reads. A role may have several columns (a topic that
  * carried ticks and index data has both `symbol` and `index`): the query takes the

@@ -11,7 +11,17 @@ const view = {
   /** The user chose the symbol (the most active one is followed until then). */
   chosen: params.has('symbol'),
 };
-const state = { status: undefined, pipeline: undefined, streamDownSince: undefined, source: undefined };
+const state = {
+  status: undefined,
+  pipeline: undefined,
+  streamDownSince: undefined,
+  source: undefined,
+  /** The server refused the stream (all its tabs taken): the page retries by itself. */
+  waitingForSlot: undefined,
+  retry: undefined,
+};
+/** A refused or closed stream is tried again this often (EventSource does not retry a 503 by itself). */
+const RETRY_MS = 3000;
 
 const $ = (selector) => document.querySelector(selector);
 const el = (tag, text, className) => {
@@ -174,6 +184,24 @@ function showRankings(r) {
   if (!view.chosen && r.byTrades[0] && r.byTrades[0].symbol !== view.symbol) selectSymbol(r.byTrades[0].symbol, false);
 }
 
+/** The lake's answer for the window: labelled with its source and time, never passed off as live. */
+function showLake(lake) {
+  if (lake.windowMinutes !== view.window) return;
+  const source = $('#lake-source');
+  source.textContent = lake.at
+    ? `${lake.source}; as of ${clock(lake.at)}, asked again at most once a minute`
+    : `${lake.source}; asking…`;
+  source.dataset.at = lake.at || '';
+  const table = $('#lake-volume');
+  if (lake.error) {
+    table.replaceChildren(emptyRow(`the lake did not answer: ${lake.error}`));
+    return;
+  }
+  if (!lake.at) return;
+  rankingTable(table, lake.rows, (e) => [[compact(e.volume)], [fmt(e.trades, 0)]]);
+  if (lake.rows.length === 0) table.replaceChildren(emptyRow('no rows in the lake for this window'));
+}
+
 function showTicks(ticks) {
   const body = $('#tape tbody');
   const rows = ticks.slice(-TAPE_ROWS).map((t) => {
@@ -288,7 +316,13 @@ function showPipeline(p) {
 function showBanners() {
   const banners = [];
   const s = state.status;
-  if (state.streamDownSince)
+  if (state.waitingForSlot)
+    banners.push([
+      `Waiting for a free slot: the dashboard serves at most ${state.waitingForSlot.max} tabs and all are open; ` +
+        `retrying every ${RETRY_MS / 1000} s`,
+      false,
+    ]);
+  else if (state.streamDownSince)
     banners.push(['Dashboard server unreachable since ' + clock(state.streamDownSince) + ', reconnecting', false]);
   if (s && !s.kafka.up)
     banners.push([
@@ -299,6 +333,13 @@ function showBanners() {
   if (s && !s.temporal.up && s.temporal.downSince)
     banners.push([`Temporal unreachable since ${clock(s.temporal.downSince)}, retrying`, false]);
   const p = state.pipeline;
+  for (const queue of p && p.temporal.up ? p.taskQueues.filter((q) => q.idle) : [])
+    banners.push([
+      `No workers on ${queue.name}: no poll ` +
+        (queue.lastPolledAt ? `since ${clock(queue.lastPolledAt)}` : `for ${p.noWorkerSeconds} s or more`) +
+        '; its workflows wait until one starts (npm run stack -- up --workers)',
+      false,
+    ]);
   if (p && p.temporal.up && p.workers.length && p.workers.every((w) => !w.up))
     banners.push(['No worker answers on its metrics port: start them with npm run stack -- up --workers', true]);
   $('#banners').replaceChildren(
@@ -312,17 +353,20 @@ function showBanners() {
   for (const id of ['#market', '#rankings', '#tape-panel']) $(id).classList.toggle('stale', kafkaStale);
   $('#pipeline').classList.toggle('stale', Boolean(state.streamDownSince || (s && !s.temporal.up)));
   const pill = $('#stream-state');
-  pill.textContent = state.streamDownSince
-    ? 'disconnected'
-    : s && s.kafka.up && s.kafka.consuming
-      ? 'live'
-      : 'degraded';
+  pill.textContent = state.waitingForSlot
+    ? 'waiting'
+    : state.streamDownSince
+      ? 'disconnected'
+      : s && s.kafka.up && s.kafka.consuming
+        ? 'live'
+        : 'degraded';
   pill.className = `pill ${state.streamDownSince || (s && !s.kafka.up) ? 'down' : pill.textContent === 'live' ? 'live' : ''}`;
 }
 
 // ---------- the stream ----------
 
 function connect() {
+  clearTimeout(state.retry);
   if (state.source) state.source.close();
   const query = new URLSearchParams({ window: String(view.window) });
   if (view.symbol) query.set('symbol', view.symbol);
@@ -332,11 +376,23 @@ function connect() {
   state.source = source;
   source.onopen = () => {
     state.streamDownSince = undefined;
+    state.waitingForSlot = undefined;
     showBanners();
   };
   source.onerror = () => {
-    // EventSource reconnects by itself (retry: 1 s from the server).
+    // EventSource reconnects by itself (retry: 1 s from the server) after a dropped stream, but not after a
+    // refusal (a 503 when every slot is taken): then the page asks why and tries again itself.
     state.streamDownSince = state.streamDownSince || new Date().toISOString();
+    if (source.readyState === EventSource.CLOSED) {
+      state.retry = setTimeout(connect, RETRY_MS);
+      fetch('/healthz')
+        .then((response) => (response.ok ? response.json() : undefined))
+        .then((health) => {
+          state.waitingForSlot = health && health.clients >= health.maxClients ? { max: health.maxClients } : undefined;
+          showBanners();
+        })
+        .catch(() => undefined);
+    }
     showBanners();
   };
   const on = (event, handler) => source.addEventListener(event, (e) => handler(JSON.parse(e.data)));
@@ -349,6 +405,7 @@ function connect() {
   on('ticks', showTicks);
   on('series', showSeries);
   on('rankings', showRankings);
+  on('lake', showLake);
   on('pipeline', (p) => {
     state.pipeline = p;
     showPipeline(p);

@@ -69,11 +69,11 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /**
- * Runs `run` with a Kafka broker, S3 server or local AWS service of its own (free ports, its own stack dir), started and stopped by
+ * Runs `run` with a Kafka broker, Temporal dev server, S3 server or local AWS service of its own (free ports, its own stack dir), started and stopped by
  * the real stack script, so a test can stop and restart it while the shared stack serves the other tests.
  */
 export async function withOwnService<T>(
-  service: 'kafka' | 's3' | 'aws',
+  service: 'kafka' | 'temporal' | 's3' | 'aws',
   run: (env: Record<string, string>) => Promise<T>,
 ): Promise<T> {
   const env: Record<string, string> = {
@@ -83,6 +83,10 @@ export async function withOwnService<T>(
     const [brokerPort, controllerPort] = await freePorts(2);
     env.TICKSYNC_KAFKA_BROKERS = `127.0.0.1:${brokerPort}`;
     env.TICKSYNC_STACK_KAFKA_CONTROLLER_PORT = String(controllerPort);
+  } else if (service === 'temporal') {
+    const [frontendPort, uiPort] = await freePorts(2);
+    env.TICKSYNC_TEMPORAL_ADDRESS = `127.0.0.1:${frontendPort}`;
+    env.TICKSYNC_TEMPORAL_UI_URL = `http://127.0.0.1:${uiPort}`;
   } else {
     const [port] = await freePorts(1);
     env[service === 's3' ? 'TICKSYNC_S3_ENDPOINT' : 'TICKSYNC_AWS_ENDPOINT'] = `http://127.0.0.1:${port}`;

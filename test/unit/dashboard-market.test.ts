@@ -93,6 +93,18 @@ describe('Market', () => {
     expect(market.tapeSince(0, 1000)).toHaveLength(20);
   });
 
+  test('a symbol’s chart points grow as it trades, oldest first, up to the limit', () => {
+    const market = new Market({ maxSymbols: 10, pointsPerSymbol: 50, tapeLength: 20 });
+    const prices = (count: number) => {
+      for (let i = 0; i < count; i++) market.add(tick('GROW', market.ticks, 1, NOW + market.ticks * 1000));
+      return market.series('GROW')!.prices;
+    };
+    expect(prices(3)).toEqual([0, 1, 2]);
+    expect(prices(10)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+    expect(prices(40)).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
+    expect(market.sizes()).toMatchObject({ symbols: 1, tape: 20, points: 50 });
+  });
+
   test('the tape gives the trades after a number, newest last, at most a limit', () => {
     const market = new Market();
     for (let i = 1; i <= 5; i++) market.add(tick('T', i, 1));
