@@ -166,8 +166,8 @@ if (require.main === module) {
     .option('--concurrency <n>', 'queries in flight', positiveInteger, 4)
     .action(async ({ server, concurrency }: { server: string; concurrency: number }) => {
       const logger = createLogger('trino-verify');
-      logger.info({ server }, 'running the conformance examples against Trino');
       await requireTrino(server);
+      logger.info({ server }, 'running the conformance examples against Trino');
       const { examples, matched, mismatches } = await verify(server, concurrency);
       for (const mismatch of mismatches) {
         console.log(
