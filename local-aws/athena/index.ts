@@ -270,6 +270,7 @@ export function createAthenaService({ config, logger, dataDir, glue, authorizer 
         objects: objectSource(client),
         signal: controller.signal,
         caller: record.principal,
+        invoker: userPrincipal(record.principal).arn,
         timeoutMs: QUERY_TIMEOUT_MS,
         onRows: async (columns, rows) => {
           if (!writer) {

@@ -95,6 +95,12 @@ describe('usage errors read the same everywhere: one error line, a suggestion, o
       ['--named', 'vwap', '--time', 'wall'],
       "error: option '--time <clock>' argument 'wall' is invalid. Allowed choices are event, arrival.\n(see npm run query -- --help)",
     ],
+    ['trino-verify', [], "error: required option '--server <url>' not specified\n(see npm run trino-verify -- --help)"],
+    [
+      'trino-verify',
+      ['--server', 'localhost'],
+      "error: option '--server <url>' argument 'localhost' is invalid. expected an http(s) URL such as http://127.0.0.1:8080, got 'localhost'\n(see npm run trino-verify -- --help)",
+    ],
     [
       'query',
       [],
@@ -104,6 +110,19 @@ describe('usage errors read the same everywhere: one error line, a suggestion, o
   test.each(cases)('%s %p', async (script, args, message) => {
     const result = await runScript(script, args, down);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: `${message}\n` });
+  });
+
+  test('trino-verify --help says what it runs, and a server that does not answer fails at once naming it', async () => {
+    const help = await runScript('trino-verify', ['--help'], down);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--server <url>/);
+    expect(help.stdout).toMatch(/conformance inventory against a real Trino server/);
+    const [port] = await freePorts(1);
+    const result = await runScript('trino-verify', ['--server', `http://127.0.0.1:${port}`], down);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 1,
+      stderr: `error: Trino at http://127.0.0.1:${port}/ is not answering\n`,
+    });
   });
 
   test('the example a bad value suggests is one the command accepts', async () => {

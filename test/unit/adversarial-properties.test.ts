@@ -31,7 +31,12 @@ afterAll(() => {
   instance.closeSync();
 });
 
-const context: DialectContext = { now: new Date(0), database: 'lake', position: () => undefined };
+const context: DialectContext = {
+  now: new Date(0),
+  database: 'lake',
+  invoker: 'arn:aws:iam::000000000000:user/ticksync-analyst',
+  position: () => undefined,
+};
 
 async function serialize(sql: string): Promise<JsonObject> {
   const result = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);

@@ -14,6 +14,7 @@ import { thrownBy } from '../helpers/thrown';
 const context: DialectContext = {
   now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 67)),
   database: 'lake',
+  invoker: 'arn:aws:iam::000000000000:user/ticksync-analyst',
   position: () => ({ line: 1, column: 8 }),
 };
 const column = (name: string): JsonObject => ({ class: 'COLUMN_REF', type: 'COLUMN_REF', column_names: [name] });
@@ -88,13 +89,40 @@ test('functions whose result type follows the argument: typed macro unless the a
   expect(inLambda.function_name).toBe('reverse');
 });
 
-test('division keeps Trino integer semantics through DuckDB divide() and fails on zero', () => {
-  const divided = rewriteFunction({ ...functionCall('/', [column('a'), column('b')]), is_operator: true }, context);
-  expect(divided).toMatchObject({
+test('division goes to the macro typed by its operands, or to divide() when they cannot be typed first', () => {
+  const division = (a: JsonObject, b: JsonObject) => ({ ...functionCall('/', [a, b]), is_operator: true });
+  expect(rewriteFunction(division(column('a'), column('b')), context)).toMatchObject({
+    function_name: 'athena_divide',
+    is_operator: false,
+    children: [column('a'), column('b')],
+  });
+  const aggregate = functionCall('sum', [column('x')]);
+  expect(rewriteFunction(division(aggregate, column('b')), context)).toMatchObject({
     function_name: 'divide',
     is_operator: false,
-    children: [column('a'), { function_name: 'athena_divisor', children: [column('b')] }],
+    children: [aggregate, { function_name: 'athena_divisor', children: [column('b')] }],
   });
+});
+
+test("a call takes at most 127 arguments (Trino's limit); greatest and least take a list of any length", () => {
+  const columns = (count: number) => Array.from({ length: count }, (_, i) => column(`c${i}`));
+  expect(rewrite('greatest', ...columns(127))).toMatchObject({
+    function_name: 'athena_greatest',
+    children: [{ function_name: 'list_value', children: columns(127) }],
+  });
+  expect(failure(() => rewrite('least', ...columns(128))).message).toBe(
+    'TOO_MANY_ARGUMENTS: line 1:8: Too many arguments for function call least()',
+  );
+  expect(failure(() => rewrite('concat', column('a'))).message).toBe(
+    'INVALID_FUNCTION_ARGUMENT: There must be two or more concatenation arguments',
+  );
+});
+
+test('invoker_principal() is the caller, and takes no argument', () => {
+  expect(rewrite('invoker_principal')).toMatchObject(stringConstant('arn:aws:iam::000000000000:user/ticksync-analyst'));
+  expect(failure(() => rewrite('invoker_principal', column('a'))).message).toBe(
+    'FUNCTION_NOT_FOUND: line 1:8: Unexpected parameters (?) for function invoker_principal. Expected: invoker_principal()',
+  );
 });
 
 test('unknown, schema-qualified and DuckDB-only functions are not registered', () => {

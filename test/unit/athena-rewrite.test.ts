@@ -31,6 +31,7 @@ afterAll(() => {
 const context: DialectContext = {
   now: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)),
   database: 'lake',
+  invoker: 'arn:aws:iam::000000000000:user/ticksync-analyst',
   position: (node) =>
     typeof node.query_location === 'number' ? { line: 1, column: node.query_location + 1 } : undefined,
 };
@@ -91,7 +92,7 @@ test('the rewritten SQL keeps the query and applies Trino semantics', async () =
   const { sql } = await rewrite(
     "SELECT 7 / 2, date_diff('hour', a, b), approx_distinct(x), current_timestamp FROM t WHERE regexp_like(s, 'a')",
   );
-  expect(sql).toContain('divide(7, athena_divisor(2))');
+  expect(sql).toContain('athena_divide(7, 2)');
   expect(sql).toContain("date_sub('hour', a, b)");
   expect(sql).toContain('count(DISTINCT x)');
   expect(sql).toContain("CAST('2024-01-02 03:04:05.006+00' AS TIMESTAMP WITH TIME ZONE)");
@@ -102,6 +103,9 @@ test.each([
   ['SELECT 7 / 2', 3],
   ['SELECT -7 / 2', -3],
   ['SELECT 7e0 / 2', 3.5],
+  ['SELECT 1e0 / 0', 'Infinity'],
+  ['SELECT 0e0 / 0', 'NaN'],
+  ['SELECT (SELECT sum(x) FROM (VALUES 7, 1) t(x)) / 3', '2'],
   ['SELECT CAST(2.5e0 AS integer)', 3],
   ['SELECT CAST(-2.5e0 AS bigint)', '-3'],
   ['SELECT CAST(1.5e0 AS varchar)', '1.5E0'],

@@ -12,7 +12,14 @@ import {
   subscript,
 } from './ast';
 import conformance from './conformance.json';
-import { functionNotFound, invalidFunctionArgument, notSupported, type SqlPosition } from './errors';
+import {
+  functionNotFound,
+  invalidFunctionArgument,
+  notSupported,
+  type SqlPosition,
+  tooManyArguments,
+  unexpectedParameters,
+} from './errors';
 import { LAMBDA_REWRITERS } from './lambdas';
 
 /**
@@ -28,6 +35,8 @@ export interface DialectContext {
   now: Date;
   /** QueryExecutionContext.Database, for current_schema. */
   database: string;
+  /** The caller's principal (an IAM ARN), for invoker_principal(). */
+  invoker: string;
   position(node: JsonObject): SqlPosition | undefined;
 }
 
@@ -141,7 +150,6 @@ const KEPT = [
   'map',
   'map_keys',
   'map_values',
-  'map_entries',
   'map_from_entries',
   'map_concat',
   // What DuckDB's parser turns `INTERVAL '10' MINUTE` into.
@@ -244,11 +252,11 @@ const MACROS = [
   'array_intersect',
   'arrays_overlap',
   'map_union',
+  'map_entries',
   'json_array_get',
   'split_to_map',
   'ngrams',
   'contains_sequence',
-  'codepoint',
   'from_hex',
   'sqrt',
   'ln',
@@ -262,8 +270,6 @@ const MACROS = [
   'slice',
   'repeat',
   'array_remove',
-  'greatest',
-  'least',
   'nan',
   'infinity',
   'e',
@@ -519,16 +525,40 @@ export function javaReplacementToRe2(replacement: string): string {
   return out;
 }
 
+/** Trino's limit on the arguments of one function call (its parser's, for any function). */
+export const MAX_FUNCTION_ARGUMENTS = 127;
+
 /** Trino's concat is NULL if any argument is; DuckDB's skips NULLs, its `||` does not. */
 function concat(call: JsonObject, children: Json[]): JsonObject {
-  if (children.length === 0) throw invalidFunctionArgument('There must be two or more concatenation arguments');
+  if (children.length < 2) throw invalidFunctionArgument('There must be two or more concatenation arguments');
   return children
     .slice(1)
     .reduce<Json>((left, right) => operatorCall('||', [left, right], call), children[0]!) as JsonObject;
 }
 
+/**
+ * Trino's greatest and least are NULL when any argument is (DuckDB's skip NULLs): a macro over the list
+ * of the arguments, which takes any number of them.
+ */
+const extremum: Rewriter = (call, children) =>
+  rename(call, `athena_${stringField(call, 'function_name').toLowerCase()}`, [
+    functionCall('list_value', children, call),
+  ]);
+
 const REWRITERS: Record<string, Rewriter> = {
   concat,
+  greatest: extremum,
+  least: extremum,
+  invoker_principal: (call, children, context) => {
+    if (children.length > 0)
+      throw unexpectedParameters(
+        'invoker_principal',
+        children.map(() => '?').join(', '),
+        'invoker_principal()',
+        context.position(call),
+      );
+    return stringConstant(context.invoker, call);
+  },
   ...LAMBDA_REWRITERS,
   ...Object.fromEntries(
     ['all_match', 'any_match', 'none_match'].map((name): [string, Rewriter] => [
@@ -540,6 +570,18 @@ const REWRITERS: Record<string, Rewriter> = {
   normalize: (call, children, context) => {
     if (children.length !== 1) throw notSupported('normalize with a form other than NFC', context.position(call));
     return rename(call, 'nfc_normalize', children);
+  },
+  codepoint: (call, children, context) => {
+    // Trino's codepoint takes a varchar(1): a longer literal has no such signature.
+    const text = stringConstantValue(children[0]);
+    if (text !== undefined && [...text].length !== 1)
+      throw unexpectedParameters(
+        'codepoint',
+        `varchar(${[...text].length})`,
+        'codepoint(varchar(1))',
+        context.position(call),
+      );
+    return rename(call, 'athena_codepoint', children);
   },
   substr: (call, children) => rename(call, 'athena_substr', children),
   substring: (call, children) => rename(call, 'athena_substr', children),
@@ -684,10 +726,11 @@ export function rewriteFunction(
     // Trino's % fails on an integer zero as its / does; DuckDB's gives NULL.
     if (name === '%') return { ...call, children: [dividend!, functionCall('athena_divisor', [divisor!], call)] };
     if (name !== '/') return call;
-    return {
-      ...rename(call, 'divide', [dividend!, functionCall('athena_divisor', [divisor!], call)]),
-      is_operator: false,
-    };
+    // The typed macro where DuckDB can type the operands first; else integers' semantics (a double's zero gives NULL).
+    const divide = argumentTypesKnown(children, scope)
+      ? rename(call, 'athena_divide', [dividend!, divisor!])
+      : rename(call, 'divide', [dividend!, functionCall('athena_divisor', [divisor!], call)]);
+    return { ...divide, is_operator: false };
   }
   if (stringField(call, 'catalog') !== '' || (schema !== '' && !(schema === 'main' && PARSER_FUNCTIONS.has(name)))) {
     throw functionNotFound(
@@ -700,6 +743,8 @@ export function rewriteFunction(
     if (name === 'substring') return rename(call, 'athena_substr', children);
     return name === 'row' ? anonymousRow(call, children) : call;
   }
+  // A call the user wrote (the parser's own, above, are syntax: ARRAY[...] and ROW(...) have limits of their own).
+  if (children.length > MAX_FUNCTION_ARGUMENTS) throw tooManyArguments(name, context.position(call));
   const rewriter = REWRITERS[name];
   if (rewriter) return rewriter(call, children, context);
   if (KEPT_SET.has(name)) return call;

@@ -64,6 +64,19 @@ export const catalogNotFound = (name: string, position?: SqlPosition) =>
 export const functionNotFound = (name: string, position?: SqlPosition, kind = 'Function') =>
   userFailure(AthenaErrorType.functionNotFound, 'FUNCTION_NOT_FOUND', `${kind} '${name}' not registered`, position);
 
+/** A known function called with arguments none of its signatures takes, when their types do not matter. */
+export const unexpectedParameters = (name: string, types: string, expected: string, position?: SqlPosition) =>
+  userFailure(
+    AthenaErrorType.functionNotFound,
+    'FUNCTION_NOT_FOUND',
+    `Unexpected parameters (${types}) for function ${name}. Expected: ${expected}`,
+    position,
+  );
+
+/** Trino's limit on the arguments of one call. */
+export const tooManyArguments = (name: string, position?: SqlPosition) =>
+  userFailure(AthenaErrorType.user, 'TOO_MANY_ARGUMENTS', `Too many arguments for function call ${name}()`, position);
+
 export const columnNotFound = (name: string, position?: SqlPosition) =>
   userFailure(AthenaErrorType.user, 'COLUMN_NOT_FOUND', `Column '${name}' cannot be resolved`, position);
 

@@ -49,7 +49,8 @@ ${['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']
 
 /**
  * Trino divides integers as integers, truncating, as DuckDB's divide() does (its `/` always gives a
- * double); but fails on an integer or decimal zero, where divide() gives NULL.
+ * double); but fails on an integer or decimal zero, where divide() gives NULL, and divides doubles as
+ * IEEE 754 does, as DuckDB's `/` does (divide() gives NULL for a zero).
  */
 const DIVISION = `
 -- A failing cast, not error(): DuckDB's TRY refuses volatile functions such as error(), and Trino's try(1 / 0) is NULL.
@@ -58,7 +59,13 @@ CREATE MACRO athena_division_by_zero() AS CAST('athena_division_by_zero' || '' A
 -- INVALID_FUNCTION_ARGUMENT with its message, the same way (duckdb-errors.ts).
 CREATE MACRO athena_invalid_argument(message) AS CAST('athena_invalid_argument: ' || message AS BIGINT);
 CREATE MACRO athena_divisor(b) AS
-  CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN athena_division_by_zero() ELSE b END;`;
+  CASE WHEN b = 0 AND typeof(b) NOT IN ('DOUBLE', 'FLOAT') THEN athena_division_by_zero() ELSE b END;
+-- Trino's /, where the arguments' types are known: integers as integers; doubles and reals by IEEE 754
+-- (1e0 / 0 is Infinity, 0e0 / 0 NaN), where divide() would give NULL; decimals fail on zero.
+CREATE MACRO athena_divide
+${['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT'].map((type) => `  (a ${type}, b ${type}) AS divide(a, athena_divisor(b)),`).join('\n')}
+  (a, b) AS CASE WHEN typeof(a) IN ('DOUBLE', 'FLOAT') OR typeof(b) IN ('DOUBLE', 'FLOAT') THEN a / b
+    ELSE divide(a, athena_divisor(b)) END;`;
 
 const DATES = `
 CREATE MACRO athena_interval(unit, n) AS CASE lower(unit)
@@ -188,16 +195,6 @@ CREATE MACRO athena_json_pointer(j, name) AS
 ${TYPE_NAMES}
 CREATE MACRO athena_typeof(x) AS athena_type_name(typeof(x));`;
 
-/** Trino's greatest and least are NULL when any argument is; DuckDB's skip NULLs. Up to 8 arguments. */
-function extremum(name: string): string {
-  const overloads = [2, 3, 4, 5, 6, 7, 8].map((count) => {
-    const names = Array.from({ length: count }, (_, i) => `a${i}`);
-    const anyNull = names.map((arg) => `${arg} IS NULL`).join(' OR ');
-    return `(${names.join(', ')}) AS CASE WHEN ${anyNull} THEN NULL ELSE ${name}(${names.join(', ')}) END`;
-  });
-  return `CREATE MACRO athena_${name} ${overloads.join(',\n  ')};`;
-}
-
 /** Trino's array and map functions where DuckDB's differ in name or edge cases. */
 const COLLECTIONS = `
 CREATE MACRO athena_cardinality(x) AS CASE
@@ -252,11 +249,15 @@ CREATE MACRO athena_bitwise_not(a) AS ~CAST(a AS BIGINT);
 CREATE MACRO athena_md5(b) AS unhex(md5(b));
 CREATE MACRO athena_sha1(b) AS unhex(sha1(b));
 CREATE MACRO athena_sha256(b) AS unhex(sha256(b));
+-- Trino's map_entries gives anonymous rows (field0, field1), DuckDB's names the fields key and value.
+CREATE MACRO athena_map_entries(m) AS list_transform(map_entries(m), e -> {'field0': e.key, 'field1': e.value});
 CREATE MACRO athena_array_remove(a, x) AS list_filter(a, e -> e IS DISTINCT FROM x);
 CREATE MACRO athena_nan() AS CAST('NaN' AS DOUBLE);
 CREATE MACRO athena_infinity() AS CAST('Infinity' AS DOUBLE);
 CREATE MACRO athena_e() AS exp(1);
-${['greatest', 'least'].map(extremum).join('\n')}`;
+-- Trino's greatest and least over the list of their arguments: NULL when any is (DuckDB's skip NULLs).
+CREATE MACRO athena_greatest(arguments) AS CASE WHEN NOT athena_has_null(arguments) THEN list_max(arguments) END;
+CREATE MACRO athena_least(arguments) AS CASE WHEN NOT athena_has_null(arguments) THEN list_min(arguments) END;`;
 
 /**
  * URL parts by RFC 3986's grammar (scheme://authority/path?query#fragment); Trino parses with java.net.URI

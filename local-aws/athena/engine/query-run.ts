@@ -201,6 +201,7 @@ export class QueryRun {
     return {
       now: new Date(this.startedAt),
       database: this.request.database,
+      invoker: this.request.invoker ?? '',
       position: (node) => this.position(queryLocation(node)),
     };
   }

@@ -39,6 +39,8 @@ export interface QueryRequest {
   timeoutMs: number;
   /** Who runs the query, for its fair share of the engine's slots. */
   caller?: string;
+  /** The caller's principal (an IAM ARN), what Athena's invoker_principal() returns. */
+  invoker?: string;
   /**
    * Takes a query's rows as they are rendered, a chunk at a time (the outcome's `rows` then stay
    * empty); without it, the outcome holds them all. SHOW and DESCRIBE answer in `rows` either way.
