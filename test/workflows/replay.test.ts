@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { IngestActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
 import type { ReplayChunkInput, ReplayInput, ReplayMarker, ReplayPlan, ReplayProgress } from '../../lib/types';
@@ -234,6 +235,31 @@ test('a transient failure is retried after a backoff, shown as retrying in the p
     expect(fake.calls.map((call) => call.committed.rowsRead)).toEqual([0, 0, 10]);
     expect(await timerDurations(handle)).toEqual([1000]);
   });
+});
+
+test('a chunk that stops heartbeating times out after 10 s and is retried like any transient failure', async () => {
+  // The first attempt hangs without a heartbeat, as on a worker that froze; it is let go when the test ends.
+  const hung = gate();
+  const fake = fakeReplay(20, 10, async (_, n) => (n === 1 ? hung.wait : undefined));
+  try {
+    await withWorker(env, fake.activities, async (taskQueue) => {
+      const handle = await start(taskQueue, input());
+      expect(await handle.result()).toMatchObject({ rowsRead: 20 });
+      expect(fake.calls.map((call) => call.committed.rowsRead)).toEqual([0, 0, 10]);
+      const progress = await progressOf(handle);
+      expect(progress).toMatchObject({ status: 'completed', retries: 1 });
+      // The timeout is the run's to see: it fails the attempt, and the workflow's own loop retries it.
+      const history = await handle.fetchHistory();
+      const timedOut = history.events?.filter((event) => event.activityTaskTimedOutEventAttributes) ?? [];
+      expect(timedOut).toHaveLength(1);
+      expect(timedOut[0]?.activityTaskTimedOutEventAttributes?.failure?.timeoutFailureInfo?.timeoutType).toBe(
+        temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT,
+      );
+      hung.open();
+    });
+  } finally {
+    hung.open();
+  }
 });
 
 test.each([
