@@ -3,7 +3,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { IngestActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
-import { emptyTotals, type ConsumerInput, type MemberCommand, type MemberReport } from '../../lib/types';
+import {
+  emptyTotals,
+  type ConsumerInput,
+  type MemberCommand,
+  type MemberReport,
+  type PartitionStatus,
+} from '../../lib/types';
 import {
   consumerProgressQuery,
   consumerWorkflow,
@@ -18,13 +24,15 @@ import { eventually, openWorkflowEnv, withWorker, type WorkflowEnv } from '../he
 
 /**
  * consumerWorkflow with mocked members: each reports every 100 ms through the memberReport update, as the
- * real member does (one record a report), until it is cancelled. A small maxHistoryEvents makes the run
- * continue as new every few seconds. The real member: long-activities.test.ts.
+ * real member does (one record a report), until it is cancelled. Member 2 reports its partition in its first
+ * execution only, so that only the state carried across continue-as-new keeps it. A small maxHistoryEvents
+ * makes the run continue as new every few seconds. The real member: long-activities.test.ts.
  */
 
 interface Delivered extends MemberCommand {
   runId: string;
   member: number;
+  partitions: PartitionStatus[];
 }
 
 function fakeMembers(env: WorkflowEnv, failure?: (member: number, attempt: number) => Error | undefined) {
@@ -42,24 +50,23 @@ function fakeMembers(env: WorkflowEnv, failure?: (member: number, attempt: numbe
       try {
         for (let reports = 1; ; reports++) {
           context.heartbeat();
+          const status: PartitionStatus = {
+            partition: member - 1,
+            committed: reports,
+            highWatermark: reports,
+            lag: 0,
+            buffered: 0,
+            member,
+            reportedAt: new Date().toISOString(),
+          };
           const report: MemberReport = {
             member,
-            partitions: [
-              {
-                partition: member - 1,
-                committed: reports,
-                highWatermark: reports,
-                lag: 0,
-                buffered: 0,
-                member,
-                reportedAt: new Date().toISOString(),
-              },
-            ],
+            partitions: member === 2 && attempt > 1 ? [] : [status],
             delta: { ...emptyTotals(), records: 1, objects: 1, bytes: 10, segments: 1 },
           };
           // A report the run did not take (it was closing) is not counted.
           const command = await handle.executeUpdate(memberReportUpdate, { args: [report] }).catch(() => undefined);
-          if (command) delivered.push({ runId, member, ...command });
+          if (command) delivered.push({ runId, member, partitions: report.partitions, ...command });
           const error = failure?.(member, attempt);
           if (error) throw error;
           await context.sleep(100);
@@ -156,10 +163,17 @@ test('continues as new with its totals, partitions, pause and flush requests; st
       bytes: 10 * reports,
       segments: reports,
     });
-    expect(result.partitions.map(({ partition, member }) => ({ partition, member }))).toEqual([
-      { partition: 0, member: 1 },
-      { partition: 1, member: 2 },
-    ]);
+    // Partition 1 as member 2 last reported it, in the first run: carried over by every run since.
+    const lastOf = (partition: number) =>
+      fake.delivered
+        .flatMap(({ partitions }) => partitions)
+        .filter((status) => status.partition === partition)
+        .at(-1);
+    expect(result.partitions).toEqual([lastOf(0), lastOf(1)]);
+    const reportedPartition1 = fake.delivered.filter(({ partitions }) =>
+      partitions.some(({ partition }) => partition === 1),
+    );
+    expect(new Set(reportedPartition1.map(({ runId }) => runId))).toEqual(new Set([handle.firstExecutionRunId]));
     const progress = await handle.query(consumerProgressQuery);
     expect(progress).toMatchObject({ status: 'stopped', members: 2 });
     expect(progress.runs).toBe(runsOf(fake.delivered).length);
