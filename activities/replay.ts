@@ -466,7 +466,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
         wait = Math.min(paceStart, deadline) - Date.now()
       ) {
         await context.sleep(Math.min(wait, 1000));
-        context.heartbeat(marker);
+        // A copy: the worker may encode a heartbeat later, when the marker already counts uncommitted rows.
+        context.heartbeat({ ...marker });
       }
       if (paceStart >= deadline) resumeAt = paceStart;
       reading: for (;;) {
@@ -512,7 +513,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
             // Sleep in slices that heartbeat, so a long gap in the file's clock is not taken for a dead worker.
             for (let wait = dueAt - Date.now(); wait > 0; wait = dueAt - Date.now()) {
               await context.sleep(Math.min(wait, 1000));
-              context.heartbeat(marker);
+              context.heartbeat({ ...marker });
             }
           }
 
