@@ -52,6 +52,7 @@ import {
 } from './sql-text';
 import {
   type FileProfile,
+  partitionFormat,
   type PartitionScan,
   type ScanFile,
   tableLayout,
@@ -321,12 +322,13 @@ export class QueryRun {
     const tableLocation = scan.table.StorageDescriptor?.Location ?? '';
     const units =
       scan.layout.partitionKeys.length === 0
-        ? [{ values: [] as string[], location: tableLocation }]
+        ? [{ values: [] as string[], location: tableLocation, format: scan.layout.format }]
         : scan.partitions.map((partition) => ({
             values: partition.Values ?? [],
             location: partition.StorageDescriptor?.Location ?? '',
+            format: partitionFormat(scan.table, partition.StorageDescriptor),
           }));
-    return mapLimit(units, S3_CONCURRENCY, async ({ values, location }) => {
+    return mapLimit(units, S3_CONCURRENCY, async ({ values, location, format }) => {
       const parsed = parseS3Location(location);
       if (!parsed) {
         throw notSupported(`Table '${scan.ref.table}' has a location that is not in S3: '${location}'`);
@@ -340,6 +342,7 @@ export class QueryRun {
       const files = readableObjects(objects, parsed.prefix).map((object): ScanFile => ({
         file: '',
         object: { ...object, bucket: parsed.bucket },
+        format,
       }));
       return { values, files };
     });
@@ -359,14 +362,15 @@ export class QueryRun {
 
   private async profile(table: TableScan): Promise<void> {
     const files = table.scans.flatMap((scan) => scan.files);
-    if (files.length === 0) return;
-    if (table.layout.format === 'json') await this.profileJson(files);
-    if (table.layout.format === 'parquet') {
+    const json = files.filter((file) => file.format === 'json');
+    const parquet = files.filter((file) => file.format === 'parquet');
+    if (json.length > 0) await this.profileJson(json);
+    if (parquet.length > 0) {
       const result = await this.execute(
-        `DESCRIBE SELECT * FROM read_parquet([${files.map((file) => quoteString(file.file)).join(', ')}], union_by_name = true)`,
+        `DESCRIBE SELECT * FROM read_parquet([${parquet.map((file) => quoteString(file.file)).join(', ')}], union_by_name = true)`,
       );
       const keys = (await result.getRows()).map((row) => String(row[0]));
-      for (const file of files) file.profile = { keys };
+      for (const file of parquet) file.profile = { keys };
     }
   }
 
