@@ -30,6 +30,7 @@ export const POLICY_RESOURCES: Record<Role, string> = {
   ingest: 'IngestPolicy',
   crawler: 'CrawlerPolicy',
   analyst: 'AnalystPolicy',
+  compactor: 'CompactorPolicy',
   admin: 'AdminPolicy',
 };
 
@@ -155,6 +156,10 @@ export async function templateDefinition(): Promise<Json> {
       DlqPrefix: prefix('the dead letters (TICKSYNC_S3_DLQ_PREFIX)', defaults.s3.dlqPrefix),
       InputPrefix: prefix('the CSV files replays read (TICKSYNC_S3_INPUT_PREFIX)', defaults.s3.inputPrefix),
       ManifestPrefix: prefix('the segment manifests (TICKSYNC_S3_MANIFEST_PREFIX)', defaults.s3.manifestPrefix),
+      CuratedPrefix: prefix(
+        'the closed hours the compactor writes as Parquet (TICKSYNC_S3_CURATED_PREFIX)',
+        defaults.s3.curatedPrefix,
+      ),
       AthenaResultsPrefix: prefix('the Athena results (TICKSYNC_ATHENA_OUTPUT_LOCATION)', athenaResultsPrefix),
       AthenaResultsExpirationDays: {
         Type: 'Number',
@@ -290,6 +295,10 @@ export async function templateDefinition(): Promise<Json> {
         await policyJson(catalogWorkerPolicy()),
       ),
       AnalystPolicy: managedPolicy('TickSync analyst (query worker): iam/policies/analyst.json', policyText('analyst')),
+      CompactorPolicy: managedPolicy(
+        'TickSync compactor (compact worker): iam/policies/compactor.json',
+        policyText('compactor'),
+      ),
       AdminPolicy: managedPolicy(
         'TickSync admin (npm run provision), to attach to the user or role that runs it: iam/policies/admin.json',
         policyText('admin'),
@@ -311,6 +320,7 @@ export async function templateDefinition(): Promise<Json> {
       ]),
       ...workerRole('Catalog', 'TickSync catalog worker (ticksync-catalog task queue)', ['CatalogWorkerPolicy']),
       ...workerRole('Query', 'TickSync query worker (ticksync-query task queue)', ['AnalystPolicy']),
+      ...workerRole('Compact', 'TickSync compact worker (compaction of closed hours)', ['CompactorPolicy']),
     },
     Outputs: {
       BucketName: output('The data-lake bucket: TICKSYNC_S3_BUCKET', { Ref: 'LakeBucket' }),
@@ -324,6 +334,7 @@ export async function templateDefinition(): Promise<Json> {
       IngestWorkerRoleArn: output('Role of the ingest workers', { 'Fn::GetAtt': ['IngestWorkerRole', 'Arn'] }),
       CatalogWorkerRoleArn: output('Role of the catalog workers', { 'Fn::GetAtt': ['CatalogWorkerRole', 'Arn'] }),
       QueryWorkerRoleArn: output('Role of the query workers', { 'Fn::GetAtt': ['QueryWorkerRole', 'Arn'] }),
+      CompactWorkerRoleArn: output('Role of the compact workers', { 'Fn::GetAtt': ['CompactWorkerRole', 'Arn'] }),
       IngestWorkerInstanceProfile: output('Instance profile of the ingest workers', {
         Ref: 'IngestWorkerInstanceProfile',
       }),
@@ -332,6 +343,9 @@ export async function templateDefinition(): Promise<Json> {
       }),
       QueryWorkerInstanceProfile: output('Instance profile of the query workers', {
         Ref: 'QueryWorkerInstanceProfile',
+      }),
+      CompactWorkerInstanceProfile: output('Instance profile of the compact workers', {
+        Ref: 'CompactWorkerInstanceProfile',
       }),
       AdminPolicyArn: output('Managed policy for whoever runs npm run provision', { Ref: 'AdminPolicy' }),
     },

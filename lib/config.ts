@@ -66,7 +66,7 @@ const prefix = (example: string) =>
 // AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
 const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
 
-export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
+export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst', 'compactor'] as const;
 export type Role = (typeof ROLES)[number];
 
 type CredentialVariable = `TICKSYNC_${Uppercase<Role>}_${'ACCESS_KEY_ID' | 'SECRET_ACCESS_KEY'}`;
@@ -112,6 +112,7 @@ const envSchema = z.object({
   TICKSYNC_S3_DLQ_PREFIX: prefix('dlq/').default('dlq/'),
   TICKSYNC_S3_INPUT_PREFIX: prefix('input/').default('input/'),
   TICKSYNC_S3_MANIFEST_PREFIX: prefix('manifests/').default('manifests/'),
+  TICKSYNC_S3_CURATED_PREFIX: prefix('curated/').default('curated/'),
   TICKSYNC_AWS_ENDPOINT: httpUrl('http://127.0.0.1:4599').optional(),
 
   TICKSYNC_GLUE_DATABASE: name(
@@ -207,7 +208,15 @@ export interface Config {
     /** Static keys per component; undefined means the SDK's default chain (instance profile on EC2). */
     credentials: Record<Role, Credentials | undefined>;
   };
-  s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string; manifestPrefix: string };
+  s3: {
+    bucket: string;
+    rawPrefix: string;
+    dlqPrefix: string;
+    inputPrefix: string;
+    manifestPrefix: string;
+    /** Where the compactor writes closed hours as Parquet. */
+    curatedPrefix: string;
+  };
   glue: {
     database: string;
     crawler: string;
@@ -342,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dlqPrefix: e.TICKSYNC_S3_DLQ_PREFIX,
       inputPrefix: e.TICKSYNC_S3_INPUT_PREFIX,
       manifestPrefix: e.TICKSYNC_S3_MANIFEST_PREFIX,
+      curatedPrefix: e.TICKSYNC_S3_CURATED_PREFIX,
     },
     glue: {
       database: e.TICKSYNC_GLUE_DATABASE,

@@ -233,8 +233,8 @@ async function ensureWorkGroup(athena: AthenaClient, config: Config): Promise<Pr
 
 /** The folders TickSync writes to or reads from in the lake bucket. */
 export function folderPrefixes(config: Config): string[] {
-  const { rawPrefix, dlqPrefix, inputPrefix, manifestPrefix } = config.s3;
-  const prefixes = [rawPrefix, dlqPrefix, inputPrefix, manifestPrefix];
+  const { rawPrefix, dlqPrefix, inputPrefix, manifestPrefix, curatedPrefix } = config.s3;
+  const prefixes = [rawPrefix, dlqPrefix, inputPrefix, manifestPrefix, curatedPrefix];
   const athena = /^s3:\/\/([^/]+)\/(.*)$/.exec(config.athena.outputLocation);
   // Athena's results may live in a bucket of their own: only folders of the lake bucket are made here.
   if (athena?.[1] === config.s3.bucket && athena[2]) prefixes.push(athena[2]);
