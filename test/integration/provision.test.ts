@@ -20,7 +20,7 @@ const config = loadConfig({ ...process.env, ...env });
 const glue = createGlueClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
 const athena = createAthenaClient(config, 'admin');
-const folders = ['raw/', 'dlq/', 'input/', 'manifests/', 'athena-results/'];
+const folders = ['raw/', 'dlq/', 'input/', 'manifests/', 'curated/', 'athena-results/'];
 
 afterAll(async () => {
   await dropTestCrawler(glue, { crawler: env.TICKSYNC_GLUE_CRAWLER, database: env.TICKSYNC_GLUE_DATABASE, path: '' });
