@@ -223,6 +223,8 @@ describe('iam/policies/<role>.json', () => {
     ['admin', 's3:PutObject', object('raw/'), false],
     ['admin', 's3:GetObject', object('dlq/'), true],
     ['admin', 'glue:CreateCrawler', '*', true],
+    ['admin', 'glue:UpdateTable', table, true],
+    ['admin', 'glue:UpdateTable', glue('table/otherdb/ticks'), false],
     ['admin', 'athena:CreateWorkGroup', workGroup, true],
     ['admin', 'iam:PassRole', config.glue.crawlerRole!, true],
     ['admin', 'iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/anything-else`, false],
