@@ -10,11 +10,13 @@ import {
   type PolicyDocument,
 } from '../iam/policies';
 import { loadConfig, PROJECT_ROOT, type Config, type Role } from '../lib/config';
+import { DEFAULT_PROJECTION_START, ticksTableInput } from '../lib/ticks-table';
 import { crawlerDefinition } from '../scripts/provision';
 
 /**
  * Writes deploy/ticksync.yaml, the CloudFormation template of TickSync on AWS, from
- * the definition below, the IAM policy files and the crawler `npm run provision` wants.
+ * the definition below, the IAM policy files, and the crawler and ticks table
+ * `npm run provision` wants.
  * Each managed policy's document is its file's text, unchanged, inside an `Fn::Sub`:
  * the policies AWS enforces are the ones the local stack enforces.
  *
@@ -43,6 +45,23 @@ const SUB_VARIABLES: Partial<Record<string, unknown>> = {
 };
 
 type Json = unknown;
+
+/** The location template's own placeholders, which `Fn::Sub` must leave as they are: `${!dt}`. */
+const PROJECTED_KEYS = /\$\{(dt|hour)\}/g;
+
+/** Every string of a value through `cfn`, the projection's `${dt}`/`${hour}` kept literal. */
+function cfnDeep(value: unknown): Json {
+  if (typeof value === 'string') return cfn(value.replace(PROJECTED_KEYS, '$${!$1}'));
+  if (Array.isArray(value)) return value.map(cfnDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, cfnDeep(item)]),
+    );
+  }
+  return value;
+}
 
 /** A string with `${...}` becomes an `Fn::Sub`, a lone `${Name}` a `Ref` (or `Fn::GetAtt` for `Name.Attr`). */
 function cfn(text: string | undefined): Json {
@@ -124,6 +143,12 @@ export async function templateDefinition(): Promise<Json> {
     throw new Error(`crawlerDefinition sets ${Object.keys(others).join(', ')}: add them to deploy/build-template.ts`);
   }
   if (Object.keys(Targets ?? {}).join() !== 'S3Targets') throw new Error('crawlerDefinition has targets other than S3');
+  // The ticks table with partition projection, as `npm run provision -- --projection` creates it.
+  const ticksTable = ticksTableInput(placeholders, {
+    name: '${Topic}',
+    projection: true,
+    projectionStart: '${ProjectionStart}',
+  });
 
   const prefix = (what: string, defaultValue: string) =>
     stringParameter(`Key prefix of ${what}, ending in '/'`, '^([A-Za-z0-9._-]+/)+$', defaultValue);
@@ -182,6 +207,21 @@ export async function templateDefinition(): Promise<Json> {
         '^[A-Za-z0-9._-]{1,128}$',
         defaults.athena.workgroup,
       ),
+      PartitionProjection: {
+        Type: 'String',
+        Description:
+          'enabled: create the ticks table (named as the Topic, which must then be lowercase letters, digits and underscores, as the crawler names its table) with partition projection, so a new hour is queryable without a crawl; disabled: the crawler creates the table and its partitions',
+        AllowedValues: ['enabled', 'disabled'],
+        Default: 'enabled',
+      },
+      ProjectionStart: stringParameter(
+        'First day (YYYY-MM-DD) the partition projection of dt covers; it ends at NOW',
+        '^\\d{4}-\\d{2}-\\d{2}$',
+        DEFAULT_PROJECTION_START,
+      ),
+    },
+    Conditions: {
+      ProjectTicks: { 'Fn::Equals': [{ Ref: 'PartitionProjection' }, 'enabled'] },
     },
     Resources: {
       // Unversioned on purpose: objects are written once, create-only, and never replaced.
@@ -242,6 +282,16 @@ export async function templateDefinition(): Promise<Json> {
         Properties: {
           CatalogId: { Ref: 'AWS::AccountId' },
           DatabaseInput: { Name: { Ref: 'GlueDatabase' }, Description: 'TickSync: market data in the S3 data lake' },
+        },
+      },
+      // The crawler keeps the projection properties when it updates the table's schema.
+      TicksTable: {
+        Type: 'AWS::Glue::Table',
+        Condition: 'ProjectTicks',
+        Properties: {
+          CatalogId: { Ref: 'AWS::AccountId' },
+          DatabaseName: { Ref: 'Database' },
+          TableInput: cfnDeep(ticksTable),
         },
       },
       // No Schedule: crawls run from a Temporal Schedule (npm run schedule -- crawl).

@@ -23,6 +23,7 @@ import {
   type PolicyStatement,
 } from '../../iam/policies';
 import { loadConfig, PROJECT_ROOT, ROLES, type Role } from '../../lib/config';
+import { DEFAULT_PROJECTION_START, ticksTableInput } from '../../lib/ticks-table';
 import { crawlerDefinition, crawlerDifferences } from '../../scripts/provision';
 
 const ACCOUNT = '123456789012';
@@ -384,6 +385,18 @@ describe('deploy/ticksync.yaml', () => {
       ResultConfiguration: { OutputLocation: config.athena.outputLocation },
       EnforceWorkGroupConfiguration: true,
       EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+    });
+  });
+
+  test('makes the ticks table with partition projection that provision --projection makes, unless disabled', () => {
+    const table = resource('TicksTable') as { Condition?: string; Properties: Record<string, unknown> };
+    expect(table.Condition).toBe('ProjectTicks');
+    expect(template.Parameters.PartitionProjection?.Default).toBe('enabled');
+    expect(template.Parameters.ProjectionStart?.Default).toBe(DEFAULT_PROJECTION_START);
+    expect(evaluate(table.Properties, names)).toEqual({
+      CatalogId: ACCOUNT,
+      DatabaseName: config.glue.database,
+      TableInput: ticksTableInput(config, { projection: true }),
     });
   });
 
