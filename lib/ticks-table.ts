@@ -44,7 +44,7 @@ export function projectionParameters(location: string, start = DEFAULT_PROJECTIO
   };
 }
 
-/** Whether a table's properties turn partition projection on. */
+/** Whether a table's properties turn partition projection on, as Athena reads `projection.enabled`. */
 export const hasProjection = (parameters: Record<string, string> | undefined) =>
   (parameters?.['projection.enabled'] ?? '').trim().toLowerCase() === 'true';
 

@@ -85,6 +85,17 @@ test('NOW takes an offset; hourly formats step by their unit; interval skips', (
     ['m'],
   );
   expect(values(monthly)[0]).toEqual(['2025/11', '2025/12', '2026/01', '2026/02', '2026/03']);
+  // Months step as java.time steps them: from the 31st, the day is clamped to each month's last.
+  const monthEnds = table(
+    {
+      'projection.d.type': 'date',
+      'projection.d.format': 'yyyy-MM-dd',
+      'projection.d.range': '2025-12-31,2026-03-31',
+      'projection.d.interval.unit': 'MONTHS',
+    },
+    ['d'],
+  );
+  expect(values(monthEnds)[0]).toEqual(['2025-12-31', '2026-01-31', '2026-02-28', '2026-03-31']);
 });
 
 test('enum lists its values; injected has none of its own', () => {

@@ -1,4 +1,5 @@
 import type { Table } from '@aws-sdk/client-glue';
+import { hasProjection } from '../../../lib/ticks-table';
 import { exceededPartitionLimit, invalidTableProperty } from './errors';
 
 /**
@@ -42,7 +43,7 @@ const fail = (key: string, detail: string) =>
 /** The table's projection, undefined when `projection.enabled` is not true; throws on properties Athena refuses. */
 export function tableProjection(table: Table): TableProjection | undefined {
   const parameters = table.Parameters ?? {};
-  if ((parameters['projection.enabled'] ?? '').trim().toLowerCase() !== 'true') return undefined;
+  if (!hasProjection(parameters)) return undefined;
   const keys = (table.PartitionKeys ?? []).map((column) => ({ name: column.Name!.toLowerCase(), type: column.Type }));
   if (keys.length === 0) {
     throw invalidTableProperty("Partition projection can't be enabled when no partition columns are defined.");
@@ -339,14 +340,17 @@ function resolveBound(bound: DateBound, now: Date): Date {
 }
 
 function addUnits(date: Date, amount: number, unit: Unit): Date {
-  const next = new Date(date.getTime());
   switch (unit) {
     case 'YEARS':
-      next.setUTCFullYear(next.getUTCFullYear() + amount);
+    case 'MONTHS': {
+      // As java.time's plusMonths: the day is clamped to the target month's last (Jan 31 + 1 month = Feb 28/29).
+      const months = date.getUTCFullYear() * 12 + date.getUTCMonth() + (unit === 'YEARS' ? 12 * amount : amount);
+      const [year, month] = [Math.floor(months / 12), ((months % 12) + 12) % 12];
+      const last = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+      const next = new Date(date.getTime());
+      next.setUTCFullYear(year, month, Math.min(date.getUTCDate(), last));
       return next;
-    case 'MONTHS':
-      next.setUTCMonth(next.getUTCMonth() + amount);
-      return next;
+    }
     default: {
       const ms = { WEEKS: 604_800_000, DAYS: 86_400_000, HOURS: 3_600_000, MINUTES: 60_000, SECONDS: 1000, MILLIS: 1 };
       return new Date(date.getTime() + amount * ms[unit]);
