@@ -66,14 +66,8 @@ const prefix = (example: string) =>
 // AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
 const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
 
-export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
+export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst', 'compactor'] as const;
 export type Role = (typeof ROLES)[number];
-
-/**
- * The credentials the compact worker uses. The admin keys until the compactor role (read raw/, write
- * curated/, publish partitions: issue 20, part 1) is merged; then 'compactor'.
- */
-export const COMPACTOR_ROLE: Role = 'admin';
 
 type CredentialVariable = `TICKSYNC_${Uppercase<Role>}_${'ACCESS_KEY_ID' | 'SECRET_ACCESS_KEY'}`;
 const credentialShape = Object.fromEntries(
