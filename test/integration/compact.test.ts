@@ -29,6 +29,7 @@ import {
   uniqueGlueName,
   waitForCrawlerReady,
 } from '../helpers/glue';
+import { runScript } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 /**
@@ -293,7 +294,7 @@ describe('compaction under kill -9', () => {
       // Once an attempt of compactHour runs on this worker (a retry comes after the killed attempt's heartbeat
       // timeout), kill at a random moment of it: reading, writing, uploading, publishing, or just after.
       await activityStarted(handle);
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
       killedWhileRunning.push((await handle.describe()).status.name === 'RUNNING');
       await worker.stop('SIGKILL');
       await expectEachTickOnce();
@@ -426,5 +427,28 @@ describe('compaction of closed hours', () => {
     const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe(ErrorType.InvalidInput);
     expect(cause.message).toMatch(/is not closed yet: it closes at/);
+  }, 300_000);
+});
+
+describe('npm run compact', () => {
+  test('compacts the hours asked for and prints one row per hour; bad flags exit 2', async () => {
+    const args = ['--table', topic, '--database', crawler.database, '--hour', `${ONE.dt}T${ONE.hour}`, '--json'];
+    const done = await runScript('compact', args, env);
+    expect(done.code).toBe(0);
+    const result = JSON.parse(done.stdout) as CompactResult;
+    expect(result.hours.map((hour) => [hour.dt, hour.hour, hour.outcome])).toEqual([[ONE.dt, ONE.hour, 'unchanged']]);
+    expect(done.stderr).toContain(`compaction of ${crawler.database}.${topic} started as compact-${topic}`);
+
+    const table = await runScript('compact', args.slice(0, -1), env);
+    expect(table.stdout).toMatch(/dt=2024-01-02\/hour=04 .*unchanged/);
+
+    const badHour = await runScript('compact', ['--hour', '2024-13-01T03'], env);
+    expect(badHour.code).toBe(2);
+    expect(badHour.stderr).toContain(
+      "--hour expects a UTC hour such as 2024-01-02T03 or dt=2024-01-02/hour=03, got '2024-13-01T03'",
+    );
+    const help = await runScript('compact', ['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--target-mb <mb>');
   }, 300_000);
 });
