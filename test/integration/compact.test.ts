@@ -361,6 +361,16 @@ describe('compaction of closed hours', () => {
     expect(await keysUnder(`${curatedPrefix}${topic}/dt=${BIG.dt}/hour=${BIG.hour}/`)).toEqual(curated);
   }, 300_000);
 
+  test('a crawl after compaction leaves the compacted hours as they are', async () => {
+    await glue.send(new StartCrawlerCommand({ Name: crawler.crawler }));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await waitForCrawlerReady(glue, crawler.crawler);
+    const after = await partitionOf(BIG);
+    expect(after.StorageDescriptor?.Location).toBe(published.StorageDescriptor?.Location);
+    expect(after.Parameters?.[COMPACTED.source]).toBe(published.Parameters?.[COMPACTED.source]);
+    expect(await perSymbol(BIG)).toEqual(beforeHour);
+  }, 300_000);
+
   test('a late record makes the hour compacted again, counted once', async () => {
     const late = ticksIn(BIG, 1, 'late-run');
     await putRaw(BIG, 0, 1000, gzipSync(jsonLines(late)));
