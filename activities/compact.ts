@@ -32,6 +32,7 @@ import type { Config } from '../lib/config';
 import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '../lib/errors';
 import { COMPACTED_SOURCE, deadLetterLine } from '../lib/lake';
 import { COLUMN_CANDIDATES } from '../lib/queries';
+import { hasProjection } from '../lib/ticks-table';
 import type { ClosedHoursInput, CompactHourInput, HourCompaction, LakeHour } from '../lib/types';
 
 const gunzipAsync = promisify(gunzip);
@@ -141,6 +142,14 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
     );
     if (!table?.StorageDescriptor?.Location) {
       throw nonRetryable(ErrorType.InvalidInput, `table ${database}.${name} has no location`);
+    }
+    if (hasProjection(table.Parameters)) {
+      throw nonRetryable(
+        ErrorType.InvalidInput,
+        `table ${database}.${name} has partition projection enabled: Athena then ignores the Glue partitions that ` +
+          'compaction switches to Parquet, so a compacted hour would never be read. Compact a table without ' +
+          "projection (set its projection.enabled to 'false', or provision with --no-projection before the table gets it)",
+      );
     }
     const keys = (table.PartitionKeys ?? []).map((key) => key.Name?.toLowerCase());
     if (keys.length !== 2 || keys[0] !== 'dt' || keys[1] !== 'hour') {

@@ -5,7 +5,13 @@ import {
   StartQueryExecutionCommand,
   type AthenaClient,
 } from '@aws-sdk/client-athena';
-import { GetPartitionCommand, GetTableCommand, StartCrawlerCommand, type Partition } from '@aws-sdk/client-glue';
+import {
+  GetPartitionCommand,
+  GetTableCommand,
+  StartCrawlerCommand,
+  UpdateTableCommand,
+  type Partition,
+} from '@aws-sdk/client-glue';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -424,11 +430,40 @@ describe('compaction of closed hours', () => {
     ]);
   }, 300_000);
 
-  test('an empty hour is left alone; an open hour is refused', async () => {
+  test('an empty hour is left alone; an open hour and a table with partition projection are refused', async () => {
     const result = await compact({ hours: [EMPTY] });
     expect(result.hours.map((hour) => [hour.outcome, hour.records])).toEqual([['empty', 0]]);
     await expect(partitionOf(EMPTY)).rejects.toThrow(/not found|EntityNotFound/i);
     expect(await keysUnder(`${curatedPrefix}${topic}/dt=${EMPTY.dt}/hour=${EMPTY.hour}/`)).toEqual([]);
+
+    // A table with partition projection: Athena would never read the switched partitions, so nothing is done.
+    const { Table: table } = await glue.send(new GetTableCommand({ DatabaseName: crawler.database, Name: topic }));
+    const withProjection = { ...table!.Parameters, 'projection.enabled': 'true' };
+    const tableInput = {
+      Name: topic,
+      StorageDescriptor: table!.StorageDescriptor,
+      PartitionKeys: table!.PartitionKeys,
+      TableType: table!.TableType,
+    };
+    await glue.send(
+      new UpdateTableCommand({
+        DatabaseName: crawler.database,
+        TableInput: { ...tableInput, Parameters: withProjection },
+      }),
+    );
+    try {
+      const refused = await compact({ hours: [BIG] }).catch((caught: unknown) => caught);
+      const refusal = (refused as WorkflowFailedError).cause as ApplicationFailure;
+      expect(refusal.type).toBe(ErrorType.InvalidInput);
+      expect(refusal.message).toMatch(/has partition projection enabled: Athena then ignores the Glue partitions/);
+    } finally {
+      await glue.send(
+        new UpdateTableCommand({
+          DatabaseName: crawler.database,
+          TableInput: { ...tableInput, Parameters: table!.Parameters },
+        }),
+      );
+    }
 
     const now = new Date().toISOString();
     const open = { dt: now.slice(0, 10), hour: now.slice(11, 13) };
