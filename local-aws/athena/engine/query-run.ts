@@ -106,6 +106,16 @@ interface TableScan {
   scans: PartitionScan[];
 }
 
+/** Whether the statement's result has a `*` (of a SELECT, or of either side of a set operation). */
+function outputHasStar(node: JsonObject): boolean {
+  if (node.type === 'SET_OPERATION_NODE') {
+    return [node.left, node.right, ...arrayField(node, 'children')].some(
+      (side) => isObject(side) && outputHasStar(side),
+    );
+  }
+  return arrayField(node, 'select_list').some((item) => isObject(item) && item.class === 'STAR');
+}
+
 /** One query, from its text to Athena's outcome, on one DuckDB connection. */
 export class QueryRun {
   private readonly startedAt = Date.now();
@@ -202,7 +212,7 @@ export class QueryRun {
     for (const table of tables) table.partitions = await this.prune(table, tables);
     for (const table of tables) table.scans = await this.list(table);
     this.planningMs = this.elapsed();
-    const dataScannedBytes = await this.fetch(tables);
+    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root));
     for (const table of tables) {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
@@ -435,8 +445,14 @@ export class QueryRun {
     });
   }
 
-  /** Downloads what the cache lacks, learns the files' keys, and counts the bytes the query reads. */
-  private async fetch(tables: TableScan[]): Promise<number> {
+  /**
+   * Downloads what the cache lacks, learns the files' keys, and counts the bytes the query reads: a text
+   * file whole, a Parquet file as Athena counts it, only the column chunks of the columns the query names
+   * and the rest of the file that is not column data (footer, headers). A `*` whose columns reach the result
+   * reads every column; one inside a subquery or CTE reads only those the query goes on to name, as Trino
+   * prunes the columns nothing uses.
+   */
+  private async fetch(tables: TableScan[], analysis: AnalyzedQuery, everyColumn: boolean): Promise<number> {
     const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
     await mapLimit(files, S3_CONCURRENCY, async (file) => {
       const { file: path } = await this.deps.cache.fetch(this.request.objects, file.object, this.signal);
@@ -444,7 +460,30 @@ export class QueryRun {
       this.objectsByFile.set(path, file.object);
     });
     for (const table of tables) await this.profile(table);
-    return files.reduce((total, file) => total + file.object.size, 0);
+    const parquet = files.filter((file) => file.format === 'parquet');
+    const text = files.filter((file) => file.format !== 'parquet');
+    const textBytes = text.reduce((total, file) => total + file.object.size, 0);
+    if (parquet.length === 0 || everyColumn) {
+      return textBytes + parquet.reduce((total, file) => total + file.object.size, 0);
+    }
+    const named = new Set(
+      analysis.columnRefs.flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
+    );
+    const unique = [...new Set(parquet.map((file) => file.file))];
+    const result = await this.execute(
+      `SELECT file_name, lower(split_part(path_in_schema, ',', 1)), sum(total_compressed_size) FROM parquet_metadata([${unique.map(quoteString).join(', ')}]) GROUP BY ALL`,
+    );
+    const chunks = new Map<string, { all: number; read: number }>();
+    for (const [name, column, bytes] of await result.getRows()) {
+      const entry = chunks.get(String(name)) ?? { all: 0, read: 0 };
+      entry.all += Number(bytes);
+      if (named.has(String(column))) entry.read += Number(bytes);
+      chunks.set(String(name), entry);
+    }
+    return parquet.reduce((total, file) => {
+      const entry = chunks.get(file.file) ?? { all: 0, read: 0 };
+      return total + Math.max(0, file.object.size - entry.all) + entry.read;
+    }, textBytes);
   }
 
   private async profile(table: TableScan): Promise<void> {
