@@ -137,9 +137,18 @@ function fitsType(value: unknown, glueType: string): boolean {
 
 export function createCompactActivities({ s3, glue, config, logger }: CompactActivityDeps) {
   async function getTable(database: string, name: string): Promise<Table> {
-    const { Table: table } = await callAws('GetTable', () =>
-      glue.send(new GetTableCommand({ DatabaseName: database, Name: name })),
-    );
+    let table: Table | undefined;
+    try {
+      ({ Table: table } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: name })));
+    } catch (error) {
+      if (isAwsError(error, 'EntityNotFoundException')) {
+        throw nonRetryable(
+          ErrorType.NotFound,
+          `table ${database}.${name} does not exist: crawl the raw topic first (npm run crawl), or name another with --table`,
+        );
+      }
+      throw classifyAwsError('GetTable', error);
+    }
     if (!table?.StorageDescriptor?.Location) {
       throw nonRetryable(ErrorType.InvalidInput, `table ${database}.${name} has no location`);
     }
