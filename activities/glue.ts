@@ -23,6 +23,7 @@ import {
   type NamedQueryName,
   type NamedQueryOptions,
 } from '../lib/queries';
+import { COMPACTED_SOURCE } from '../lib/lake';
 import type { TickSyncMetrics } from '../lib/metrics';
 import type {
   CatalogSnapshot,
@@ -289,5 +290,34 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
     }
   }
 
-  return { namedQueryFor };
+  /**
+   * The hours of a topic table whose partition reads compacted Parquet (published by compactWorkflow), as
+   * `dt=…/hour=…`, oldest first: the others are read raw.
+   */
+  async function compactedHours(input: { database: string; table: string }): Promise<string[]> {
+    const hours: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await callAws('GetPartitions', () =>
+        glue.send(
+          new GetPartitionsCommand({
+            DatabaseName: input.database,
+            TableName: input.table,
+            ExcludeColumnSchema: true,
+            NextToken: token,
+          }),
+          { abortSignal: Context.current().cancellationSignal },
+        ),
+      );
+      for (const partition of page.Partitions ?? []) {
+        if (partition.Parameters?.[COMPACTED_SOURCE] === undefined) continue;
+        const [dt, hour] = partition.Values ?? [];
+        hours.push(`dt=${dt}/hour=${hour}`);
+      }
+      token = page.NextToken;
+    } while (token);
+    return hours.sort();
+  }
+
+  return { namedQueryFor, compactedHours };
 }

@@ -1,4 +1,5 @@
 import { createAthenaActivities, type AthenaActivityDeps } from './athena';
+import { createCompactActivities, type CompactActivityDeps } from './compact';
 import { createConsumeActivities, type ConsumeActivityDeps } from './consume';
 import {
   createCatalogReadActivities,
@@ -52,3 +53,14 @@ export function createQueryActivities(deps: QueryActivityDeps) {
 }
 
 export type QueryActivities = ReturnType<typeof createQueryActivities>;
+
+export type { CompactActivityDeps };
+
+/** The activities of the `ticksync-compact` queue: raw hours into Parquet, published in the catalog (compactor credentials). */
+export function createCompactQueueActivities(deps: CompactActivityDeps) {
+  return {
+    ...createCompactActivities(deps),
+  };
+}
+
+export type CompactActivities = ReturnType<typeof createCompactQueueActivities>;

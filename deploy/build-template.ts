@@ -10,11 +10,13 @@ import {
   type PolicyDocument,
 } from '../iam/policies';
 import { loadConfig, PROJECT_ROOT, type Config, type Role } from '../lib/config';
+import { DEFAULT_PROJECTION_START, ticksTableInput } from '../lib/ticks-table';
 import { crawlerDefinition } from '../scripts/provision';
 
 /**
  * Writes deploy/ticksync.yaml, the CloudFormation template of TickSync on AWS, from
- * the definition below, the IAM policy files and the crawler `npm run provision` wants.
+ * the definition below, the IAM policy files, and the crawler and ticks table
+ * `npm run provision` wants.
  * Each managed policy's document is its file's text, unchanged, inside an `Fn::Sub`:
  * the policies AWS enforces are the ones the local stack enforces.
  *
@@ -30,6 +32,7 @@ export const POLICY_RESOURCES: Record<Role, string> = {
   ingest: 'IngestPolicy',
   crawler: 'CrawlerPolicy',
   analyst: 'AnalystPolicy',
+  compactor: 'CompactorPolicy',
   admin: 'AdminPolicy',
 };
 
@@ -42,6 +45,23 @@ const SUB_VARIABLES: Partial<Record<string, unknown>> = {
 };
 
 type Json = unknown;
+
+/** The location template's own placeholders, which `Fn::Sub` must leave as they are: `${!dt}`. */
+const PROJECTED_KEYS = /\$\{(dt|hour)\}/g;
+
+/** Every string of a value through `cfn`, the projection's `${dt}`/`${hour}` kept literal. */
+function cfnDeep(value: unknown): Json {
+  if (typeof value === 'string') return cfn(value.replace(PROJECTED_KEYS, '$${!$1}'));
+  if (Array.isArray(value)) return value.map(cfnDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, cfnDeep(item)]),
+    );
+  }
+  return value;
+}
 
 /** A string with `${...}` becomes an `Fn::Sub`, a lone `${Name}` a `Ref` (or `Fn::GetAtt` for `Name.Attr`). */
 function cfn(text: string | undefined): Json {
@@ -123,6 +143,12 @@ export async function templateDefinition(): Promise<Json> {
     throw new Error(`crawlerDefinition sets ${Object.keys(others).join(', ')}: add them to deploy/build-template.ts`);
   }
   if (Object.keys(Targets ?? {}).join() !== 'S3Targets') throw new Error('crawlerDefinition has targets other than S3');
+  // The ticks table with partition projection, as `npm run provision -- --projection` creates it.
+  const ticksTable = ticksTableInput(placeholders, {
+    name: '${Topic}',
+    projection: true,
+    projectionStart: '${ProjectionStart}',
+  });
 
   const prefix = (what: string, defaultValue: string) =>
     stringParameter(`Key prefix of ${what}, ending in '/'`, '^([A-Za-z0-9._-]+/)+$', defaultValue);
@@ -155,6 +181,10 @@ export async function templateDefinition(): Promise<Json> {
       DlqPrefix: prefix('the dead letters (TICKSYNC_S3_DLQ_PREFIX)', defaults.s3.dlqPrefix),
       InputPrefix: prefix('the CSV files replays read (TICKSYNC_S3_INPUT_PREFIX)', defaults.s3.inputPrefix),
       ManifestPrefix: prefix('the segment manifests (TICKSYNC_S3_MANIFEST_PREFIX)', defaults.s3.manifestPrefix),
+      CuratedPrefix: prefix(
+        'the closed hours the compactor writes as Parquet (TICKSYNC_S3_CURATED_PREFIX)',
+        defaults.s3.curatedPrefix,
+      ),
       AthenaResultsPrefix: prefix('the Athena results (TICKSYNC_ATHENA_OUTPUT_LOCATION)', athenaResultsPrefix),
       AthenaResultsExpirationDays: {
         Type: 'Number',
@@ -177,6 +207,21 @@ export async function templateDefinition(): Promise<Json> {
         '^[A-Za-z0-9._-]{1,128}$',
         defaults.athena.workgroup,
       ),
+      PartitionProjection: {
+        Type: 'String',
+        Description:
+          'enabled: create the ticks table (named as the Topic, which must then be lowercase letters, digits and underscores, as the crawler names its table) with partition projection, so a new hour is queryable without a crawl; disabled: the crawler creates the table and its partitions',
+        AllowedValues: ['enabled', 'disabled'],
+        Default: 'enabled',
+      },
+      ProjectionStart: stringParameter(
+        'First day (YYYY-MM-DD) the partition projection of dt covers; it ends at NOW',
+        '^\\d{4}-\\d{2}-\\d{2}$',
+        DEFAULT_PROJECTION_START,
+      ),
+    },
+    Conditions: {
+      ProjectTicks: { 'Fn::Equals': [{ Ref: 'PartitionProjection' }, 'enabled'] },
     },
     Resources: {
       // Unversioned on purpose: objects are written once, create-only, and never replaced.
@@ -239,6 +284,16 @@ export async function templateDefinition(): Promise<Json> {
           DatabaseInput: { Name: { Ref: 'GlueDatabase' }, Description: 'TickSync: market data in the S3 data lake' },
         },
       },
+      // The crawler keeps the projection properties when it updates the table's schema.
+      TicksTable: {
+        Type: 'AWS::Glue::Table',
+        Condition: 'ProjectTicks',
+        Properties: {
+          CatalogId: { Ref: 'AWS::AccountId' },
+          DatabaseName: { Ref: 'Database' },
+          TableInput: cfnDeep(ticksTable),
+        },
+      },
       // No Schedule: crawls run from a Temporal Schedule (npm run schedule -- crawl).
       Crawler: {
         Type: 'AWS::Glue::Crawler',
@@ -290,6 +345,10 @@ export async function templateDefinition(): Promise<Json> {
         await policyJson(catalogWorkerPolicy()),
       ),
       AnalystPolicy: managedPolicy('TickSync analyst (query worker): iam/policies/analyst.json', policyText('analyst')),
+      CompactorPolicy: managedPolicy(
+        'TickSync compactor (compact worker): iam/policies/compactor.json',
+        policyText('compactor'),
+      ),
       AdminPolicy: managedPolicy(
         'TickSync admin (npm run provision), to attach to the user or role that runs it: iam/policies/admin.json',
         policyText('admin'),
@@ -311,6 +370,7 @@ export async function templateDefinition(): Promise<Json> {
       ]),
       ...workerRole('Catalog', 'TickSync catalog worker (ticksync-catalog task queue)', ['CatalogWorkerPolicy']),
       ...workerRole('Query', 'TickSync query worker (ticksync-query task queue)', ['AnalystPolicy']),
+      ...workerRole('Compact', 'TickSync compact worker (compaction of closed hours)', ['CompactorPolicy']),
     },
     Outputs: {
       BucketName: output('The data-lake bucket: TICKSYNC_S3_BUCKET', { Ref: 'LakeBucket' }),
@@ -324,6 +384,7 @@ export async function templateDefinition(): Promise<Json> {
       IngestWorkerRoleArn: output('Role of the ingest workers', { 'Fn::GetAtt': ['IngestWorkerRole', 'Arn'] }),
       CatalogWorkerRoleArn: output('Role of the catalog workers', { 'Fn::GetAtt': ['CatalogWorkerRole', 'Arn'] }),
       QueryWorkerRoleArn: output('Role of the query workers', { 'Fn::GetAtt': ['QueryWorkerRole', 'Arn'] }),
+      CompactWorkerRoleArn: output('Role of the compact workers', { 'Fn::GetAtt': ['CompactWorkerRole', 'Arn'] }),
       IngestWorkerInstanceProfile: output('Instance profile of the ingest workers', {
         Ref: 'IngestWorkerInstanceProfile',
       }),
@@ -332,6 +393,9 @@ export async function templateDefinition(): Promise<Json> {
       }),
       QueryWorkerInstanceProfile: output('Instance profile of the query workers', {
         Ref: 'QueryWorkerInstanceProfile',
+      }),
+      CompactWorkerInstanceProfile: output('Instance profile of the compact workers', {
+        Ref: 'CompactWorkerInstanceProfile',
       }),
       AdminPolicyArn: output('Managed policy for whoever runs npm run provision', { Ref: 'AdminPolicy' }),
     },

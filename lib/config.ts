@@ -66,7 +66,7 @@ const prefix = (example: string) =>
 // AWS regions look like us-east-1, eu-central-2, us-gov-west-1, ap-southeast-4.
 const region = name('an AWS region', /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'us-east-1');
 
-export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst'] as const;
+export const ROLES = ['admin', 'producer', 'ingest', 'crawler', 'analyst', 'compactor'] as const;
 export type Role = (typeof ROLES)[number];
 
 type CredentialVariable = `TICKSYNC_${Uppercase<Role>}_${'ACCESS_KEY_ID' | 'SECRET_ACCESS_KEY'}`;
@@ -112,6 +112,7 @@ const envSchema = z.object({
   TICKSYNC_S3_DLQ_PREFIX: prefix('dlq/').default('dlq/'),
   TICKSYNC_S3_INPUT_PREFIX: prefix('input/').default('input/'),
   TICKSYNC_S3_MANIFEST_PREFIX: prefix('manifests/').default('manifests/'),
+  TICKSYNC_S3_CURATED_PREFIX: prefix('curated/').default('curated/'),
   TICKSYNC_AWS_ENDPOINT: httpUrl('http://127.0.0.1:4599').optional(),
 
   TICKSYNC_GLUE_DATABASE: name(
@@ -151,10 +152,14 @@ const envSchema = z.object({
     'ticksync-catalog',
   ),
   TICKSYNC_QUERY_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-query').default('ticksync-query'),
+  TICKSYNC_COMPACT_TASK_QUEUE: name('a task queue name', /^[A-Za-z0-9._-]+$/, 'ticksync-compact').default(
+    'ticksync-compact',
+  ),
 
   TICKSYNC_INGEST_METRICS_PORT: port.default(9464),
   TICKSYNC_CATALOG_METRICS_PORT: port.default(9465),
   TICKSYNC_QUERY_METRICS_PORT: port.default(9466),
+  TICKSYNC_COMPACT_METRICS_PORT: port.default(9467),
   TICKSYNC_DASHBOARD_PORT: port.default(8090),
   TICKSYNC_DASHBOARD_NO_WORKER_SECONDS: z.coerce
     .number({ error: 'expected a number of seconds' })
@@ -213,7 +218,15 @@ export interface Config {
     /** Static keys per component; undefined means the SDK's default chain (instance profile on EC2). */
     credentials: Record<Role, Credentials | undefined>;
   };
-  s3: { bucket: string; rawPrefix: string; dlqPrefix: string; inputPrefix: string; manifestPrefix: string };
+  s3: {
+    bucket: string;
+    rawPrefix: string;
+    dlqPrefix: string;
+    inputPrefix: string;
+    manifestPrefix: string;
+    /** Where the compactor writes closed hours as Parquet. */
+    curatedPrefix: string;
+  };
   glue: {
     database: string;
     crawler: string;
@@ -228,13 +241,14 @@ export interface Config {
     ingestTaskQueue: string;
     catalogTaskQueue: string;
     queryTaskQueue: string;
+    compactTaskQueue: string;
     /** TLS to the frontend (Temporal Cloud, a self-hosted cluster behind TLS); undefined means plaintext. */
     tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
     /** Temporal Cloud API key (implies TLS). */
     apiKey?: string;
   };
   /** Where each worker serves Prometheus metrics (`/metrics` on stack.listenHost). */
-  metrics: { ingestPort: number; catalogPort: number; queryPort: number };
+  metrics: { ingestPort: number; catalogPort: number; queryPort: number; compactPort: number };
   /** The live dashboard's HTTP port (on stack.listenHost), and where it reads each worker's metrics. */
   dashboard: {
     port: number;
@@ -353,6 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dlqPrefix: e.TICKSYNC_S3_DLQ_PREFIX,
       inputPrefix: e.TICKSYNC_S3_INPUT_PREFIX,
       manifestPrefix: e.TICKSYNC_S3_MANIFEST_PREFIX,
+      curatedPrefix: e.TICKSYNC_S3_CURATED_PREFIX,
     },
     glue: {
       database: e.TICKSYNC_GLUE_DATABASE,
@@ -371,6 +386,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ingestTaskQueue: e.TICKSYNC_INGEST_TASK_QUEUE,
       catalogTaskQueue: e.TICKSYNC_CATALOG_TASK_QUEUE,
       queryTaskQueue: e.TICKSYNC_QUERY_TASK_QUEUE,
+      compactTaskQueue: e.TICKSYNC_COMPACT_TASK_QUEUE,
       tls: temporalTls,
       apiKey: e.TICKSYNC_TEMPORAL_API_KEY,
     },
@@ -378,6 +394,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ingestPort: e.TICKSYNC_INGEST_METRICS_PORT,
       catalogPort: e.TICKSYNC_CATALOG_METRICS_PORT,
       queryPort: e.TICKSYNC_QUERY_METRICS_PORT,
+      compactPort: e.TICKSYNC_COMPACT_METRICS_PORT,
     },
     dashboard: {
       port: e.TICKSYNC_DASHBOARD_PORT,

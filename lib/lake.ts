@@ -34,6 +34,12 @@ export function manifestKey(prefix: string, topic: string, partition: number, of
   return `${prefix}${topic}/${partition}/${offset.padStart(20, '0')}.json`;
 }
 
+/**
+ * The partition parameter compactWorkflow sets on an hour it published as Parquet: the fingerprint of the raw
+ * objects it was made from. An hour with it reads curated/, one without reads raw/.
+ */
+export const COMPACTED_SOURCE = 'ticksync.compacted.source';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const TAB = 0x09;

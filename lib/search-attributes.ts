@@ -12,7 +12,7 @@ export const TOPIC = defineSearchAttributeKey('TickSyncTopic', SearchAttributeTy
 export const STAGE = defineSearchAttributeKey('TickSyncStage', SearchAttributeType.KEYWORD);
 export const SEARCH_ATTRIBUTE_KEYS = [RUN_ID, TOPIC, STAGE];
 
-export type Stage = 'pipeline' | 'replay' | 'consume' | 'crawl' | 'query';
+export type Stage = 'pipeline' | 'replay' | 'consume' | 'crawl' | 'query' | 'compact';
 
 /** The search attributes of a workflow of `stage`, for its topic and replay run when it has them. */
 export function searchAttributes(stage: Stage, topic?: string, runId?: string): SearchAttributePair[] {

@@ -221,3 +221,37 @@ export async function connectTemporal(config: Config): Promise<Client> {
   await requireServices(config, ['temporal']);
   return connectClient(config);
 }
+
+const UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+
+/** `30s`, `5m`, `1h30m`, `1d` → milliseconds; anything else is undefined. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!match || text.trim() === '') return undefined;
+  const [, d = '0', h = '0', m = '0', s = '0'] = match;
+  return Number(d) * UNITS.d! + Number(h) * UNITS.h! + Number(m) * UNITS.m! + Number(s) * UNITS.s!;
+}
+
+export function formatDuration(ms: number): string {
+  let rest = Math.round(ms);
+  let text = '';
+  for (const [unit, size] of Object.entries(UNITS)) {
+    if (rest >= size) {
+      text += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return text || '0s';
+}
+
+/** A commander parser for a duration flag of at least `minimumMs` (`why` says why). */
+export const duration = (flag: string, minimumMs: number, why: string) => (value: string) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    // Only examples the flag accepts.
+    const examples = ['30s', '5m', '1h', '1h30m'].filter((example) => parseDuration(example)! >= minimumMs);
+    throw new InvalidArgumentError(`${flag} expects a duration such as ${examples.join(', ')}, got '${value}'`);
+  }
+  if (ms < minimumMs) throw new InvalidArgumentError(`${flag} must be at least ${formatDuration(minimumMs)}: ${why}`);
+  return ms;
+};

@@ -103,6 +103,12 @@ export function describePipeline(report: PipelineReport): string {
   const lake = textTable(undefined, [
     ['table', `${report.catalog.table}, ${plural(report.catalog.partitions, 'partition')} (one per hour of arrival)`],
     [
+      'compacted hours',
+      report.catalog.compacted.length === 0
+        ? 'none yet: every hour is read raw (npm run compact)'
+        : `${report.catalog.compacted.length} read as Parquet: ${report.catalog.compacted.join(', ')}; the others raw`,
+    ],
+    [
       'the crawl',
       `created ${report.crawl.tablesCreated.join(', ') || 'no table'}, ` +
         `updated ${report.crawl.tablesUpdated.join(', ') || 'none'}, ${plural(partitionsAdded, 'partition')} added`,

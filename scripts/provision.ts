@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import {
   CreateWorkGroupCommand,
   GetWorkGroupCommand,
@@ -8,14 +10,19 @@ import {
 import {
   CreateCrawlerCommand,
   CreateDatabaseCommand,
+  CreateTableCommand,
   GetCrawlerCommand,
+  GetTableCommand,
   UpdateCrawlerCommand,
+  UpdateTableCommand,
+  type Column,
   type Crawler,
   type CreateCrawlerCommandInput,
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -28,15 +35,18 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../lib/cli
 import { loadConfig, type Config } from '../lib/config';
 import { isAwsError, UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
+import { hasProjection, projectionParameters, ticksTableInput } from '../lib/ticks-table';
+import { inferJson } from '../local-aws/glue/crawler/json';
+import { toColumns } from '../local-aws/glue/crawler/schema';
 import { requireServices, runCli } from './cli';
 
 export type ProvisionAction = 'created' | 'unchanged' | 'updated';
 
 export interface ProvisionStep {
-  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup';
+  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup' | 'table';
   name: string;
   action: ProvisionAction;
-  /** For an updated crawler: the settings that differed. */
+  /** For an updated crawler, work group or table: the settings that differed. */
   changed?: string[];
 }
 
@@ -184,6 +194,135 @@ async function ensureCrawler(glue: GlueClient, wanted: CreateCrawlerCommandInput
   return { resource: 'crawler', name, action: 'updated', changed };
 }
 
+/** What provision does with the ticks table's partition projection. */
+export interface ProjectionOptions {
+  /**
+   * undefined: set projection on the table once the crawler has made it; true: also create the table
+   * with projection when it is missing; false: leave the table alone (partitions from crawls only).
+   */
+  projection?: boolean;
+  /** The first day the projection covers (YYYY-MM-DD). */
+  projectionStart?: string;
+  /** The table's columns when provision creates it (else the known ticks schema). */
+  columns?: Column[];
+}
+
+/** The most bytes of a --schema-from sample read: a schema needs a few records, not a whole object. */
+const SAMPLE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The columns of a JSON Lines sample (a local file or an s3:// object, gzip or not), inferred as the crawler
+ * infers them; the partition keys dt and hour are the table's, not columns.
+ */
+export async function columnsFromSample(config: Config, sample: string): Promise<Column[]> {
+  let body: Buffer;
+  const s3Url = /^s3:\/\/([^/]+)\/(.+)$/.exec(sample);
+  if (s3Url) {
+    const s3 = createS3Client(config, 'admin');
+    try {
+      const object = await s3.send(
+        new GetObjectCommand({ Bucket: s3Url[1], Key: s3Url[2], Range: `bytes=0-${SAMPLE_BYTES - 1}` }),
+      );
+      body = Buffer.from(await object.Body!.transformToByteArray());
+    } catch (error) {
+      throw new UsageError(
+        `--schema-from ${sample}: cannot read it (${(error as Error).name}: ${(error as Error).message})`,
+      );
+    } finally {
+      s3.destroy();
+    }
+  } else {
+    if (!fs.existsSync(sample) || !fs.statSync(sample).isFile()) {
+      throw new UsageError(`--schema-from ${sample}: no such file (expected a JSON Lines file or an s3:// object)`);
+    }
+    const handle = fs.openSync(sample, 'r');
+    try {
+      body = Buffer.alloc(Math.min(SAMPLE_BYTES, fs.fstatSync(handle).size));
+      fs.readSync(handle, body, 0, body.length, 0);
+    } finally {
+      fs.closeSync(handle);
+    }
+  }
+  let text: string;
+  // A sample cut off at SAMPLE_BYTES may end inside a record; sync flush still inflates a cut-off gzip stream.
+  const complete = body.length < SAMPLE_BYTES;
+  try {
+    const gzip = body[0] === 0x1f && body[1] === 0x8b;
+    text = (gzip ? gunzipSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH }) : body).toString('utf8');
+  } catch (error) {
+    throw new UsageError(`--schema-from ${sample}: not readable gzip (${(error as Error).message})`);
+  }
+  const outcome = inferJson(text, complete);
+  if (outcome.kind !== 'json' || outcome.records === 0) {
+    const why = outcome.kind === 'not-json' ? outcome.reason : 'no complete record in the sample';
+    throw new UsageError(`--schema-from ${sample}: not JSON Lines records (${why})`);
+  }
+  const columns = toColumns(outcome.fields).filter((column) => !['dt', 'hour'].includes(column.Name!.toLowerCase()));
+  if (columns.length === 0) throw new UsageError(`--schema-from ${sample}: its records have no fields`);
+  return columns;
+}
+
+/**
+ * Partition projection on the ticks table: properties added to the table the crawler made (its
+ * columns untouched), or the table created with them when asked. Undefined when there is nothing to do.
+ */
+async function ensureTicksTable(
+  glue: GlueClient,
+  config: Config,
+  options: ProjectionOptions,
+  logger: Logger,
+): Promise<ProvisionStep | undefined> {
+  if (options.projection === false) return undefined;
+  const wanted = ticksTableInput(config, {
+    projection: true,
+    projectionStart: options.projectionStart,
+    columns: options.columns,
+  });
+  const name = wanted.Name!;
+  let actual;
+  try {
+    actual = (await glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))).Table;
+  } catch (error) {
+    if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+  }
+  if (!actual) {
+    if (options.projection !== true) {
+      logger.info(
+        { table: name },
+        'no ticks table yet: run provision again after the first crawl to set partition projection on it, or provision --projection to create it now',
+      );
+      return undefined;
+    }
+    await glue.send(new CreateTableCommand({ DatabaseName: config.glue.database, TableInput: wanted }));
+    return { resource: 'table', name, action: 'created' };
+  }
+  const location = actual.StorageDescriptor?.Location ?? wanted.StorageDescriptor!.Location!;
+  const properties = projectionParameters(location, options.projectionStart);
+  const current = actual.Parameters ?? {};
+  // A table that has projection keeps its own range start unless one is asked for.
+  if (hasProjection(current) && options.projectionStart === undefined && current['projection.dt.range']) {
+    properties['projection.dt.range'] = current['projection.dt.range'];
+  }
+  const changed = Object.keys(properties).filter((key) => current[key] !== properties[key]);
+  if (changed.length === 0) return { resource: 'table', name, action: 'unchanged' };
+  await glue.send(
+    new UpdateTableCommand({
+      DatabaseName: config.glue.database,
+      TableInput: {
+        Name: actual.Name,
+        Description: actual.Description,
+        Owner: actual.Owner,
+        Retention: actual.Retention,
+        TableType: actual.TableType,
+        StorageDescriptor: actual.StorageDescriptor,
+        PartitionKeys: actual.PartitionKeys,
+        Parameters: { ...current, ...properties },
+      },
+    }),
+  );
+  return { resource: 'table', name, action: 'updated', changed };
+}
+
 /**
  * The Athena work group TickSync's queries run in: engine v3, results under
  * TICKSYNC_ATHENA_OUTPUT_LOCATION, enforced so no query writes elsewhere.
@@ -233,8 +372,8 @@ async function ensureWorkGroup(athena: AthenaClient, config: Config): Promise<Pr
 
 /** The folders TickSync writes to or reads from in the lake bucket. */
 export function folderPrefixes(config: Config): string[] {
-  const { rawPrefix, dlqPrefix, inputPrefix, manifestPrefix } = config.s3;
-  const prefixes = [rawPrefix, dlqPrefix, inputPrefix, manifestPrefix];
+  const { rawPrefix, dlqPrefix, inputPrefix, manifestPrefix, curatedPrefix } = config.s3;
+  const prefixes = [rawPrefix, dlqPrefix, inputPrefix, manifestPrefix, curatedPrefix];
   const athena = /^s3:\/\/([^/]+)\/(.*)$/.exec(config.athena.outputLocation);
   // Athena's results may live in a bucket of their own: only folders of the lake bucket are made here.
   if (athena?.[1] === config.s3.bucket && athena[2]) prefixes.push(athena[2]);
@@ -243,10 +382,15 @@ export function folderPrefixes(config: Config): string[] {
 
 /**
  * Creates what TickSync needs and is missing, with the admin credentials: the
- * lake bucket and its folders, the Glue database, the crawler and the Athena
- * work group (updated when their settings drifted). Running it again changes nothing.
+ * lake bucket and its folders, the Glue database, the crawler, the Athena
+ * work group (updated when their settings drifted) and partition projection on the
+ * ticks table (see ensureTicksTable). Running it again changes nothing.
  */
-export async function provision(config: Config, logger: Logger): Promise<ProvisionStep[]> {
+export async function provision(
+  config: Config,
+  logger: Logger,
+  options: ProjectionOptions = {},
+): Promise<ProvisionStep[]> {
   const wantedCrawler = crawlerDefinition(config);
   const s3 = createS3Client(config, 'admin');
   const glue = createGlueClient(config, 'admin');
@@ -265,6 +409,8 @@ export async function provision(config: Config, logger: Logger): Promise<Provisi
     record({ resource: 'database', name: config.glue.database, action: await ensureDatabase(glue, config) });
     record(await ensureCrawler(glue, wantedCrawler));
     record(await ensureWorkGroup(athena, config));
+    const table = await ensureTicksTable(glue, config, options, logger);
+    if (table) record(table);
     return steps;
   } finally {
     s3.destroy();
@@ -277,25 +423,57 @@ if (require.main === module) {
   const program = new Command('npm run provision --')
     .description(
       'Create, idempotently, what TickSync needs in S3, Glue and Athena: the lake bucket and its folders (raw/, dlq/, ' +
-        'input/, manifests/, athena-results/), the Glue database, the crawler of raw/<topic>/ and the Athena work group. Against the local stack by ' +
-        'default; against AWS with TICKSYNC_TARGET=aws (admin credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
+        'input/, manifests/, curated/, athena-results/), the Glue database, the crawler of raw/<topic>/, the Athena work group, and ' +
+        'partition projection on the ticks table once the crawler has made it (dt a date up to NOW, hour 00-23: a new hour is ' +
+        'queryable without a crawl). Against the local stack by default; against AWS with TICKSYNC_TARGET=aws (admin ' +
+        'credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
+    )
+    .option('--projection', 'also create the ticks table with partition projection if the crawler has not made it yet')
+    .option('--no-projection', 'leave the ticks table alone: its partitions come from crawls only')
+    .option(
+      '--projection-start <date>',
+      "the first day (YYYY-MM-DD) the projection covers (default: the table's, or 2024-01-01)",
+    )
+    .option(
+      '--schema-from <sample>',
+      'with --projection: take the columns of a table provision creates from a JSON Lines sample (a file or an s3:// object, gzip or not) instead of the known ticks schema',
     )
     .option('--json', 'print the steps as one JSON array')
-    .action(async (options: { json?: boolean }) => {
-      const config = loadConfig();
-      await requireServices(config, ['s3', 'aws']);
-      const steps = await provision(config, createLogger('provision', config.logLevel));
-      if (options.json) {
-        console.log(JSON.stringify(steps));
-        return;
-      }
-      for (const step of steps) {
-        const changed = step.changed ? ` (${step.changed.join(', ')})` : '';
-        console.log(`${step.action.padEnd(10)} ${step.resource.padEnd(9)} ${step.name}${changed}`);
-      }
-      const target =
-        config.target === 'local' ? `the local stack (Glue at ${config.aws.endpoint})` : `AWS ${config.aws.region}`;
-      console.log(`provisioned on ${target}`);
-    });
+    .action(
+      async (options: { json?: boolean; projection?: boolean; projectionStart?: string; schemaFrom?: string }) => {
+        const config = loadConfig();
+        const start = options.projectionStart;
+        if (
+          start !== undefined &&
+          (!/^\d{4}-\d{2}-\d{2}$/.test(start) || Number.isNaN(Date.parse(`${start}T00:00:00Z`)))
+        ) {
+          throw new UsageError(`--projection-start ${start}: expected a date as YYYY-MM-DD, such as 2024-01-01`);
+        }
+        if (options.schemaFrom !== undefined && options.projection !== true) {
+          throw new UsageError(
+            '--schema-from gives the columns of a table provision creates: use it with --projection',
+          );
+        }
+        await requireServices(config, ['s3', 'aws']);
+        const columns =
+          options.schemaFrom === undefined ? undefined : await columnsFromSample(config, options.schemaFrom);
+        const steps = await provision(config, createLogger('provision', config.logLevel), {
+          projection: options.projection,
+          projectionStart: start,
+          columns,
+        });
+        if (options.json) {
+          console.log(JSON.stringify(steps));
+          return;
+        }
+        for (const step of steps) {
+          const changed = step.changed ? ` (${step.changed.join(', ')})` : '';
+          console.log(`${step.action.padEnd(10)} ${step.resource.padEnd(9)} ${step.name}${changed}`);
+        }
+        const target =
+          config.target === 'local' ? `the local stack (Glue at ${config.aws.endpoint})` : `AWS ${config.aws.region}`;
+        console.log(`provisioned on ${target}`);
+      },
+    );
   runCli(program);
 }

@@ -7,49 +7,20 @@ import {
   type ScheduleHandle,
   type ScheduleSummary,
 } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { workflowUrl } from '../lib/temporal';
 import type { CrawlInput } from '../lib/types';
-import { crawlWorkflow } from '../workflows';
-import { connectTemporal, runCli } from './cli';
+import { compactWorkflow, crawlWorkflow } from '../workflows';
+import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli } from './cli';
+import { COMPACT_DEFAULTS, compactInput, type CompactOptions, compactWorkflowId } from './compact';
 import { crawlerName, crawlInput, crawlWorkflowId } from './crawl';
 
 /** One schedule per crawler, with a fixed id: running the create command again updates it. */
 export const crawlScheduleId = (crawler: string) => `ticksync-crawl-${crawler}`;
 
-const UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
-
-/** `30s`, `5m`, `1h30m`, `1d` → milliseconds; anything else is undefined. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
-  if (!match || text.trim() === '') return undefined;
-  const [, d = '0', h = '0', m = '0', s = '0'] = match;
-  return Number(d) * UNITS.d! + Number(h) * UNITS.h! + Number(m) * UNITS.m! + Number(s) * UNITS.s!;
-}
-
-export function formatDuration(ms: number): string {
-  let rest = Math.round(ms);
-  let text = '';
-  for (const [unit, size] of Object.entries(UNITS)) {
-    if (rest >= size) {
-      text += `${Math.floor(rest / size)}${unit}`;
-      rest %= size;
-    }
-  }
-  return text || '0s';
-}
-
-const duration = (flag: string, minimumMs: number, why: string) => (value: string) => {
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    // Only examples the flag accepts.
-    const examples = ['30s', '5m', '1h', '1h30m'].filter((example) => parseDuration(example)! >= minimumMs);
-    throw new InvalidArgumentError(`${flag} expects a duration such as ${examples.join(', ')}, got '${value}'`);
-  }
-  if (ms < minimumMs) throw new InvalidArgumentError(`${flag} must be at least ${formatDuration(minimumMs)}: ${why}`);
-  return ms;
-};
+/** One compaction schedule per topic table. */
+export const compactScheduleId = (table: string) => `ticksync-compact-${table}`;
 
 interface CrawlScheduleOptions {
   crawler?: string;
@@ -178,28 +149,118 @@ crawlerOption(
       const summary =
         `crawlWorkflow for ${crawler} every ${formatDuration(options.every)} on ${config.temporal.catalogTaskQueue}, ` +
         `overlap SKIP, catch-up window ${formatDuration(policies.catchupWindow)}`;
-      try {
-        await client.schedule.create({
-          scheduleId,
-          spec,
-          action,
-          policies,
-          state: { paused: options.paused ?? false, note: 'created by npm run schedule -- crawl' },
-        });
-        console.log(`schedule ${scheduleId} created: ${summary}${options.paused ? ' (paused)' : ''}`);
-        return;
-      } catch (error) {
-        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-      }
-      const handle = client.schedule.getHandle(scheduleId);
-      const previous = await handle.describe();
-      const wanted = { spec, action: { ...action, workflowType: 'crawlWorkflow' }, policies };
-      if (settings(previous) === settings(wanted as unknown as ScheduleDescription)) {
-        console.log(`schedule ${scheduleId} unchanged: ${summary}`);
-        return;
-      }
-      await handle.update((current) => ({ ...current, spec, action, policies }));
-      console.log(`schedule ${scheduleId} updated: ${summary}${previous.state.paused ? ' (still paused)' : ''}`);
+      await createOrUpdate(client, {
+        scheduleId,
+        spec,
+        action,
+        policies,
+        paused: options.paused,
+        summary,
+        command: 'crawl',
+      });
+    }),
+  );
+
+interface ScheduleSettings {
+  scheduleId: string;
+  spec: { intervals: { every: number }[] };
+  action: {
+    type: 'startWorkflow';
+    workflowType: (input: never) => Promise<unknown>;
+    workflowId: string;
+    taskQueue: string;
+    args: unknown[];
+  };
+  policies: { overlap: ScheduleOverlapPolicy; catchupWindow: number; pauseOnFailure: boolean };
+  paused?: boolean;
+  summary: string;
+  command: string;
+}
+
+/** Creates the schedule, or updates it when its settings differ (paused or not stays as it was). */
+async function createOrUpdate(client: Client, wanted: ScheduleSettings): Promise<void> {
+  const { scheduleId, spec, policies, paused, summary } = wanted;
+  const action = wanted.action as Parameters<Client['schedule']['create']>[0]['action'];
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies,
+      state: { paused: paused ?? false, note: `created by npm run schedule -- ${wanted.command}` },
+    });
+    console.log(`schedule ${scheduleId} created: ${summary}${paused ? ' (paused)' : ''}`);
+    return;
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  const handle = client.schedule.getHandle(scheduleId);
+  const previous = await handle.describe();
+  const comparable = { spec, action: { ...wanted.action, workflowType: wanted.action.workflowType.name }, policies };
+  if (settings(previous) === settings(comparable as unknown as ScheduleDescription)) {
+    console.log(`schedule ${scheduleId} unchanged: ${summary}`);
+    return;
+  }
+  await handle.update((current) => ({ ...current, spec, action, policies }));
+  console.log(`schedule ${scheduleId} updated: ${summary}${previous.state.paused ? ' (still paused)' : ''}`);
+}
+
+program
+  .command('compact')
+  .description(
+    'create the compaction schedule of the topic table, or update it: compactWorkflow on the compact workers. ' +
+      'Overlap policy SKIP (a run compacts every closed hour; one at a time), catch-up window of one interval.',
+  )
+  .requiredOption(
+    '--every <duration>',
+    'how often to compact, such as 1h',
+    duration('--every', 60_000, 'hours close once an hour; more often only finds nothing to do'),
+  )
+  .option(
+    '--grace <duration>',
+    'how long after its end an hour counts as closed (late records)',
+    duration('--grace', 0, 'a grace cannot be negative'),
+    parseDuration(COMPACT_DEFAULTS.grace),
+  )
+  .option(
+    '--target-mb <mb>',
+    'size of each Parquet file aimed at',
+    positiveNumber('--target-mb'),
+    COMPACT_DEFAULTS.targetMb,
+  )
+  .option(
+    '--lookback <duration>',
+    'how far back each run looks for new or changed hours',
+    duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
+    parseDuration(COMPACT_DEFAULTS.lookback),
+  )
+  .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)')
+  .option('--paused', 'create the schedule paused (an existing schedule keeps its state)')
+  .action((options: CompactOptions & { every: number; paused?: boolean }) =>
+    withClient(async (client, config) => {
+      const input = compactInput(
+        { ...options, hour: undefined },
+        { table: config.kafka.topic, database: config.glue.database },
+      );
+      const scheduleId = compactScheduleId(input.table);
+      const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: options.every, pauseOnFailure: false };
+      await createOrUpdate(client, {
+        scheduleId,
+        spec: { intervals: [{ every: options.every }] },
+        action: {
+          type: 'startWorkflow',
+          workflowType: compactWorkflow,
+          workflowId: compactWorkflowId(input.table),
+          taskQueue: config.temporal.compactTaskQueue,
+          args: [input],
+        },
+        policies,
+        paused: options.paused,
+        summary:
+          `compactWorkflow for ${input.database}.${input.table} every ${formatDuration(options.every)} on ` +
+          `${config.temporal.compactTaskQueue} (grace ${formatDuration(options.grace)}, target ${input.targetMb} MB), overlap SKIP`,
+        command: 'compact',
+      });
     }),
   );
 

@@ -402,5 +402,12 @@ export const SERVICES: Service[] = [
     'TICKSYNC_QUERY_METRICS_PORT',
     (config) => config.metrics.queryPort,
   ),
+  worker(
+    'compact-worker',
+    'workers/compact.ts',
+    (config) => config.temporal.compactTaskQueue,
+    'TICKSYNC_COMPACT_METRICS_PORT',
+    (config) => config.metrics.compactPort,
+  ),
   dashboard,
 ];

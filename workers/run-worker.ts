@@ -87,10 +87,20 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
   }
 }
 
-export type WorkerKind = 'ingest' | 'catalog' | 'query';
+export type WorkerKind = 'ingest' | 'catalog' | 'query' | 'compact';
 
-const TASK_QUEUE = { ingest: 'ingestTaskQueue', catalog: 'catalogTaskQueue', query: 'queryTaskQueue' } as const;
-const METRICS_PORT = { ingest: 'ingestPort', catalog: 'catalogPort', query: 'queryPort' } as const;
+const TASK_QUEUE = {
+  ingest: 'ingestTaskQueue',
+  catalog: 'catalogTaskQueue',
+  query: 'queryTaskQueue',
+  compact: 'compactTaskQueue',
+} as const;
+const METRICS_PORT = {
+  ingest: 'ingestPort',
+  catalog: 'catalogPort',
+  query: 'queryPort',
+  compact: 'compactPort',
+} as const;
 
 /**
  * A worker process's main: config, logger and the runtime (with the metrics

@@ -5,3 +5,4 @@ export { consumerWorkflow } from './consumer';
 export { crawlWorkflow } from './crawl';
 export { queryWorkflow } from './query';
 export { pipelineWorkflow } from './pipeline';
+export { compactWorkflow } from './compact';

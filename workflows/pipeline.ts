@@ -8,7 +8,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { IngestActivities } from '../activities';
+import type { IngestActivities, QueryActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import { NAMED_QUERY_NAMES } from '../lib/queries';
 import { searchAttributes } from '../lib/search-attributes';
@@ -166,9 +166,15 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const countSql =
     `SELECT count(*) AS rows FROM ${options.table} WHERE dt || hour >= '${hourKey(started)}' ` +
     `AND run_id = '${input.replay.runId.replace(/'/g, "''")}'`;
-  const [count, partitions, ...results] = await Promise.all([
+  const { compactedHours } = proxyActivities<QueryActivities>({
+    taskQueue: input.taskQueues.query,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5 },
+  });
+  const [count, partitions, compacted, ...results] = await Promise.all([
     query('run-rows', { sql: countSql }, `this run's rows in ${options.table}`),
     query('partitions', { sql: `SHOW PARTITIONS ${options.table}` }, `the partitions of ${options.table}`),
+    compactedHours({ database, table: options.table }),
     ...NAMED_QUERY_NAMES.map(async (name): Promise<PipelineQuery> => {
       const result = await query(
         name,
@@ -192,7 +198,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       objects: after.totals.objects - before.totals.objects,
     },
     crawl,
-    catalog: { table: `${database}.${options.table}`, partitions: partitions.rows.length },
+    catalog: { table: `${database}.${options.table}`, partitions: partitions.rows.length, compacted },
     lakeRows: Number(count.rows[0]?.[0] ?? 0),
     queries: results,
     stages: progress.stages,

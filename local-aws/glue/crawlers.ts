@@ -95,6 +95,32 @@ function schemaDiffers(existing: TableInput | glue.Table, crawled: TableInput): 
   );
 }
 
+/** The table properties a crawl writes (or drops, as `skip.header.line.count` when a header goes). */
+const CRAWLER_PARAMETERS = new Set([
+  'CrawlerSchemaDeserializerVersion',
+  'CrawlerSchemaSerializerVersion',
+  'classification',
+  'compressionType',
+  'typeOfData',
+  'averageRecordSize',
+  'objectCount',
+  'recordCount',
+  'sizeKey',
+  'areColumnsQuoted',
+  'columnsOrdered',
+  'delimiter',
+  'skip.header.line.count',
+  'exclusions',
+  'UPDATED_BY_CRAWLER',
+]);
+
+/**
+ * The properties of a table the crawler updates that it does not own, kept as Glue keeps them:
+ * partition projection's (`projection.*`, `storage.location.template`) and any a team set.
+ */
+const keptParameters = (parameters: Record<string, string> = {}) =>
+  Object.fromEntries(Object.entries(parameters).filter(([key]) => !CRAWLER_PARAMETERS.has(key)));
+
 export interface CrawlerDeps {
   store: GlueStore;
   catalog: Catalog;
@@ -468,6 +494,7 @@ export class Crawlers {
       } else if (schemaDiffers(existing.table, input)) {
         if (policy.UpdateBehavior === 'UPDATE_IN_DATABASE') {
           may('glue:UpdateTable', crawled.name);
+          input.Parameters = { ...keptParameters(existing.table.Parameters), ...input.Parameters };
           catalog.putTable(databaseName, input);
           counts.updated += 1;
           logger.info({ table: crawled.name }, 'table updated');

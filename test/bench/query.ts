@@ -16,8 +16,10 @@ import {
   CreateCrawlerCommand,
   CreateDatabaseCommand,
   DeleteTableCommand,
+  GetPartitionsCommand,
   GetTableCommand,
   StartCrawlerCommand,
+  UpdatePartitionCommand,
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import {
@@ -28,8 +30,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection, type JS } from '@duckdb/node-api';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
+import { COMPACTED, createCompactActivities } from '../../activities/compact';
 import { createAthenaClient, createGlueClient, createKafka, createS3Client } from '../../lib/clients';
 import type { Config } from '../../lib/config';
 import { isAwsError } from '../../lib/errors';
@@ -542,6 +546,57 @@ async function measureFreshness(
   }
 }
 
+/** Every hour of the bench table compacted to Parquet and published, with the compactor's keys; the hours done. */
+async function compactLake(config: Config, logger: Logger, glue: GlueClient, database: string, table: string) {
+  const { Partitions: partitions = [] } = await glue.send(
+    new GetPartitionsCommand({ DatabaseName: database, TableName: table, ExcludeColumnSchema: true }),
+  );
+  const s3 = createS3Client(config, 'compactor');
+  const compactorGlue = createGlueClient(config, 'compactor');
+  const activities = createCompactActivities({ s3, glue: compactorGlue, config, logger });
+  const environment = new MockActivityEnvironment();
+  const started = performance.now();
+  try {
+    for (const partition of partitions) {
+      const [dt = '', hour = ''] = partition.Values ?? [];
+      const done = await environment.run(activities.compactHour, { database, table, dt, hour, targetMb: 128 });
+      logger.info(done, 'hour compacted');
+    }
+  } finally {
+    s3.destroy();
+    compactorGlue.destroy();
+  }
+  logger.info({ hours: partitions.length, seconds: round((performance.now() - started) / 1000) }, 'lake compacted');
+  return partitions.length;
+}
+
+/** The compacted hours pointed back at their raw objects, as the crawler had them. */
+async function restoreRawLake(glue: GlueClient, database: string, table: string) {
+  const { Table: found } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }));
+  const { Partitions: partitions = [] } = await glue.send(
+    new GetPartitionsCommand({ DatabaseName: database, TableName: table }),
+  );
+  for (const partition of partitions) {
+    const rawLocation = partition.Parameters?.[COMPACTED.rawLocation];
+    if (!rawLocation) continue;
+    const parameters = Object.fromEntries(
+      Object.entries(partition.Parameters ?? {}).filter(([key]) => !key.startsWith('ticksync.compacted.')),
+    );
+    await glue.send(
+      new UpdatePartitionCommand({
+        DatabaseName: database,
+        TableName: table,
+        PartitionValueList: partition.Values,
+        PartitionInput: {
+          Values: partition.Values,
+          StorageDescriptor: { ...found!.StorageDescriptor, Location: rawLocation },
+          Parameters: { ...parameters, classification: 'json' },
+        },
+      }),
+    );
+  }
+}
+
 /**
  * The named queries through the local Athena API against the same SQL run directly in DuckDB on
  * the same cached files, over a lake of `rows` ticks; then freshness through the real pipeline.
@@ -623,6 +678,44 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       results.push(line);
     }
 
+    // The same lake compacted: every hour to Parquet as compactWorkflow's activity makes it, then the same queries.
+    const hours = await compactLake(config, logger, glue, database, table);
+    const compacted = [];
+    try {
+      for (const raw of results) {
+        const sql = namedQuerySql(raw.query, { table, ...NAMED_QUERY_DEFAULTS }).replaceAll(
+          'current_timestamp',
+          `from_iso8601_timestamp('${end}')`,
+        );
+        const cold = await runAthena(athena, config, database, sql, options.pollMs);
+        const warm: ApiRun[] = [];
+        for (let run = 0; run < options.repeat; run++) {
+          warm.push(await runAthena(athena, config, database, sql, options.pollMs));
+        }
+        if (cold.rows.length !== raw.result_rows) {
+          throw new Error(`${raw.query}: ${cold.rows.length} rows compacted, ${raw.result_rows} raw`);
+        }
+        const ms = median(warm.map((run) => run.ms));
+        const line = {
+          bench: 'query-compacted',
+          query: raw.query,
+          hours_compacted: hours,
+          raw_api_ms: raw.athena_api_ms,
+          compacted_api_ms: round(ms),
+          compacted_api_cold_ms: round(cold.ms),
+          speedup: Number((raw.athena_api_ms / ms).toFixed(2)),
+          raw_scanned_bytes: raw.data_scanned_bytes,
+          compacted_scanned_bytes: cold.scannedBytes,
+          scanned_ratio: Number((raw.data_scanned_bytes / Math.max(1, cold.scannedBytes)).toFixed(1)),
+        };
+        console.log(JSON.stringify(line));
+        compacted.push(line);
+      }
+    } finally {
+      // The next run measures the raw lake again.
+      await restoreRawLake(glue, database, table);
+    }
+
     const freshness = await measureFreshness(config, logger, { athena, glue, s3 }, options.pollMs);
     const freshnessMs = freshness.map((sample) => round(sample.ms));
     console.log(
@@ -653,6 +746,19 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
           },
         ]),
       ),
+      compacted: Object.fromEntries(
+        compacted.map((line) => [
+          line.query,
+          {
+            raw_api_ms: line.raw_api_ms,
+            compacted_api_ms: line.compacted_api_ms,
+            speedup: line.speedup,
+            scanned_ratio: line.scanned_ratio,
+          },
+        ]),
+      ),
+      goal_compacted_scans_10x_less: compacted.every((line) => line.scanned_ratio >= 10),
+      goal_compacted_2x_faster: compacted.every((line) => line.speedup >= 2),
       freshness_median_ms: round(median(freshnessMs)),
       ratio_max: Math.max(...results.map((line) => line.ratio)),
       goal_ratio_at_most_1_5: results.every((line) => line.ratio <= 1.5),

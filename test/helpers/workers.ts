@@ -19,18 +19,20 @@ export interface WorkerProcess {
  * Starts a real worker process (the same entry `npm run worker:*` runs) and
  * resolves once the server has seen it poll its task queue.
  */
-export type WorkerEntry = 'ingest' | 'catalog' | 'query';
+export type WorkerEntry = 'ingest' | 'catalog' | 'query' | 'compact';
 
 const TASK_QUEUE_OF = {
   ingest: 'ingestTaskQueue',
   catalog: 'catalogTaskQueue',
   query: 'queryTaskQueue',
+  compact: 'compactTaskQueue',
 } as const satisfies Record<WorkerEntry, string>;
 
 const METRICS_PORT_VARIABLE = {
   ingest: 'TICKSYNC_INGEST_METRICS_PORT',
   catalog: 'TICKSYNC_CATALOG_METRICS_PORT',
   query: 'TICKSYNC_QUERY_METRICS_PORT',
+  compact: 'TICKSYNC_COMPACT_METRICS_PORT',
 } as const satisfies Record<WorkerEntry, string>;
 
 /** A TCP port free on 127.0.0.1 right now (the OS picks it). */

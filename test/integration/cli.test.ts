@@ -29,6 +29,7 @@ describe('against a stopped stack, each script exits 1 within 5 s naming the ser
     ['consume', ['status'], 'temporal'],
     ['consume', [], 'temporal'],
     ['crawl', [], 'temporal'],
+    ['compact', [], 'temporal'],
     ['schedule', ['list'], 'temporal'],
     ['healthcheck', [], 'temporal'],
     ['provision', [], 's3'],

@@ -7,7 +7,7 @@ import { stopConsumerSignal } from '../../workflows/consumer';
 import type { ServiceStatus } from '../../stack';
 import { npmRunWords, runOnTerminal, runScript, type ScriptResult } from '../helpers/scripts';
 
-const WORKERS = ['ingest-worker', 'catalog-worker', 'query-worker', 'dashboard'];
+const WORKERS = ['ingest-worker', 'catalog-worker', 'query-worker', 'compact-worker', 'dashboard'];
 let workersWereRunning: string[] = [];
 /** The demo starts the topic's consumer unless one runs; the test stops the one it started. */
 let startedConsumer = false;
@@ -113,6 +113,7 @@ test('npm run demo runs the pipeline on the sample, prints its report and the We
     'ingest-worker': 'up',
     'catalog-worker': 'up',
     'query-worker': 'up',
+    'compact-worker': 'up',
     dashboard: 'up',
   });
 

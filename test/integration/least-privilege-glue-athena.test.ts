@@ -331,6 +331,18 @@ test("the pipeline's rules hold in the local Glue and Athena", async () => {
   expect(await may('analyst', 'StartQueryExecution in primary')).toBe(false);
   for (const name of ['CreateTable (exists)', 'UpdateTable (missing)', 'DeleteTable (missing)', 'CreateDatabase'])
     expect({ name, allowed: await may('analyst', name) }).toEqual({ name, allowed: false });
+  // The compactor publishes in the lake database's tables and partitions, and runs neither crawler nor query.
+  for (const name of ['GetTable', 'GetPartitions', 'CreateTable (exists)', 'UpdateTable (missing)'])
+    expect({ name, allowed: await may('compactor', name) }).toEqual({ name, allowed: true });
+  expect(await may('compactor', 'BatchCreatePartition (missing table)')).toBe(true);
+  for (const name of [
+    'CreateTable elsewhere',
+    'DeleteTable (missing)',
+    'CreateDatabase',
+    'StartCrawler (missing)',
+    'StartQueryExecution',
+  ])
+    expect({ name, allowed: await may('compactor', name) }).toEqual({ name, allowed: false });
   // The admin provisions.
   for (const name of ['CreateDatabase', 'CreateCrawler', 'CreateWorkGroup'])
     expect({ name, allowed: await may('admin', name) }).toEqual({ name, allowed: true });

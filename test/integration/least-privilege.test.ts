@@ -16,7 +16,8 @@ import { uniqueName } from '../helpers/workers';
  * Least privilege on the real local S3 server: every role's keys against every
  * lake prefix, each allowed or denied exactly as its policy document says, and
  * the pipeline's own rules spelled out (the ingest role cannot read or delete,
- * the crawler cannot write, the analyst cannot write raw/).
+ * the crawler cannot write, the analyst cannot write raw/, the compactor reads
+ * raw/ and writes curated/ only).
  */
 
 const config = loadConfig();
@@ -24,7 +25,7 @@ const { bucket } = config.s3;
 const values = policyValuesFor(config, LOCAL_ACCOUNT_ID);
 const admin = createS3Client(config, 'admin');
 const clients = Object.fromEntries(ROLES.map((role) => [role, createS3Client(config, role)])) as Record<Role, S3Client>;
-const PREFIXES = ['raw/', 'dlq/', 'manifests/', 'input/', 'athena-results/', 'elsewhere/'];
+const PREFIXES = ['raw/', 'dlq/', 'manifests/', 'input/', 'curated/', 'athena-results/', 'elsewhere/'];
 const probe = uniqueName('least-privilege');
 const key = (prefix: string) => `${prefix}${probe}/object.json`;
 
@@ -104,6 +105,19 @@ test("the pipeline's rules hold on the real server", async () => {
   expect(await put('analyst', 'athena-results/')).toBe('allowed');
   expect(await put('analyst', 'raw/')).toBe('AccessDenied');
   expect(await get('analyst', 'dlq/')).toBe('AccessDenied');
+  expect(await get('analyst', 'curated/')).toBe('allowed');
+  expect(await put('analyst', 'curated/')).toBe('AccessDenied');
+  // The compactor reads raw/ and never changes it, writes and replaces curated/, and sends poison to dlq/.
+  expect(await get('compactor', 'raw/')).toBe('allowed');
+  expect(await put('compactor', 'raw/')).toBe('AccessDenied');
+  expect(await remove('compactor', 'raw/')).toBe('AccessDenied');
+  expect(await put('compactor', 'curated/')).toBe('allowed');
+  expect(await get('compactor', 'curated/')).toBe('allowed');
+  expect(await put('compactor', 'dlq/')).toBe('allowed');
+  expect(await get('compactor', 'dlq/')).toBe('AccessDenied');
+  expect(await get('compactor', 'input/')).toBe('AccessDenied');
+  expect(await put('compactor', 'manifests/')).toBe('AccessDenied');
+  expect(await put('compactor', 'athena-results/')).toBe('AccessDenied');
   // Nobody but the admin touches anything outside the lake's prefixes.
   for (const role of ROLES.filter((name) => name !== 'admin'))
     expect(await put(role, 'elsewhere/')).toBe('AccessDenied');
@@ -112,6 +126,7 @@ test("the pipeline's rules hold on the real server", async () => {
     outcome(clients[role].send(new ListObjectsV2Command({ Bucket: bucket, Prefix: config.s3.rawPrefix })));
   expect(await list('crawler')).toBe('allowed');
   expect(await list('analyst')).toBe('allowed');
+  expect(await list('compactor')).toBe('allowed');
   expect(await list('ingest')).toBe('AccessDenied');
 });
 

@@ -14,6 +14,7 @@ import {
   GetTableCommand,
   GetTablesCommand,
   StartCrawlerCommand,
+  UpdateTableCommand,
   StopCrawlerCommand,
   UpdateCrawlerCommand,
   type Crawler,
@@ -194,6 +195,19 @@ test('a later batch with a new field updates the table under UPDATE_IN_DATABASE 
   const firstUpdate = await table('ticks');
   const firstLog = await table('log_ticks');
   expect(Object.keys(columnsOf(firstUpdate))).toEqual(['ts', 'run_id', 'seq', 'symbol', 'price']);
+  // Properties the crawler does not own (partition projection's) survive its update, as on AWS.
+  const projection = { 'projection.enabled': 'true', 'projection.hour.type': 'integer' };
+  const { Name, Owner, Retention, StorageDescriptor, PartitionKeys, TableType } = firstUpdate;
+  await glue.send(
+    new UpdateTableCommand({
+      DatabaseName: database,
+      TableInput: {
+        ...{ Name, Owner, Retention, StorageDescriptor, PartitionKeys, TableType },
+        Parameters: { ...firstUpdate.Parameters, ...projection },
+      },
+    }),
+  );
+  const withProjection = await table('ticks');
 
   for (const policy of ['update', 'log'] as const) {
     await put(`${policy}/ticks/dt=2024-01-01/hour=01/b.jsonl.gz`, jsonLines([tick(3, { exchange: 'NYSE' })]));
@@ -202,7 +216,9 @@ test('a later batch with a new field updates the table under UPDATE_IN_DATABASE 
   await crawl(log);
   const updated = await table('ticks');
   expect(columnsOf(updated)).toMatchObject({ exchange: 'string', price: 'double' });
-  expect(Number(updated.VersionId)).toBe(Number(firstUpdate.VersionId) + 1);
+  expect(Number(updated.VersionId)).toBe(Number(withProjection.VersionId) + 1);
+  expect(updated.Parameters).toMatchObject({ ...projection, UPDATED_BY_CRAWLER: update });
+  expect(Number(updated.Parameters!.objectCount)).toBe(2);
   const logged = await table('log_ticks');
   expect(columnsOf(logged)).toEqual(columnsOf(firstLog));
   expect(logged.VersionId).toBe(firstLog.VersionId);

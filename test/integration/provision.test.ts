@@ -1,10 +1,16 @@
 import { DeleteWorkGroupCommand, GetWorkGroupCommand, UpdateWorkGroupCommand } from '@aws-sdk/client-athena';
-import { UpdateCrawlerCommand } from '@aws-sdk/client-glue';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
+import { CreateTableCommand, GetTableCommand, UpdateCrawlerCommand } from '@aws-sdk/client-glue';
 import { DeleteBucketCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import type { ProvisionStep } from '../../scripts/provision';
-import { deletePrefix, dropTestCrawler, getCrawler, uniqueGlueName } from '../helpers/glue';
+import { projectionParameters, TICKS_COLUMNS, ticksTableInput } from '../../lib/ticks-table';
+import { deletePrefix, dropTestCrawler, getCrawler, ticks, uniqueGlueName, writeTickObjects } from '../helpers/glue';
 import { runScript } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
 
@@ -20,7 +26,7 @@ const config = loadConfig({ ...process.env, ...env });
 const glue = createGlueClient(config, 'admin');
 const s3 = createS3Client(config, 'admin');
 const athena = createAthenaClient(config, 'admin');
-const folders = ['raw/', 'dlq/', 'input/', 'manifests/', 'athena-results/'];
+const folders = ['raw/', 'dlq/', 'input/', 'manifests/', 'curated/', 'athena-results/'];
 
 afterAll(async () => {
   await dropTestCrawler(glue, { crawler: env.TICKSYNC_GLUE_CRAWLER, database: env.TICKSYNC_GLUE_DATABASE, path: '' });
@@ -32,8 +38,8 @@ afterAll(async () => {
   s3.destroy();
 });
 
-async function provision(): Promise<ProvisionStep[]> {
-  const result = await runScript('provision', ['--json'], env);
+async function provision(args: string[] = [], environment: Record<string, string> = env): Promise<ProvisionStep[]> {
+  const result = await runScript('provision', ['--json', ...args], environment);
   expect(result.stderr).not.toMatch(/"level":50/);
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as ProvisionStep[];
@@ -150,4 +156,104 @@ test('provision --help; on AWS without a crawler role it stops before touching a
   const unknown = await runScript('provision', ['--dry'], env);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain("unknown option '--dry'");
+});
+
+test('provision --projection creates the ticks table with projection: a new hour answers without a crawl', async () => {
+  const location = `s3://${env.TICKSYNC_S3_BUCKET}/raw/${env.TICKSYNC_TOPIC}/`;
+  const table = async (name: string) =>
+    (await glue.send(new GetTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, Name: name }))).Table!;
+  const tableStep = (steps: ProvisionStep[]) => steps.find((step) => step.resource === 'table');
+
+  expect(tableStep(await provision(['--projection']))).toEqual({
+    resource: 'table',
+    name: env.TICKSYNC_TOPIC,
+    action: 'created',
+  });
+  const created = await table(env.TICKSYNC_TOPIC);
+  expect(created.Parameters).toMatchObject(projectionParameters(location));
+  expect(created.StorageDescriptor?.Columns).toEqual(TICKS_COLUMNS);
+  expect(tableStep(await provision(['--projection']))?.action).toBe('unchanged');
+
+  // The current hour, never crawled: the provisioned work group's query answers from the projection.
+  const iso = new Date().toISOString();
+  const hour = { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
+  await writeTickObjects(s3, env.TICKSYNC_S3_BUCKET, `raw/${env.TICKSYNC_TOPIC}/`, [{ ...hour, objects: [ticks(7)] }]);
+  const { QueryExecutionId } = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: `SELECT count(*), sum(size) FROM ${env.TICKSYNC_GLUE_DATABASE}.${env.TICKSYNC_TOPIC} WHERE dt = '${hour.dt}' AND hour = '${hour.hour}'`,
+      WorkGroup: env.TICKSYNC_ATHENA_WORKGROUP,
+    }),
+  );
+  let state: string | undefined;
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }));
+    state = QueryExecution?.Status?.State;
+    if (state === 'FAILED') throw new Error(QueryExecution?.Status?.StateChangeReason);
+  } while (state !== 'SUCCEEDED');
+  const results = await athena.send(new GetQueryResultsCommand({ QueryExecutionId }));
+  expect(results.ResultSet?.Rows?.[1]?.Data?.map((datum) => datum.VarCharValue)).toEqual(['7', String(7 * 10 + 21)]);
+});
+
+test('provision sets projection on the table the crawler made, keeping its columns; --schema-from infers a new one', async () => {
+  const other = { ...env, TICKSYNC_TOPIC: uniqueGlueName('crawled') };
+  const crawled = { ...ticksTableInput(loadConfig({ ...process.env, ...other })), Name: other.TICKSYNC_TOPIC };
+  crawled.StorageDescriptor = { ...crawled.StorageDescriptor, Columns: [{ Name: 'only', Type: 'string' }] };
+  crawled.Parameters = { ...crawled.Parameters, recordCount: '12', team: 'kept' };
+  await glue.send(new CreateTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, TableInput: crawled }));
+
+  const steps = await provision([], other);
+  const location = `s3://${env.TICKSYNC_S3_BUCKET}/raw/${other.TICKSYNC_TOPIC}/`;
+  expect(steps.at(-1)).toEqual({
+    resource: 'table',
+    name: other.TICKSYNC_TOPIC,
+    action: 'updated',
+    changed: Object.keys(projectionParameters(location)),
+  });
+  const updated = (
+    await glue.send(new GetTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, Name: other.TICKSYNC_TOPIC }))
+  ).Table!;
+  expect(updated.StorageDescriptor?.Columns).toEqual([{ Name: 'only', Type: 'string' }]);
+  expect(updated.Parameters).toMatchObject({ ...projectionParameters(location), recordCount: '12', team: 'kept' });
+  // --no-projection leaves tables alone; a start date moves the range.
+  expect((await provision(['--no-projection'], other)).some((step) => step.resource === 'table')).toBe(false);
+  expect((await provision(['--projection-start', '2025-06-01'], other)).at(-1)).toMatchObject({
+    action: 'updated',
+    changed: ['projection.dt.range'],
+  });
+
+  const sampled = { ...env, TICKSYNC_TOPIC: uniqueGlueName('sampled') };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'provision-'));
+  try {
+    const sample = path.join(dir, 'sample.jsonl.gz');
+    fs.writeFileSync(
+      sample,
+      gzipSync('{"symbol":"HSI","price":1.5,"qty":3,"dt":"x"}\n{"symbol":"N225","venue":"T"}\n'),
+    );
+    await provision(['--projection', '--schema-from', sample], sampled);
+    const table = (
+      await glue.send(new GetTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, Name: sampled.TICKSYNC_TOPIC }))
+    ).Table!;
+    expect(table.StorageDescriptor?.Columns).toEqual([
+      { Name: 'symbol', Type: 'string' },
+      { Name: 'price', Type: 'double' },
+      { Name: 'qty', Type: 'int' },
+      { Name: 'venue', Type: 'string' },
+    ]);
+
+    // Bad input: named, exit 2, nothing created.
+    fs.writeFileSync(path.join(dir, 'bad.txt'), 'not json at all\n');
+    for (const [args, message] of [
+      [['--projection', '--schema-from', path.join(dir, 'missing.jsonl')], 'no such file'],
+      [['--projection', '--schema-from', path.join(dir, 'bad.txt')], 'not JSON Lines records'],
+      [['--schema-from', path.join(dir, 'bad.txt')], 'use it with --projection'],
+      [['--projection-start', '2024-13-45'], 'expected a date as YYYY-MM-DD'],
+    ] as [string[], string][]) {
+      const result = await runScript('provision', args, { ...env, TICKSYNC_TOPIC: uniqueGlueName('bad') });
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain(message);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

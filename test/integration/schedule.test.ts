@@ -164,3 +164,33 @@ test.each(['crawl', 'list', 'describe', 'pause', 'unpause', 'trigger', 'delete']
     expect(result.stdout).toContain(`Usage: npm run schedule -- ${command}`);
   },
 );
+
+test('the compaction schedule is created with its input, then unchanged when asked again', async () => {
+  const table = uniqueGlueName('compactschedule');
+  const compactId = `ticksync-compact-${table}`;
+  try {
+    const created = await schedule('compact', '--every', '1h', '--table', table, '--grace', '20m', '--target-mb', '64');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain(
+      `schedule ${compactId} created: compactWorkflow for ${config.glue.database}.${table} every 1h`,
+    );
+    const description = await client.schedule.getHandle(compactId).describe();
+    expect(description.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 3_600_000 });
+    expect(description.action).toMatchObject({
+      workflowType: 'compactWorkflow',
+      workflowId: `compact-${table}`,
+      taskQueue: config.temporal.compactTaskQueue,
+      args: [{ database: config.glue.database, table, graceMinutes: 20, lookbackHours: 168, targetMb: 64 }],
+    });
+    const same = await schedule('compact', '--every', '1h', '--table', table, '--grace', '20m', '--target-mb', '64');
+    expect(same.stdout).toContain(`schedule ${compactId} unchanged`);
+    const bad = await schedule('compact', '--every', '1h', '--grace', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--grace expects a duration such as 30s, 5m, 1h, 1h30m, got 'soon'");
+  } finally {
+    await client.schedule
+      .getHandle(compactId)
+      .delete()
+      .catch(() => undefined);
+  }
+});

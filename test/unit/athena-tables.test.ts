@@ -17,7 +17,12 @@ import {
 } from '../../local-aws/athena/engine/pruning';
 import type { TableReference } from '../../local-aws/athena/engine/rewrite';
 import { parseUtilityStatement, tokenize } from '../../local-aws/athena/engine/sql-text';
-import { compressionOf, tableLayout, tableSourceSql } from '../../local-aws/athena/engine/table-source';
+import {
+  compressionOf,
+  partitionFormat,
+  tableLayout,
+  tableSourceSql,
+} from '../../local-aws/athena/engine/table-source';
 import type { TableCatalog } from '../../local-aws/athena/engine/types';
 import { runUtilityStatement } from '../../local-aws/athena/engine/utility';
 import { thrownBy } from '../helpers/thrown';
@@ -174,7 +179,12 @@ test('compression follows the file extension', () => {
 
 test('a JSON source reads each column by its spelling in the files and joins partition values on the file', () => {
   const layout = tableLayout(ticks);
-  const scanFile = (file: string, keys: string[]) => ({ file, object: object(`${file}.gz`), profile: { keys } });
+  const scanFile = (file: string, keys: string[]) => ({
+    file,
+    object: object(`${file}.gz`),
+    format: 'json' as const,
+    profile: { keys },
+  });
   const sql = tableSourceSql(layout, [
     { values: ['2024-01-01', '00'], files: [scanFile('/c/a', ['ts', 'SEQ', 'volume'])] },
     { values: ['2024-01-01', '01'], files: [scanFile('/c/b', ['ts', 'SEQ', 'volume'])] },
@@ -202,6 +212,32 @@ test('a JSON source reads each column by its spelling in the files and joins par
   expect(tableSourceSql(layout, [])).toBe(
     'SELECT CAST(NULL AS VARCHAR) AS "ts", CAST(NULL AS INTEGER) AS "seq", CAST(NULL AS BIGINT) AS "volume", CAST(NULL AS VARCHAR) AS "dt", CAST(NULL AS VARCHAR) AS "hour" WHERE false',
   );
+});
+
+test('a partition whose storage names another SerDe is read in its own format (a compacted hour in a JSON table)', () => {
+  const parquetStorage = {
+    Location: 's3://lake/curated/ticks/dt=2024-01-01/hour=00/v=1/',
+    InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+    SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+  };
+  expect(partitionFormat(ticks, parquetStorage)).toBe('parquet');
+  expect(partitionFormat(ticks, { Location: 's3://lake/raw/ticks/dt=2024-01-01/hour=01/' })).toBe('json');
+  const layout = tableLayout(ticks);
+  const sql = tableSourceSql(layout, [
+    {
+      values: ['2024-01-01', '00'],
+      files: [{ file: '/c/p', object: object('p.parquet'), format: 'parquet', profile: { keys: ['ts', 'seq'] } }],
+    },
+    {
+      values: ['2024-01-01', '01'],
+      files: [{ file: '/c/j', object: object('j.gz'), format: 'json', profile: { keys: ['ts', 'seq'] } }],
+    },
+  ]);
+  const parts = sql.split(' UNION ALL ');
+  expect(parts).toHaveLength(2);
+  expect(parts[0]).toContain("read_parquet(['/c/p']");
+  expect(parts[0]).toContain('CAST(NULL AS BIGINT) AS "volume"');
+  expect(parts[1]).toContain("read_json(['/c/j']");
 });
 
 const columnRef = (...names: string[]): JsonObject => ({

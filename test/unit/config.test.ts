@@ -30,7 +30,9 @@ describe('loadConfig', () => {
     });
     expect(config.athena.outputLocation).toBe('s3://ticksync-lake/athena-results/');
     expect(config.stack.cacheDir).toBe('/home/user/.cache/ticksync');
-    expect(config.metrics).toEqual({ ingestPort: 9464, catalogPort: 9465, queryPort: 9466 });
+    expect(config.metrics).toEqual({ ingestPort: 9464, catalogPort: 9465, queryPort: 9466, compactPort: 9467 });
+    expect(config.temporal.compactTaskQueue).toBe('ticksync-compact');
+    expect(config.s3.curatedPrefix).toBe('curated/');
     expect(config.dashboard.port).toBe(8090);
     // Every local component has keys of its own; the admin keys are the S3 server's root.
     expect(config.aws.credentials.ingest).toEqual({
@@ -52,9 +54,12 @@ describe('loadConfig', () => {
       TICKSYNC_INGEST_METRICS_PORT: '19464',
       TICKSYNC_CATALOG_METRICS_PORT: '19465',
       TICKSYNC_QUERY_METRICS_PORT: '19466',
+      TICKSYNC_COMPACT_METRICS_PORT: '19467',
+      TICKSYNC_COMPACT_TASK_QUEUE: 'compact-eu',
       TICKSYNC_DASHBOARD_PORT: '18090',
     });
-    expect(config.metrics).toEqual({ ingestPort: 19464, catalogPort: 19465, queryPort: 19466 });
+    expect(config.metrics).toEqual({ ingestPort: 19464, catalogPort: 19465, queryPort: 19466, compactPort: 19467 });
+    expect(config.temporal.compactTaskQueue).toBe('compact-eu');
     expect(config.dashboard.port).toBe(18090);
     // The dashboard reads the workers' metrics on their ports, unless told where they are (containers).
     expect(config.dashboard.workerMetrics.map((target) => target.url)).toEqual([

@@ -23,6 +23,7 @@ import {
   type PolicyStatement,
 } from '../../iam/policies';
 import { loadConfig, PROJECT_ROOT, ROLES, type Role } from '../../lib/config';
+import { DEFAULT_PROJECTION_START, ticksTableInput } from '../../lib/ticks-table';
 import { crawlerDefinition, crawlerDifferences } from '../../scripts/provision';
 
 const ACCOUNT = '123456789012';
@@ -198,11 +199,33 @@ describe('iam/policies/<role>.json', () => {
     ['analyst', 's3:GetObject', object('dlq/'), false],
     ['analyst', 'glue:CreateTable', table, false],
     ['analyst', 'glue:UpdateTable', table, false],
+    ['analyst', 's3:GetObject', object('curated/'), true],
+    ['analyst', 's3:PutObject', object('curated/'), false],
+    // The compactor reads raw/, writes curated/ (and dead letters), and publishes in the lake's catalog.
+    ['compactor', 's3:GetObject', object('raw/'), true],
+    ['compactor', 's3:PutObject', object('raw/'), false],
+    ['compactor', 's3:DeleteObject', object('raw/'), false],
+    ['compactor', 's3:PutObject', object('curated/'), true],
+    ['compactor', 's3:GetObject', object('curated/'), true],
+    ['compactor', 's3:DeleteObject', object('curated/'), true],
+    ['compactor', 's3:PutObject', object('dlq/'), true],
+    ['compactor', 's3:GetObject', object('dlq/'), false],
+    ['compactor', 's3:GetObject', object('input/'), false],
+    ['compactor', 's3:PutObject', object('athena-results/'), false],
+    ['compactor', 'glue:UpdatePartition', table, true],
+    ['compactor', 'glue:CreateTable', glue('table/ticksync/ticks_curated'), true],
+    ['compactor', 'glue:CreateTable', glue('table/otherdb/ticks'), false],
+    ['compactor', 'glue:DeleteTable', table, false],
+    ['compactor', 'glue:StartCrawler', crawler, false],
+    ['compactor', 'athena:StartQueryExecution', workGroup, false],
+    ['compactor', 'kafka-cluster:Connect', kafka('cluster'), false],
     ['admin', 's3:CreateBucket', 'arn:aws:s3:::example-lake', true],
     ['admin', 's3:PutObject', 'arn:aws:s3:::example-lake/raw/', true],
     ['admin', 's3:PutObject', object('raw/'), false],
     ['admin', 's3:GetObject', object('dlq/'), true],
     ['admin', 'glue:CreateCrawler', '*', true],
+    ['admin', 'glue:UpdateTable', table, true],
+    ['admin', 'glue:UpdateTable', glue('table/otherdb/ticks'), false],
     ['admin', 'athena:CreateWorkGroup', workGroup, true],
     ['admin', 'iam:PassRole', config.glue.crawlerRole!, true],
     ['admin', 'iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/anything-else`, false],
@@ -323,7 +346,8 @@ describe('deploy/ticksync.yaml', () => {
     });
     expect(role('CatalogWorkerRole')).toEqual({ service: ['ec2.amazonaws.com'], policies: ['CatalogWorkerPolicy'] });
     expect(role('QueryWorkerRole')).toEqual({ service: ['ec2.amazonaws.com'], policies: ['AnalystPolicy'] });
-    for (const worker of ['Ingest', 'Catalog', 'Query']) {
+    expect(role('CompactWorkerRole')).toEqual({ service: ['ec2.amazonaws.com'], policies: ['CompactorPolicy'] });
+    for (const worker of ['Ingest', 'Catalog', 'Query', 'Compact']) {
       expect(resource(`${worker}WorkerInstanceProfile`).Properties.Roles).toEqual([{ Ref: `${worker}WorkerRole` }]);
       expect(template.Outputs).toHaveProperty(`${worker}WorkerInstanceProfile`);
       expect(template.Outputs).toHaveProperty(`${worker}WorkerRoleArn`);
@@ -337,6 +361,7 @@ describe('deploy/ticksync.yaml', () => {
     expect(template.Parameters.DlqPrefix?.Default).toBe(defaults.s3.dlqPrefix);
     expect(template.Parameters.InputPrefix?.Default).toBe(defaults.s3.inputPrefix);
     expect(template.Parameters.ManifestPrefix?.Default).toBe(defaults.s3.manifestPrefix);
+    expect(template.Parameters.CuratedPrefix?.Default).toBe(defaults.s3.curatedPrefix);
     expect(template.Parameters.GlueDatabase?.Default).toBe(defaults.glue.database);
     expect(template.Parameters.GlueCrawler?.Default).toBe(defaults.glue.crawler);
     expect(template.Parameters.AthenaWorkGroup?.Default).toBe(defaults.athena.workgroup);
@@ -360,6 +385,18 @@ describe('deploy/ticksync.yaml', () => {
       ResultConfiguration: { OutputLocation: config.athena.outputLocation },
       EnforceWorkGroupConfiguration: true,
       EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+    });
+  });
+
+  test('makes the ticks table with partition projection that provision --projection makes, unless disabled', () => {
+    const table = resource('TicksTable') as { Condition?: string; Properties: Record<string, unknown> };
+    expect(table.Condition).toBe('ProjectTicks');
+    expect(template.Parameters.PartitionProjection?.Default).toBe('enabled');
+    expect(template.Parameters.ProjectionStart?.Default).toBe(DEFAULT_PROJECTION_START);
+    expect(evaluate(table.Properties, names)).toEqual({
+      CatalogId: ACCOUNT,
+      DatabaseName: config.glue.database,
+      TableInput: ticksTableInput(config, { projection: true }),
     });
   });
 

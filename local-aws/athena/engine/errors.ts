@@ -91,6 +91,21 @@ export const statementNotSupported = (statement: string, position?: SqlPosition)
     position,
   );
 
+/** Table properties Athena cannot use (partition projection's, say): the table, not the query, is wrong. */
+export const invalidTableProperty = (detail: string) =>
+  userFailure(AthenaErrorType.user, 'INVALID_TABLE_PROPERTY', detail);
+
+/** A query whose WHERE clause gives an injected projected partition column no value, or not only equalities. */
+export const injectedProjectionConstraint = (column: string) =>
+  userFailure(
+    AthenaErrorType.user,
+    'CONSTRAINT_VIOLATION',
+    `Injected projected partition column ${column} must have only (and at least one) equality conditions in the WHERE clause!`,
+  );
+
+export const exceededPartitionLimit = (detail: string) =>
+  userFailure(AthenaErrorType.user, 'HIVE_EXCEEDED_PARTITION_LIMIT', detail);
+
 export const typeMismatch = (detail: string) => userFailure(AthenaErrorType.user, 'TYPE_MISMATCH', detail);
 
 export const invalidFunctionArgument = (detail: string) =>

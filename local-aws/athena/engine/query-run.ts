@@ -5,7 +5,10 @@ import {
   arrayField,
   clone,
   conjunction,
+  descendants,
   isObject,
+  objectField,
+  objectsIn,
   type JsonObject,
   parseJsonLossless,
   queryLocation,
@@ -18,7 +21,9 @@ import { classifyDuckDbError } from './duckdb-errors';
 import type { ParseCache } from './engine';
 import {
   canceled,
+  exceededPartitionLimit,
   exceededTimeLimit,
+  injectedProjectionConstraint,
   internalError,
   notSupported,
   QueryFailure,
@@ -28,7 +33,15 @@ import {
 } from './errors';
 import { quoteString } from './glue-types';
 import { classifyObjectError, type LakeObject, type ObjectCache, s3Uri } from './object-cache';
-import { partitionColumnTest, pruningPredicates, pruningQuery } from './pruning';
+import {
+  type KeyProjection,
+  keyValues,
+  MAX_PROJECTED_PARTITIONS,
+  partitionLocation,
+  tableProjection,
+  type TableProjection,
+} from './projection';
+import { type PartitionKey, partitionColumnTest, pruningPredicates, pruningQuery } from './pruning';
 import { renderValue, resultColumn } from './render';
 import {
   type AnalyzedQuery,
@@ -52,6 +65,7 @@ import {
 } from './sql-text';
 import {
   type FileProfile,
+  partitionFormat,
   type PartitionScan,
   type ScanFile,
   tableLayout,
@@ -63,6 +77,8 @@ import { runUtilityStatement } from './utility';
 
 /** S3 requests one query keeps in flight (listings, downloads). */
 const S3_CONCURRENCY = 8;
+/** More projected partitions than this are found in one listing of the table's root, not one listing each. */
+const PROJECTED_LISTINGS = 32;
 const INTERRUPT_REPEAT_MS = 100;
 
 export interface RunDependencies {
@@ -84,8 +100,20 @@ interface TableScan {
   ref: TableReference;
   table: Table;
   layout: TableLayout;
+  /** Partition projection: the partitions are computed, and Glue's ignored. */
+  projection: TableProjection | undefined;
   partitions: Partition[];
   scans: PartitionScan[];
+}
+
+/** Whether the statement's result has a `*` (of a SELECT, or of either side of a set operation). */
+function outputHasStar(node: JsonObject): boolean {
+  if (node.type === 'SET_OPERATION_NODE') {
+    return [node.left, node.right, ...arrayField(node, 'children')].some(
+      (side) => isObject(side) && outputHasStar(side),
+    );
+  }
+  return arrayField(node, 'select_list').some((item) => isObject(item) && item.class === 'STAR');
 }
 
 /** One query, from its text to Athena's outcome, on one DuckDB connection. */
@@ -184,7 +212,7 @@ export class QueryRun {
     for (const table of tables) table.partitions = await this.prune(table, tables);
     for (const table of tables) table.scans = await this.list(table);
     this.planningMs = this.elapsed();
-    const dataScannedBytes = await this.fetch(tables);
+    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root));
     for (const table of tables) {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
@@ -269,7 +297,8 @@ export class QueryRun {
   private resolve(ref: TableReference): TableScan {
     const name = tableName({ catalog: ref.catalog, schema: ref.schema, table: ref.table }, this.request.database);
     const { table, partitions } = resolveTable(this.request.catalog, name, this.position(ref.location));
-    return { ref, table, layout: tableLayout(table), partitions, scans: [] };
+    const projection = tableProjection(table);
+    return { ref, table, layout: tableLayout(table), projection, partitions, scans: [] };
   }
 
   /** Whether a FROM item other than this table may have a column of that name (unknown items may). */
@@ -284,27 +313,89 @@ export class QueryRun {
 
   private async prune(scan: TableScan, tables: TableScan[]): Promise<Partition[]> {
     const keys = scan.layout.partitionKeys;
-    if (keys.length === 0 || scan.partitions.length === 0) return scan.partitions;
+    if (keys.length === 0 || (!scan.projection && scan.partitions.length === 0)) return scan.partitions;
     const test = partitionColumnTest(scan.ref, keys, (column) => this.otherItemHasColumn(scan, tables, column));
     const predicates = pruningPredicates(scan.ref, test);
-    if (predicates.length === 0) return scan.partitions;
-    const condition = selectStatement([conjunction(predicates.map((predicate) => clone(predicate)))]);
+    if (scan.projection) return this.project(scan, scan.projection, predicates);
     const values = scan.partitions.map((partition) => partition.Values ?? []);
+    const chosen = new Set(await this.matching(scan, keys, values, predicates));
+    return scan.partitions.filter((_, index) => chosen.has(index));
+  }
+
+  /**
+   * The indexes of the rows of partition values (one per key of `keys`) that satisfy every predicate,
+   * evaluated by DuckDB; all of them when there is no predicate, or when the evaluation fails.
+   */
+  private async matching(
+    scan: TableScan,
+    keys: PartitionKey[],
+    rows: string[][],
+    predicates: JsonObject[],
+  ): Promise<number[]> {
+    const all = rows.map((_, index) => index);
+    if (predicates.length === 0 || rows.length === 0) return all;
+    const condition = selectStatement([conjunction(predicates.map((predicate) => clone(predicate)))]);
     try {
       // The condition turned back into SQL (`SELECT <condition>` without its first word) and the query over
       // the partition values run in one round trip.
       const result = await this.execute(
         "SELECT * FROM query($1::VARCHAR || substr(json_deserialize_sql($2::VARCHAR), length('SELECT ') + 1))",
-        [pruningQuery(scan.ref.alias, keys, values, ''), serializedStatement(condition)],
+        [pruningQuery(scan.ref.alias, keys, rows, ''), serializedStatement(condition)],
       );
-      const chosen = new Set((await result.getRows()).map((row) => Number(row[0])));
-      return scan.partitions.filter((_, index) => chosen.has(index));
+      return (await result.getRows()).map((row) => Number(row[0]));
     } catch (error) {
       if (this.signal.aborted) throw error;
       // Reading every partition is always correct; the query itself will report what is wrong.
       this.deps.logger?.warn({ err: error, table: scan.ref.table }, 'partition pruning failed; reading all partitions');
-      return scan.partitions;
+      return all;
     }
+  }
+
+  /**
+   * Partition projection: each key's values from the table's properties (an injected key's from the
+   * WHERE clause), pruned key by key with the predicates on that key alone, then combined and pruned
+   * with the predicates over several keys; each partition located by the projection's template.
+   */
+  private async project(scan: TableScan, projection: TableProjection, predicates: JsonObject[]): Promise<Partition[]> {
+    const keys = scan.layout.partitionKeys;
+    const keysOf = (term: JsonObject) =>
+      new Set(
+        [...descendants(term)]
+          .filter((node) => node.class === 'COLUMN_REF')
+          .map((node) => String(arrayField(node, 'column_names').at(-1)).toLowerCase()),
+      );
+    const perKey: string[][] = [];
+    for (const [index, key] of projection.keys.entries()) {
+      const own = predicates.filter((term) => {
+        const names = keysOf(term);
+        return names.size === 1 && names.has(key.key);
+      });
+      const values = key.kind === 'injected' ? injectedValues(key, own) : keyValues(key, new Date(this.startedAt));
+      const chosen = await this.matching(
+        scan,
+        [keys[index]!],
+        values.map((value) => [value]),
+        own,
+      );
+      perKey.push(chosen.map((row) => values[row]!));
+    }
+    const count = perKey.reduce((product, values) => product * values.length, 1);
+    if (count > MAX_PROJECTED_PARTITIONS) {
+      throw exceededPartitionLimit(
+        `Query over table '${this.request.database}.${scan.ref.table}' can potentially read more than ${MAX_PROJECTED_PARTITIONS} partitions`,
+      );
+    }
+    let rows: string[][] = [[]];
+    for (const values of perKey) rows = rows.flatMap((row) => values.map((value) => [...row, value]));
+    const spanning = predicates.filter((term) => keysOf(term).size > 1);
+    const chosen = await this.matching(scan, keys, rows, spanning);
+    return chosen.map((index) => {
+      const values = rows[index]!;
+      return {
+        Values: values,
+        StorageDescriptor: { ...scan.table.StorageDescriptor, Location: partitionLocation(projection, values) },
+      };
+    });
   }
 
   private listing(bucket: string, prefix: string): Promise<StoredObject[]> {
@@ -322,32 +413,47 @@ export class QueryRun {
     const tableLocation = scan.table.StorageDescriptor?.Location ?? '';
     const units =
       scan.layout.partitionKeys.length === 0
-        ? [{ values: [] as string[], location: tableLocation }]
+        ? [{ values: [] as string[], location: tableLocation, format: scan.layout.format }]
         : scan.partitions.map((partition) => ({
             values: partition.Values ?? [],
             location: partition.StorageDescriptor?.Location ?? '',
+            format: partitionFormat(scan.table, partition.StorageDescriptor),
           }));
-    return mapLimit(units, S3_CONCURRENCY, async ({ values, location }) => {
+    // Many projected partitions: one listing of what the partitions' locations share, not one listing each.
+    const root =
+      scan.projection && units.length > PROJECTED_LISTINGS
+        ? parseS3Location(projectionRoot(scan.projection))
+        : undefined;
+    return mapLimit(units, S3_CONCURRENCY, async ({ values, location, format }) => {
       const parsed = parseS3Location(location);
       if (!parsed) {
         throw notSupported(`Table '${scan.ref.table}' has a location that is not in S3: '${location}'`);
       }
+      const listed = root?.bucket === parsed.bucket && parsed.prefix.startsWith(root.prefix) ? root : parsed;
       let objects: StoredObject[];
       try {
-        objects = await this.listing(parsed.bucket, parsed.prefix);
+        objects = await this.listing(listed.bucket, listed.prefix);
       } catch (error) {
-        throw classifyObjectError(error, { bucket: parsed.bucket, key: parsed.prefix, size: 0, etag: '' });
+        throw classifyObjectError(error, { bucket: listed.bucket, key: listed.prefix, size: 0, etag: '' });
       }
+      if (listed !== parsed) objects = objectsUnder(objects, parsed.prefix);
       const files = readableObjects(objects, parsed.prefix).map((object): ScanFile => ({
         file: '',
         object: { ...object, bucket: parsed.bucket },
+        format,
       }));
       return { values, files };
     });
   }
 
-  /** Downloads what the cache lacks, learns the files' keys, and counts the bytes the query reads. */
-  private async fetch(tables: TableScan[]): Promise<number> {
+  /**
+   * Downloads what the cache lacks, learns the files' keys, and counts the bytes the query reads: a text
+   * file whole, a Parquet file as Athena counts it, only the column chunks of the columns the query names
+   * and the rest of the file that is not column data (footer, headers). A `*` whose columns reach the result
+   * reads every column; one inside a subquery or CTE reads only those the query goes on to name, as Trino
+   * prunes the columns nothing uses.
+   */
+  private async fetch(tables: TableScan[], analysis: AnalyzedQuery, everyColumn: boolean): Promise<number> {
     const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
     await mapLimit(files, S3_CONCURRENCY, async (file) => {
       const { file: path } = await this.deps.cache.fetch(this.request.objects, file.object, this.signal);
@@ -355,19 +461,43 @@ export class QueryRun {
       this.objectsByFile.set(path, file.object);
     });
     for (const table of tables) await this.profile(table);
-    return files.reduce((total, file) => total + file.object.size, 0);
+    const parquet = files.filter((file) => file.format === 'parquet');
+    const text = files.filter((file) => file.format !== 'parquet');
+    const textBytes = text.reduce((total, file) => total + file.object.size, 0);
+    if (parquet.length === 0 || everyColumn) {
+      return textBytes + parquet.reduce((total, file) => total + file.object.size, 0);
+    }
+    const named = new Set(
+      analysis.columnRefs.flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
+    );
+    const unique = [...new Set(parquet.map((file) => file.file))];
+    const result = await this.execute(
+      `SELECT file_name, lower(split_part(path_in_schema, ',', 1)), sum(total_compressed_size) FROM parquet_metadata([${unique.map(quoteString).join(', ')}]) GROUP BY ALL`,
+    );
+    const chunks = new Map<string, { all: number; read: number }>();
+    for (const [name, column, bytes] of await result.getRows()) {
+      const entry = chunks.get(String(name)) ?? { all: 0, read: 0 };
+      entry.all += Number(bytes);
+      if (named.has(String(column))) entry.read += Number(bytes);
+      chunks.set(String(name), entry);
+    }
+    return parquet.reduce((total, file) => {
+      const entry = chunks.get(file.file) ?? { all: 0, read: 0 };
+      return total + Math.max(0, file.object.size - entry.all) + entry.read;
+    }, textBytes);
   }
 
   private async profile(table: TableScan): Promise<void> {
     const files = table.scans.flatMap((scan) => scan.files);
-    if (files.length === 0) return;
-    if (table.layout.format === 'json') await this.profileJson(files);
-    if (table.layout.format === 'parquet') {
+    const json = files.filter((file) => file.format === 'json');
+    const parquet = files.filter((file) => file.format === 'parquet');
+    if (json.length > 0) await this.profileJson(json);
+    if (parquet.length > 0) {
       const result = await this.execute(
-        `DESCRIBE SELECT * FROM read_parquet([${files.map((file) => quoteString(file.file)).join(', ')}], union_by_name = true)`,
+        `DESCRIBE SELECT * FROM read_parquet([${parquet.map((file) => quoteString(file.file)).join(', ')}], union_by_name = true)`,
       );
       const keys = (await result.getRows()).map((row) => String(row[0]));
-      for (const file of files) file.profile = { keys };
+      for (const file of parquet) file.profile = { keys };
     }
   }
 
@@ -426,4 +556,54 @@ export class QueryRun {
       engineMs: this.elapsed(),
     };
   }
+}
+
+/** What every location of a projected table starts with: the template up to its first placeholder's folder. */
+function projectionRoot(projection: TableProjection): string {
+  if (projection.template === undefined) return projection.tableLocation;
+  const fixed = projection.template.slice(0, projection.template.indexOf('${'));
+  return fixed.slice(0, fixed.lastIndexOf('/') + 1);
+}
+
+/** The objects of a listing (sorted by key, as S3 lists) whose keys start with the prefix. */
+function objectsUnder(objects: StoredObject[], prefix: string): StoredObject[] {
+  let low = 0;
+  let high = objects.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (objects[middle]!.key < prefix) low = middle + 1;
+    else high = middle;
+  }
+  let end = low;
+  while (end < objects.length && objects[end]!.key.startsWith(prefix)) end++;
+  return objects.slice(low, end);
+}
+
+/**
+ * An injected key's values: those its equality conditions name (`key = 'a'`, `key IN ('a', 'b')`, all of
+ * them holding at once). Athena refuses a query that gives it none, or any other kind of condition.
+ */
+function injectedValues(key: KeyProjection, predicates: JsonObject[]): string[] {
+  const constant = (node: JsonObject | undefined) => {
+    const value = node?.class === 'CONSTANT' ? objectField(node, 'value') : undefined;
+    return value && value.is_null !== true && value.value !== null ? String(value.value as string | number) : undefined;
+  };
+  const column = (node: JsonObject | undefined) => node?.class === 'COLUMN_REF';
+  let chosen: string[] | undefined;
+  for (const term of predicates) {
+    let values: (string | undefined)[] | undefined;
+    if (term.class === 'COMPARISON' && term.type === 'COMPARE_EQUAL') {
+      const [left, right] = [objectField(term, 'left'), objectField(term, 'right')];
+      if (column(left)) values = [constant(right)];
+      else if (column(right)) values = [constant(left)];
+    } else if (term.class === 'OPERATOR' && term.type === 'COMPARE_IN') {
+      const [first, ...rest] = objectsIn(term, 'children');
+      if (column(first)) values = rest.map(constant);
+    }
+    if (!values || values.some((value) => value === undefined)) throw injectedProjectionConstraint(key.key);
+    const named = values as string[];
+    chosen = chosen === undefined ? [...new Set(named)] : chosen.filter((value) => named.includes(value));
+  }
+  if (chosen === undefined) throw injectedProjectionConstraint(key.key);
+  return chosen;
 }

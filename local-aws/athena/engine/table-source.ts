@@ -48,6 +48,8 @@ export interface FileProfile {
 export interface ScanFile {
   file: string;
   object: LakeObject;
+  /** How the file is read: its partition's format, which may differ from the table's (as Hive reads partitions). */
+  format: TableFormat;
   profile?: FileProfile;
 }
 
@@ -128,6 +130,16 @@ function typedColumns(table: Table, columns: { Name?: string; Type?: string }[])
   });
 }
 
+/**
+ * The format a partition's files are read in: its own storage descriptor's SerDe when it has one, as Hive and
+ * Athena read each partition with the SerDe it names (a compacted hour's Parquet in a JSON table), else the table's.
+ */
+export function partitionFormat(table: Table, storage: StorageDescriptor | undefined): TableFormat {
+  if (!storage?.SerdeInfo?.SerializationLibrary && !storage?.InputFormat)
+    return formatOf(table, table.StorageDescriptor).format;
+  return formatOf(table, storage).format;
+}
+
 export function tableLayout(table: Table): TableLayout {
   const storage = table.StorageDescriptor;
   const { format, openCsv } = formatOf(table, storage);
@@ -178,6 +190,7 @@ const structLiteral = (entries: [string, string][]) =>
   `{${entries.map(([name, value]) => `${quoteString(name)}: ${quoteString(value)}`).join(', ')}}`;
 
 interface FileGroup {
+  format: TableFormat;
   files: ScanFile[];
   compression: string;
   /** For JSON: the key each column is read from in these files. */
@@ -275,11 +288,12 @@ function hasMixedCaseKeys(layout: TableLayout, profile: FileProfile | undefined)
 function groupFiles(layout: TableLayout, files: ScanFile[]): FileGroup[] {
   const groups = new Map<string, FileGroup>();
   for (const file of files) {
-    const compression = layout.format === 'parquet' ? 'uncompressed' : compressionOf(file.object);
-    const keys = layout.format === 'json' ? layout.columns.map((c) => jsonKeyFor(c.name, layout, file.profile)) : [];
-    const mixedCase = layout.format === 'json' && hasMixedCaseKeys(layout, file.profile);
-    const id = JSON.stringify([compression, keys, mixedCase]);
-    const group = groups.get(id) ?? { files: [], compression, keys, mixedCase };
+    const { format } = file;
+    const compression = format === 'parquet' ? 'uncompressed' : compressionOf(file.object);
+    const keys = format === 'json' ? layout.columns.map((c) => jsonKeyFor(c.name, layout, file.profile)) : [];
+    const mixedCase = format === 'json' && hasMixedCaseKeys(layout, file.profile);
+    const id = JSON.stringify([format, compression, keys, mixedCase]);
+    const group = groups.get(id) ?? { format, files: [], compression, keys, mixedCase };
     group.files.push(file);
     groups.set(id, group);
   }
@@ -287,10 +301,10 @@ function groupFiles(layout: TableLayout, files: ScanFile[]): FileGroup[] {
 }
 
 function scan(layout: TableLayout, group: FileGroup, withFile: boolean): string {
-  if (layout.format === 'json') {
+  if (group.format === 'json') {
     return group.mixedCase ? jsonObjectsScan(layout, group, withFile) : jsonScan(layout, group, withFile);
   }
-  if (layout.format === 'csv') return csvScan(layout, group, withFile);
+  if (group.format === 'csv') return csvScan(layout, group, withFile);
   return parquetScan(layout, group, withFile);
 }
 

@@ -1,0 +1,135 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../lib/config';
+import { searchAttributes } from '../lib/search-attributes';
+import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
+import type { CompactInput, CompactResult, LakeHour } from '../lib/types';
+import { compactWorkflow } from '../workflows';
+import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli, textTable } from './cli';
+
+/** The id of the compaction run this script starts; a Schedule's runs add the scheduled time to it. */
+export const compactWorkflowId = (table: string) => `compact-${table}`;
+
+/** `2024-01-02T03`, `2024-01-02/03` or `dt=2024-01-02/hour=03`, as partition values. */
+export function parseHour(value: string): LakeHour {
+  const match = /^(?:dt=)?(\d{4}-\d{2}-\d{2})(?:T|\/|\/hour=| )(\d{2})$/.exec(value.trim());
+  const hour = match && { dt: match[1]!, hour: match[2]! };
+  const start = hour && Date.parse(`${hour.dt}T${hour.hour}:00:00Z`);
+  if (!hour || !Number.isFinite(start) || !new Date(start!).toISOString().startsWith(`${hour.dt}T${hour.hour}`)) {
+    throw new InvalidArgumentError(
+      `--hour expects a UTC hour such as 2024-01-02T03 or dt=2024-01-02/hour=03, got '${value}'`,
+    );
+  }
+  return hour;
+}
+
+export interface CompactOptions {
+  hour?: LakeHour[];
+  grace: number;
+  targetMb: number;
+  lookback: number;
+  table?: string;
+  database?: string;
+}
+
+export function compactInput(options: CompactOptions, defaults: { table: string; database: string }): CompactInput {
+  return {
+    database: options.database ?? defaults.database,
+    table: options.table ?? defaults.table,
+    hours: options.hour,
+    graceMinutes: options.grace / 60_000,
+    lookbackHours: options.lookback / 3_600_000,
+    targetMb: options.targetMb,
+  };
+}
+
+export function describeCompaction(result: CompactResult): string {
+  if (result.hours.length === 0) return 'no closed hour to compact';
+  return textTable(
+    ['hour', 'outcome', 'raw objects', 'records', 'files', 'MB', 'dead letters'],
+    result.hours.map((hour) => [
+      `dt=${hour.dt}/hour=${hour.hour}`,
+      hour.outcome,
+      String(hour.rawObjects),
+      String(hour.records),
+      String(hour.files),
+      (hour.bytes / 1_048_576).toFixed(1),
+      String(hour.deadLetters),
+    ]),
+  );
+}
+
+export const COMPACT_DEFAULTS = { grace: '15m', targetMb: 128, lookback: '7d' } as const;
+
+const program = new Command('npm run compact --')
+  .description(
+    'Compact closed hours of the raw topic table into Parquet under curated/ (compactWorkflow on the compact ' +
+      'workers): each hour is published in one catalog step, so queries read it raw or compacted, never both. ' +
+      'Without --hour: every hour the catalog knows that closed (ended more than --grace ago) within --lookback, ' +
+      'new ones and those whose raw objects changed (late records) since they were compacted.',
+  )
+  .option(
+    '--hour <hour>',
+    'a UTC hour to compact, such as 2024-01-02T03 (repeat for more)',
+    (value: string, previous: LakeHour[] = []) => [...previous, parseHour(value)],
+  )
+  .option(
+    '--grace <duration>',
+    'how long after its end an hour counts as closed (late records)',
+    duration('--grace', 0, 'a grace cannot be negative'),
+    parseDuration(COMPACT_DEFAULTS.grace),
+  )
+  .option(
+    '--target-mb <mb>',
+    'size of each Parquet file aimed at',
+    positiveNumber('--target-mb'),
+    COMPACT_DEFAULTS.targetMb,
+  )
+  .option(
+    '--lookback <duration>',
+    'how far back to look for hours to compact without --hour',
+    duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
+    parseDuration(COMPACT_DEFAULTS.lookback),
+  )
+  .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)')
+  .option('--database <name>', 'Glue database (default: TICKSYNC_GLUE_DATABASE)')
+  .option('--json', 'print the result as JSON')
+  .action(async (options: CompactOptions & { json?: boolean }) => {
+    const config = loadConfig();
+    const input = compactInput(options, { table: config.kafka.topic, database: config.glue.database });
+    const print = options.json ? console.error : console.log;
+    const client = await connectTemporal(config);
+    try {
+      await assertWorkersPolling(client, config, [config.temporal.compactTaskQueue]);
+      const workflowId = compactWorkflowId(input.table);
+      try {
+        await client.workflow.start(compactWorkflow, {
+          workflowId,
+          taskQueue: config.temporal.compactTaskQueue,
+          args: [input],
+          staticSummary: `compact closed hours of ${input.database}.${input.table}`,
+          typedSearchAttributes: searchAttributes('compact', input.table),
+        });
+        print(`compaction of ${input.database}.${input.table} started as ${workflowId}`);
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        print(`a compaction of ${input.table} is already running as ${workflowId}: attaching`);
+      }
+      const url = workflowUrl(config, workflowId);
+      print(`Workflow: ${url}`);
+      try {
+        const result = await client.workflow.getHandle<typeof compactWorkflow>(workflowId).result();
+        console.log(options.json ? JSON.stringify(result, null, 2) : describeCompaction(result));
+      } catch (error) {
+        if (error instanceof WorkflowFailedError) {
+          throw new Error(`${error.cause?.message ?? rootCauseMessage(error)}\nWorkflow: ${url}`, { cause: error });
+        }
+        throw error;
+      }
+      print(`grace ${formatDuration(options.grace)}, target ${options.targetMb} MB per file`);
+    } finally {
+      await client.connection.close();
+    }
+  });
+
+if (require.main === module) runCli(program);
