@@ -2,6 +2,7 @@ import {
   ParentClosePolicy,
   defineQuery,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -26,6 +27,9 @@ import { queryWorkflow } from './query';
 import { replayWorkflow } from './replay';
 
 export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
+
+/** The patch under which the report lists the compacted hours (an activity older histories do not have). */
+const REPORT_COMPACTED_HOURS = 'report-compacted-hours';
 
 /** `dt || hour` of an instant, as the lake's partitions name it (UTC). */
 const hourKey = (epochMs: number) => {
@@ -174,7 +178,8 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const [count, partitions, compacted, ...results] = await Promise.all([
     query('run-rows', { sql: countSql }, `this run's rows in ${options.table}`),
     query('partitions', { sql: `SHOW PARTITIONS ${options.table}` }, `the partitions of ${options.table}`),
-    compactedHours({ database, table: options.table }),
+    // Pipelines started before the report listed compacted hours replay without the call.
+    patched(REPORT_COMPACTED_HOURS) ? compactedHours({ database, table: options.table }) : Promise.resolve([]),
     ...NAMED_QUERY_NAMES.map(async (name): Promise<PipelineQuery> => {
       const result = await query(
         name,

@@ -30,7 +30,10 @@ type Mocked = Pick<
     CatalogActivities,
     'getCrawlerState' | 'snapshotCatalog' | 'startCrawler' | 'stopCrawler' | 'describeCrawlChanges'
   > &
-  Pick<QueryActivities, 'namedQueryFor' | 'startQuery' | 'getQueryStatus' | 'fetchQueryResults' | 'stopQuery'>;
+  Pick<
+    QueryActivities,
+    'namedQueryFor' | 'startQuery' | 'getQueryStatus' | 'fetchQueryResults' | 'stopQuery' | 'compactedHours'
+  >;
 
 function fakeStages(env: WorkflowEnv, { lag = 0, crawl = 'SUCCEEDED' as 'SUCCEEDED' | 'FAILED' } = {}) {
   const calls: string[] = [];
@@ -123,6 +126,9 @@ function fakeStages(env: WorkflowEnv, { lag = 0, crawl = 'SUCCEEDED' as 'SUCCEED
       return { columns: [{ name: 'x', type: 'varchar' }], rows: [['1']], truncated: false };
     },
     async stopQuery() {},
+    async compactedHours() {
+      return ['2026010100'];
+    },
   };
   // The wait for the consumer and its progress: the real activities, on the real consumer workflow.
   const { consumerProgress, waitForConsumerFlushed } = createPipelineActivities({
@@ -207,7 +213,7 @@ test('runs the stages in order, each a child workflow, and reports them; a secon
         replay: { sent: ROWS, rowsRead: ROWS },
         consumer: { workflowId: input.consumerWorkflowId, joined: false },
         crawl: { status: 'SUCCEEDED', tablesUpdated: ['ticksync.ticks'] },
-        catalog: { table: 'ticksync.ticks', partitions: 2 },
+        catalog: { table: 'ticksync.ticks', partitions: 2, compacted: ['2026010100'] },
         lakeRows: ROWS,
       });
       expect(report.queries.map(({ name }) => name)).toEqual(NAMED_QUERY_NAMES);
