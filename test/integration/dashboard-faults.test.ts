@@ -4,7 +4,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { StartCrawlerCommand } from '@aws-sdk/client-glue';
-import { createGlueClient, createS3Client } from '../../lib/clients';
+import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { hourPartition } from '../../lib/lake';
 import {
@@ -17,10 +17,13 @@ import {
 } from '../helpers/dashboard';
 import {
   createTestCrawler,
+  createTestWorkGroup,
   deletePrefix,
+  dropTestWorkGroup,
   dropTestCrawler,
   testCrawlerName,
   testDatabaseName,
+  testWorkGroupName,
   waitForCrawlerReady,
   writeTickObjects,
 } from '../helpers/glue';
@@ -42,7 +45,13 @@ const stops: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium();
-});
+  // Workers on the stack's task queues, as `npm run stack -- up --workers` runs them (npm test starts none): a page
+  // without them would show "no workers" banners in every test.
+  const workers = await Promise.all(
+    (['ingest', 'catalog', 'query'] as const).map((entry) => startWorkerProcess(entry, {})),
+  );
+  stops.push(() => Promise.all(workers.map((worker) => worker.stop())));
+}, 120_000);
 
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
@@ -336,6 +345,10 @@ test('the lake panel shows the named query top-volume’s answer with its source
   const config = loadConfig();
   const glue = createGlueClient(config, 'admin');
   const s3 = createS3Client(config, 'admin');
+  const athena = createAthenaClient(config, 'admin');
+  const workGroup = testWorkGroupName('dashboard');
+  await createTestWorkGroup(athena, config, workGroup);
+  stops.push(() => dropTestWorkGroup(athena, workGroup));
   const database = testDatabaseName('dashboard');
   const root = `${config.s3.rawPrefix}${uniqueName('dashboard-lake')}/`;
   // A topic whose name is its table's (lowercase, underscores).
@@ -364,7 +377,11 @@ test('the lake panel shows the named query top-volume’s answer with its source
   await glue.send(new StartCrawlerCommand({ Name: crawler.crawler }));
   await waitForCrawlerReady(glue, crawler.crawler);
 
-  const { dashboard } = await startDashboard({ TICKSYNC_GLUE_DATABASE: database, TICKSYNC_TOPIC: table });
+  const { dashboard } = await startDashboard({
+    TICKSYNC_GLUE_DATABASE: database,
+    TICKSYNC_TOPIC: table,
+    TICKSYNC_ATHENA_WORKGROUP: workGroup,
+  });
   const { page, errors } = await openPage(`${dashboard.url}?window=5`);
   await waitForPage(page, '#lake-source', /; as of /, { timeout: 60_000 });
   const rows = await page
