@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { ensureChromium } from '../../stack/install';
+import { startWorkerProcess } from './workers';
 
 export interface DashboardProcess {
   child: ChildProcess;
@@ -112,4 +113,15 @@ export async function waitForPage(
   }
   const what = typeof expected === 'number' ? 'count of' : (attribute ?? 'text');
   throw new Error(`${what} ${selector}: expected ${String(expected)}, the page shows ${JSON.stringify(value)}`);
+}
+
+/**
+ * Workers on the stack's own task queues, as `npm run stack -- up --workers` runs them (npm test starts none):
+ * without them the page shows a "no workers" banner for each queue. Resolves to what stops them.
+ */
+export async function startStackQueueWorkers(): Promise<() => Promise<unknown>> {
+  const workers = await Promise.all(
+    (['ingest', 'catalog', 'query'] as const).map((entry) => startWorkerProcess(entry, {})),
+  );
+  return () => Promise.all(workers.map((worker) => worker.stop()));
 }

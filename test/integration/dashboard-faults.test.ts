@@ -14,6 +14,7 @@ import {
   testOutputPath,
   waitForPage,
   type DashboardProcess,
+  startStackQueueWorkers,
 } from '../helpers/dashboard';
 import {
   createTestCrawler,
@@ -47,10 +48,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   // Workers on the stack's task queues, as `npm run stack -- up --workers` runs them (npm test starts none): a page
   // without them would show "no workers" banners in every test.
-  const workers = await Promise.all(
-    (['ingest', 'catalog', 'query'] as const).map((entry) => startWorkerProcess(entry, {})),
-  );
-  stops.push(() => Promise.all(workers.map((worker) => worker.stop())));
+  stops.push(await startStackQueueWorkers());
 }, 120_000);
 
 afterAll(async () => {

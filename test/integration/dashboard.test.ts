@@ -16,6 +16,7 @@ import {
   testOutputPath,
   waitForPage,
   type DashboardProcess,
+  startStackQueueWorkers,
 } from '../helpers/dashboard';
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, waitForProgress } from '../helpers/lake';
@@ -38,7 +39,8 @@ const stops: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   browser = await launchChromium();
   client = await connectClient(loadConfig());
-});
+  stops.push(await startStackQueueWorkers());
+}, 120_000);
 
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop().catch((error: unknown) => console.error(error));
