@@ -8,9 +8,13 @@ export { kafkaSasl } from './sasl';
 
 /**
  * The Kafka client TICKSYNC_KAFKA_CLIENT names: kafkajs (the default) or
- * confluent (librdkafka through @confluentinc/kafka-javascript).
+ * confluent (librdkafka through @confluentinc/kafka-javascript), whose native
+ * module loads only when it is chosen.
  */
 export function createKafka(config: Config, logger: Logger, options: KafkaClientOptions = {}): KafkaClient {
   if (config.kafka.client === 'kafkajs') return createKafkajsClient(config, logger, options);
-  throw new Error('TICKSYNC_KAFKA_CLIENT=confluent: the confluent client is not built into this version yet');
+  // Loaded on demand: a native module that failed to install must not break kafkajs users.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createConfluentClient } = require('./confluent') as typeof import('./confluent');
+  return createConfluentClient(config, logger, options);
 }
