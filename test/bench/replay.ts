@@ -51,7 +51,11 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const recordSize = Math.round(bytes / measured.length);
 
   const queue = uniqueName('bench-ingest');
-  const worker = await startWorkerProcess('ingest', { TICKSYNC_INGEST_TASK_QUEUE: queue, TICKSYNC_LOG_LEVEL: 'warn' });
+  const worker = await startWorkerProcess('ingest', {
+    TICKSYNC_INGEST_TASK_QUEUE: queue,
+    TICKSYNC_LOG_LEVEL: 'warn',
+    TICKSYNC_KAFKA_CLIENT: config.kafka.client,
+  });
   const client = await connectClient(config);
   const input = replayInputFor(file, {
     topic: uniqueName('bench-replay'),
@@ -112,6 +116,7 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
 
   return {
     bench: 'replay',
+    client: config.kafka.client,
     rows: options.rows,
     ticksync_rows_per_s: Math.round(ticksyncRate),
     kafka_perf_rows_per_s: Math.round(kafkaRate),
