@@ -39,6 +39,12 @@ async function call<T>(promise: () => Promise<T>): Promise<T> {
 const defined = (settings: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
 
+/**
+ * librdkafka refuses a record above 1 MB itself (message.max.bytes); kafkajs leaves the limit to the broker
+ * (the topic's max.message.bytes). The broker decides on both: librdkafka's ceiling.
+ */
+const PRODUCER_SETTINGS = { 'message.max.bytes': 1_000_000_000 };
+
 /** Kafka's group states by the number the client reports. */
 const GROUP_STATES = ['Unknown', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
 
@@ -145,7 +151,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
   }
 
   function producer(): KafkaProducer {
-    const client = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
+    const client = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 }, ...PRODUCER_SETTINGS });
     let connected = false;
     return {
       async connect() {
@@ -170,6 +176,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     // The transactional settings live under kafkaJS; connect() runs InitProducerId (it fences older producers).
     const client = kafka.producer({
       kafkaJS: { transactionalId, idempotent: true, acks: -1, transactionTimeout: transactionTimeoutMs },
+      ...PRODUCER_SETTINGS,
     });
     let connected = false;
     // librdkafka commits offsets in a transaction for a consumer handle of the group (its group metadata):
