@@ -23,6 +23,28 @@ export default tseslint.config(
     },
   },
   {
+    // Kafka client libraries live behind lib/kafka/ (TICKSYNC_KAFKA_CLIENT picks one): each in its own adapter.
+    files: ['**/*.ts'],
+    ignores: ['lib/kafka/kafkajs.ts', 'lib/kafka/confluent.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['kafkajs', '@confluentinc/kafka-javascript'].map((name) => ({
+            name,
+            message: 'Use the Kafka adapter (lib/kafka): createKafka(config, logger).',
+          })),
+          patterns: [
+            {
+              group: ['@confluentinc/kafka-javascript/*'],
+              message: 'Use the Kafka adapter (lib/kafka): createKafka(config, logger).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed by the Temporal sandbox: it must be deterministic,
     // so no Node built-ins, no clients, no config from the environment.
     files: ['workflows/**/*.ts'],

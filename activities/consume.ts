@@ -4,8 +4,8 @@ import zlib from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { EachBatchPayload, Kafka } from 'kafkajs';
 import { classifyAwsError, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import { isRetriable, kafkaErrorType, type EachBatchPayload, type KafkaClient } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { checkRecords, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
 import {
@@ -26,7 +26,7 @@ const gzipAsync = promisify(zlib.gzip);
 const gzip = (body: Buffer) => gzipAsync(body, { chunkSize: Math.min(1 << 20, Math.max(64 << 10, body.length)) });
 
 export interface ConsumeActivityDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /** Writes raw/, dlq/ and the segment manifests, with the ingest role's credentials. */
   s3: S3Client;
   bucket: string;
@@ -170,11 +170,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     const admin = kafka.admin();
     const consumer = kafka.consumer({
       groupId,
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 30_000,
-      heartbeatInterval: 1_000,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 30_000,
+      heartbeatIntervalMs: 1_000,
       maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
     });
 
@@ -297,7 +295,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
       const end = manifest.end;
       const first = Math.min(...manifest.objects.map((object) => object.firstOffset));
       if ((state.records[0]?.offset ?? Infinity) > first) {
-        // We started reading past the segment's first record: kafkajs resumed from a commit newer than the
+        // We started reading past the segment's first record: the client resumed from a commit newer than the
         // position we loaded, and commits only follow whole segments, so this one is in S3 already.
         skipSegment(state, end);
         return true;
@@ -436,12 +434,12 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
 
     /** Where each assigned partition's chain stands: the group's committed offset, or the log start. */
     async function loadStates(partitions: number[]) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const committed = await admin.fetchGroupOffsets(groupId, topic);
       const ends = await admin.fetchTopicOffsets(topic);
       const fresh = new Map<number, PartitionState>();
       for (const partition of partitions) {
         const offsets = ends.find((entry) => entry.partition === partition);
-        const group = committed?.partitions.find((entry) => entry.partition === partition);
+        const group = committed.find((entry) => entry.partition === partition);
         const next = group && Number(group.offset) >= 0 ? Number(group.offset) : Number(offsets?.low ?? 0);
         fresh.set(partition, {
           partition,
@@ -462,7 +460,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         try {
           return await loadStates(partitions);
         } catch (error) {
-          if (!(error as { retriable?: boolean }).retriable || attempt >= 20) throw error;
+          if (!isRetriable(error) || attempt >= 20) throw error;
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }
@@ -535,7 +533,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         const state = states.get(batch.partition);
         if (!state) return; // not ours since the last join
         take(state, payload);
-        resolveOffset(batch.lastOffset());
+        resolveOffset(batch.lastOffset);
         while (bufferedBytes() > input.maxBufferedBytes && fatal === undefined && !stopping) {
           const before = bufferedBytes();
           await keepingAlive(flushDue(true), heartbeat);
@@ -543,7 +541,7 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           if (bufferedBytes() >= before) break;
         }
       } catch (error) {
-        // Ends the member (see the main loop); kafkajs must not retry the batch on its own.
+        // Ends the member (see the main loop); the client must not retry the batch on its own.
         fatal ??= error;
       }
     }
@@ -603,8 +601,8 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         log.debug('report not delivered', { error: (error as Error).message });
         return;
       }
-      if (command.paused) consumer.pause([{ topic }]);
-      else consumer.resume([{ topic }]);
+      if (command.paused) consumer.pause(topic);
+      else consumer.resume(topic);
       const flushNow = flushRequestsSeen !== undefined && command.flushRequests > flushRequestsSeen;
       flushRequestsSeen = command.flushRequests;
       if (flushNow || command.paused) flushWanted = true;
@@ -636,9 +634,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
     try {
       try {
         await admin.connect();
-        await admin.fetchTopicMetadata({ topics: [topic] });
+        await admin.topicPartitions([topic]);
       } catch (error) {
-        if ((error as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        if (kafkaErrorType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
           throw ApplicationFailure.retryable(`topic ${topic} does not exist yet; waiting for it`, 'TopicMissing');
         }
         throw classifyKafkaError('Metadata', error);
@@ -648,9 +646,9 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
         log.warn('the S3 server ignores If-None-Match; segments end only at record and byte limits', { bucket });
       }
 
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        // kafkajs fetches from the committed offsets after every join: forget what is unwritten.
-        assigned = payload.memberAssignment[topic] ?? [];
+      consumer.on('assigned', ({ assignment }) => {
+        // Fetching restarts from the committed offsets after every join: forget what is unwritten.
+        assigned = assignment[topic] ?? [];
         states = new Map();
         positions.clear();
         loading = undefined;
@@ -662,19 +660,16 @@ export function createConsumeActivities(deps: ConsumeActivityDeps) {
           }),
         );
       });
-      // Batches of transaction markers only never reach eachBatch, but still move the position.
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        positions.set(
-          payload.partition,
-          Math.max(positions.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1),
-        );
+      // Transaction markers never reach eachBatch, but still move the position.
+      consumer.on('position', ({ partition, offset }) => {
+        positions.set(partition, Math.max(positions.get(partition) ?? 0, Number(offset)));
       });
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) fatal ??= payload.error;
+      consumer.on('crash', ({ error, restart }) => {
+        if (!restart) fatal ??= error;
       });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      await consumer.run({ manualResolve: true, eachBatch });
       running = true;
 
       // Due and requested writes; reports run on their own, so they go on while S3 is down.

@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
-import type { Kafka } from 'kafkajs';
 import { ErrorType, nonRetryable } from '../lib/errors';
+import type { KafkaClient } from '../lib/kafka';
 import type { KafkaProbeResult } from '../lib/types';
 
 export interface KafkaActivityDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /** The ticks topic; probes go to `<topic>.healthcheck`. */
   topic: string;
   groupPrefix: string;
@@ -20,19 +20,18 @@ export function createKafkaActivities({ kafka, topic, groupPrefix }: KafkaActivi
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic: probeTopic, numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopics([{ topic: probeTopic, numPartitions: 1 }]);
     } finally {
       await admin.disconnect();
     }
 
-    const producer = kafka.producer({ idempotent: true });
+    const producer = kafka.producer();
     await producer.connect();
     let partition: number;
     let offset: string;
     try {
       const [metadata] = await producer.send({
         topic: probeTopic,
-        acks: -1,
         messages: [{ key: probeId, value: JSON.stringify({ probeId, sentAt: new Date().toISOString() }) }],
       });
       if (metadata?.baseOffset === undefined) throw new Error(`no offset returned for the probe sent to ${probeTopic}`);
@@ -43,15 +42,16 @@ export function createKafkaActivities({ kafka, topic, groupPrefix }: KafkaActivi
     }
     context.heartbeat({ stage: 'produced', offset });
 
-    const consumer = kafka.consumer({ groupId: `${groupPrefix}.healthcheck`, maxWaitTimeInMs: 500 });
+    const consumer = kafka.consumer({ groupId: `${groupPrefix}.healthcheck`, maxWaitTimeMs: 500 });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: probeTopic });
       const received = new Promise<string>((resolve) => {
         void consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ message }) => {
-            if (message.key?.toString() === probeId) resolve(message.value?.toString() ?? '');
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              if (message.key?.toString() === probeId) resolve(message.value?.toString() ?? '');
+            }
           },
         });
       });

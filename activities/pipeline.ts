@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { Kafka } from 'kafkajs';
 import { classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import type { KafkaClient } from '../lib/kafka';
 import type { ConsumerProgress, FlushTarget } from '../lib/types';
 import { consumerProgressQuery } from '../workflows/consumer';
 
 export interface PipelineActivityDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /** Reads the consumer's progress through its workflow's query. */
   temporal: Client;
 }

@@ -4,14 +4,14 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { parse, type Info } from 'csv-parse';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/types';
 
 export interface ReplayActivityDeps {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /** Reads CSVs kept under the input prefix, with the producer's credentials. */
   inputS3: S3Client;
   inputPrefix: string;
@@ -197,14 +197,11 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     try {
       await admin.connect();
       // An existing topic is used as it is; a new one gets the asked-for partitions.
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          { topic: input.topic, numPartitions: input.partitions },
-          { topic: rejectsTopic, numPartitions: 1 },
-          { topic: progressTopic, numPartitions: 1 },
-        ],
-      });
+      await admin.createTopics([
+        { topic: input.topic, numPartitions: input.partitions },
+        { topic: rejectsTopic, numPartitions: 1 },
+        { topic: progressTopic, numPartitions: 1 },
+      ]);
     } catch (error) {
       throw classifyKafkaError('CreateTopics', error);
     } finally {
@@ -224,11 +221,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
       const deadline = Date.now() + 8_000;
       for (;;) {
         Context.current().heartbeat();
-        const [topic] = await admin.fetchOffsets({
-          groupId: progressGroup(chunk.input.runId),
-          topics: [chunk.plan.progressTopic],
-        });
-        const partition = topic?.partitions.find((entry) => entry.partition === 0);
+        const offsets = await admin.fetchGroupOffsets(progressGroup(chunk.input.runId), chunk.plan.progressTopic);
+        const partition = offsets.find((entry) => entry.partition === 0);
         const marker: ReplayMarker =
           partition && partition.offset !== '-1' && partition.metadata
             ? (JSON.parse(partition.metadata) as ReplayMarker)
@@ -257,22 +251,15 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const context = Context.current();
     const started = Date.now();
     const { input, plan } = chunk;
-    const producer: Producer = kafka.producer({
+    const producer = kafka.transactionalProducer({
       transactionalId: progressGroup(input.runId),
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      transactionTimeoutMs: 60_000,
     });
     context.heartbeat();
     try {
+      // Registering the transactional id fences older attempts of this run and settles their open
+      // transaction, so the marker read next is final.
       await producer.connect();
-      // kafkajs's connect() only registers an idempotent producer; the transactional
-      // InitProducerId — which fences older attempts of this run and settles their open
-      // transaction — comes with the first transaction. Open and abort an empty one
-      // now, so the marker read next is final.
-      const fence = await producer.transaction();
-      await fence.abort();
     } catch (error) {
       throw classifyKafkaError('InitProducerId', error);
     }
@@ -380,7 +367,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
 
   async function sendRows(
     chunk: ReplayChunkInput,
-    producer: Producer,
+    producer: TransactionalProducer,
     from: ReplayMarker,
     rows: AsyncGenerator<SourceRow[]>,
     started: number,
@@ -392,8 +379,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const rate = chunk.rowsPerSecond ?? (input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined);
     const speed = input.pacing.kind === 'timestamp' ? input.pacing.speed : undefined;
     const marker: ReplayMarker = { ...from };
-    let messages: Message[] = [];
-    let rejects: Message[] = [];
+    let messages: OutgoingMessage[] = [];
+    let rejects: OutgoingMessage[] = [];
     let openedAt = Date.now();
     // Pacing carries over chunks: the first row of this chunk is due when the last chunk
     // said the next row would be (notBefore), and later rows count from there.
@@ -403,29 +390,19 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     let anchorPass = from.pass;
     let resumeAt: number | undefined;
 
-    async function commitTransaction(batch: { messages: Message[]; rejects: Message[]; marker: ReplayMarker }) {
+    async function commitTransaction(batch: {
+      messages: OutgoingMessage[];
+      rejects: OutgoingMessage[];
+      marker: ReplayMarker;
+    }) {
       const transaction = await producer.transaction();
       try {
-        if (batch.messages.length > 0)
-          await transaction.send({ topic: input.topic, acks: -1, messages: batch.messages });
-        if (batch.rejects.length > 0) {
-          await transaction.send({ topic: plan.rejectsTopic, acks: -1, messages: batch.rejects });
-        }
+        if (batch.messages.length > 0) await transaction.send({ topic: input.topic, messages: batch.messages });
+        if (batch.rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, messages: batch.rejects });
         await transaction.sendOffsets({
-          consumerGroupId: progressGroup(input.runId),
-          topics: [
-            {
-              topic: plan.progressTopic,
-              // kafkajs passes the metadata string through; its typings omit it.
-              partitions: [
-                {
-                  partition: 0,
-                  offset: String(batch.marker.rowsRead),
-                  metadata: JSON.stringify(batch.marker),
-                } as never,
-              ],
-            },
-          ],
+          groupId: progressGroup(input.runId),
+          topic: plan.progressTopic,
+          partitions: [{ partition: 0, offset: String(batch.marker.rowsRead), metadata: JSON.stringify(batch.marker) }],
         });
         await transaction.commit();
       } catch (error) {

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { createAthenaClient, createGlueClient, createKafka } from '../lib/clients';
+import { createAthenaClient, createGlueClient } from '../lib/clients';
+import { createKafka } from '../lib/kafka';
 import { PROJECT_ROOT, type Config } from '../lib/config';
 import { Market, WINDOW_MINUTES, type Rankings } from './market';
 import { LakeTopVolume, PipelineWatcher, TickFeed } from './sources';
@@ -79,11 +80,7 @@ function streamParameters(url: URL): { symbol?: string; windowMinutes: number } 
 export async function startDashboard({ config, logger, port, host }: DashboardOptions): Promise<Dashboard> {
   const market = new Market();
   // The probe fails fast (no retries, short timeouts), so an outage shows within seconds.
-  const probeKafka = createKafka(config, logger, {
-    retry: { retries: 0 },
-    connectionTimeout: 1000,
-    requestTimeout: 2000,
-  });
+  const probeKafka = createKafka(config, logger, { failFast: true });
   const feed = new TickFeed(probeKafka, createKafka(config, logger), config.kafka.topic, market, logger);
   const athena = createAthenaClient(config, 'analyst');
   const glue = createGlueClient(config, 'analyst');

@@ -7,9 +7,9 @@ import {
 } from '@aws-sdk/client-athena';
 import { GetTableCommand, type GlueClient } from '@aws-sdk/client-glue';
 import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
-import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../lib/config';
+import type { KafkaClient, KafkaConsumer } from '../lib/kafka';
 import { parsePrometheusText, sumSamples } from '../lib/metrics';
 import { columnsOfTable, namedQuerySql, resolveColumns, tableForTopic, type NamedQueryOptions } from '../lib/queries';
 import { temporalConnectionOptions, workflowUrl } from '../lib/temporal';
@@ -54,7 +54,7 @@ function markUp(status: ServiceStatus): void {
  */
 export class TickFeed {
   readonly status: KafkaStatus = { up: false, consuming: false, ignored: 0, note: 'connecting' };
-  private consumer: Consumer | undefined;
+  private consumer: KafkaConsumer | undefined;
   private readonly admin;
   private probing: NodeJS.Timeout | undefined;
   private restartWanted = false;
@@ -63,8 +63,8 @@ export class TickFeed {
   private stopped = false;
 
   constructor(
-    private readonly probeKafka: Kafka,
-    private readonly kafka: Kafka,
+    private readonly probeKafka: KafkaClient,
+    private readonly kafka: KafkaClient,
     private readonly topic: string,
     private readonly market: Market,
     private readonly logger: Logger,
@@ -113,32 +113,29 @@ export class TickFeed {
     // than the dashboard) and never holds back the lake's consumer.
     const consumer = this.kafka.consumer({
       groupId: `ticksync.dashboard.${os.hostname()}.${process.pid}.${Date.now().toString(36)}`,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 100,
-      // A crashed consumer is not restarted by kafkajs (which could rejoin after a stop): the probe starts a new one.
-      retry: { restartOnFailure: () => Promise.resolve(false) },
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      maxWaitTimeMs: 100,
+      // A crashed consumer is not restarted by the client (which could rejoin after a stop): the probe starts a new one.
+      restartOnCrash: false,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on('assigned', () => {
       this.status.consuming = true;
       this.status.note = undefined;
       this.logger.info({ topic: this.topic }, 'dashboard consumer joined; reading from the end of the topic');
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
+    consumer.on('crash', ({ error }) => {
       this.status.consuming = false;
       this.restartWanted = true;
-      this.logger.warn({ err: payload.error }, 'dashboard consumer crashed; starting a new one once Kafka answers');
+      this.logger.warn({ err: error }, 'dashboard consumer crashed; starting a new one once Kafka answers');
     });
-    consumer.on(consumer.events.DISCONNECT, () => {
+    consumer.on('disconnect', () => {
       this.status.consuming = false;
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: this.topicCreatedSinceStart });
     await consumer.run({
-      autoCommit: false,
       eachBatch: async ({ batch }) => {
         const receivedAt = Date.now();
         for (const message of batch.messages) {

@@ -90,6 +90,9 @@ const envSchema = z.object({
     .default('127.0.0.1:9092')
     .transform((value) => value.split(',').map((broker) => broker.trim()))
     .pipe(z.array(hostPort('127.0.0.1:9092')).min(1)),
+  TICKSYNC_KAFKA_CLIENT: z
+    .enum(['kafkajs', 'confluent'], { error: "expected 'kafkajs' or 'confluent'" })
+    .default('kafkajs'),
   TICKSYNC_KAFKA_CLIENT_ID: name('a Kafka client id', /^[A-Za-z0-9._-]+$/, 'ticksync').default('ticksync'),
   TICKSYNC_TOPIC: name('a Kafka topic name', /^[A-Za-z0-9._-]{1,200}$/, 'ticks').default('ticks'),
   TICKSYNC_KAFKA_SSL: flag.default(false),
@@ -199,6 +202,8 @@ export interface Config {
   target: 'local' | 'aws';
   logLevel: string;
   kafka: {
+    /** The client library: kafkajs (pure JavaScript, the default) or confluent (librdkafka). */
+    client: 'kafkajs' | 'confluent';
     brokers: string[];
     clientId: string;
     topic: string;
@@ -342,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     target: e.TICKSYNC_TARGET,
     logLevel: e.TICKSYNC_LOG_LEVEL,
     kafka: {
+      client: e.TICKSYNC_KAFKA_CLIENT,
       brokers: e.TICKSYNC_KAFKA_BROKERS,
       clientId: e.TICKSYNC_KAFKA_CLIENT_ID,
       topic: e.TICKSYNC_TOPIC,

@@ -134,7 +134,7 @@ const KAFKA_CLIENT_FAULTS = new Set([
   'POLICY_VIOLATION',
 ]);
 
-/** Classifies a kafkajs error where it arises, as classifyAwsError does for AWS. */
+/** Classifies a Kafka error (its type in protocol names, from either client) where it arises, as classifyAwsError does for AWS. */
 export function classifyKafkaError(operation: string, error: unknown): Error {
   const type = (error as { type?: string } | undefined)?.type;
   if (type && KAFKA_CLIENT_FAULTS.has(type)) {

@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { loadConfig } from '../lib/config';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
 import { benchConsume } from '../test/bench/consume';
@@ -7,6 +7,21 @@ import { benchDashboard } from '../test/bench/dashboard';
 import { benchQuery } from '../test/bench/query';
 import { benchReplay } from '../test/bench/replay';
 import { positiveInteger, positiveNumber, runCli } from './cli';
+
+type ClientChoice = Config['kafka']['client'] | 'all';
+const CLIENTS: Config['kafka']['client'][] = ['kafkajs', 'confluent'];
+const clientOption = (value: string): ClientChoice => {
+  if (value !== 'all' && !CLIENTS.includes(value as never))
+    throw new InvalidArgumentError(`--client: expected kafkajs, confluent or all, got "${value}"`);
+  return value as ClientChoice;
+};
+/** The configuration once per client asked for (all: each in turn), each with its client. */
+const perClient = (config: Config, choice: ClientChoice | undefined) =>
+  (choice === 'all' ? CLIENTS : [choice ?? config.kafka.client]).map((client) => ({
+    ...config,
+    kafka: { ...config.kafka, client },
+  }));
+const CLIENT_HELP = 'Kafka client: kafkajs, confluent or all (one JSON line each; default TICKSYNC_KAFKA_CLIENT)';
 
 const program = new Command('npm run bench --').description(
   'Benchmarks: TickSync against its reference on the same local stack; the last line is JSON',
@@ -17,12 +32,15 @@ program
   .description("replayWorkflow as fast as possible against Kafka's ProducerPerformance")
   .option('--rows <count>', 'rows in the generated tick file', positiveInteger('--rows'), 1_000_000)
   .option('--batch-rows <count>', 'rows per Kafka transaction', positiveInteger('--batch-rows'), 2000)
-  .action(async (options: { rows: number; batchRows: number }) => {
+  .option('--client <name>', CLIENT_HELP, clientOption)
+  .action(async (options: { rows: number; batchRows: number; client?: ClientChoice }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
-    const result = await withStackUp(stack, selectServices([], false), () => benchReplay(config, logger, options));
-    console.log(JSON.stringify(result));
+    await withStackUp(stack, selectServices([], false), async () => {
+      for (const clientConfig of perClient(config, options.client))
+        console.log(JSON.stringify(await benchReplay(clientConfig, logger, options)));
+    });
   });
 
 program
@@ -41,12 +59,15 @@ program
     positiveInteger('--members'),
     1,
   )
-  .action(async (options: { rows: number; perMessageSample: number; members: number }) => {
+  .option('--client <name>', CLIENT_HELP, clientOption)
+  .action(async (options: { rows: number; perMessageSample: number; members: number; client?: ClientChoice }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);
-    const result = await withStackUp(stack, selectServices([], false), () => benchConsume(config, logger, options));
-    console.log(JSON.stringify(result));
+    await withStackUp(stack, selectServices([], false), async () => {
+      for (const clientConfig of perClient(config, options.client))
+        console.log(JSON.stringify(await benchConsume(clientConfig, logger, options)));
+    });
   });
 
 program

@@ -6,6 +6,17 @@ const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { installConfluentNative } = require('./confluent-native');
+
+if (process.argv.includes('--help')) {
+  process.stdout.write(
+    'Usage: node scripts/bootstrap.js [--retry-confluent]\n\n' +
+      'Installs the npm packages (npm ci) when package-lock.json changed, then the native module of the\n' +
+      'confluent Kafka client (TICKSYNC_KAFKA_CLIENT=confluent). Every npm script runs it first.\n\n' +
+      '  --retry-confluent  try the confluent client again after a failed install\n',
+  );
+  process.exit(0);
+}
 
 const root = path.resolve(__dirname, '..');
 const lock = path.join(root, 'package-lock.json');
@@ -29,3 +40,6 @@ if (installed !== digest) {
   }
   fs.writeFileSync(stamp, `${digest}\n`);
 }
+
+// The confluent client is optional: its failure is reported, never fatal.
+installConfluentNative(root, { retry: process.argv.includes('--retry-confluent') });

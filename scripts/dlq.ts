@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
-import type { Kafka } from 'kafkajs';
-import { createKafka, createS3Client } from '../lib/clients';
+import { createS3Client } from '../lib/clients';
+import { createKafka, type KafkaClient } from '../lib/kafka';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { checkRecord } from '../lib/lake';
@@ -105,12 +105,12 @@ export function checkReplayFile(text: string, maxRecordBytes: number): ReplayChe
   return check;
 }
 
-async function produce(kafka: Kafka, topic: string, records: Replayable[]): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+async function produce(kafka: KafkaClient, topic: string, records: Replayable[]): Promise<void> {
+  const producer = kafka.producer();
   await producer.connect();
   try {
     for (let index = 0; index < records.length; index += 500) {
-      await producer.send({ topic, acks: -1, messages: records.slice(index, index + 500) });
+      await producer.send({ topic, messages: records.slice(index, index + 500) });
     }
   } finally {
     await producer.disconnect();

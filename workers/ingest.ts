@@ -1,5 +1,6 @@
 import { createIngestActivities } from '../activities';
-import { createKafka, createS3Client } from '../lib/clients';
+import { createS3Client } from '../lib/clients';
+import { createKafka } from '../lib/kafka';
 import { connectClient } from '../lib/temporal';
 import { runWorkerProcess } from './run-worker';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createKafka } from '../../lib/clients';
+import { createKafka } from '../../lib/kafka';
 import type { Config } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { replayWorkflow } from '../../workflows';
@@ -83,7 +83,7 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
     const without = await replay(uniqueName('bench-dashboard-off'));
 
     const topic = uniqueName('bench-dashboard-on');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    await admin.createTopics([{ topic, numPartitions: 6 }]);
     const dashboard = await startDashboardProcess({
       TICKSYNC_TOPIC: topic,
       TICKSYNC_DASHBOARD_PORT: String(await freePort()),
@@ -127,7 +127,7 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
       ratio: Number((withDashboard / without).toFixed(3)),
     };
   } finally {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.deleteTopics(topics).catch(() => undefined);
     await admin.disconnect();
     await client.connection.close();
     await worker.stop();

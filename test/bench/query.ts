@@ -31,10 +31,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection, type JS } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { Partitioners } from 'kafkajs';
 import type { Logger } from 'pino';
 import { COMPACTED, createCompactActivities } from '../../activities/compact';
-import { createAthenaClient, createGlueClient, createKafka, createS3Client } from '../../lib/clients';
+import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
+import { createKafka } from '../../lib/kafka';
 import type { Config } from '../../lib/config';
 import { isAwsError } from '../../lib/errors';
 import { hourPartition, objectKey } from '../../lib/lake';
@@ -463,9 +463,9 @@ async function measureFreshness(
   const client = await connectClient(config);
   const kafka = createKafka(config, logger);
   const admin = kafka.admin();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer();
   await Promise.all([admin.connect(), producer.connect()]);
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics([{ topic, numPartitions: 1 }]);
   const consumer = await client.workflow.start(consumerWorkflow, {
     workflowId: uniqueName('bench-freshness-consumer'),
     taskQueue: queue,
@@ -536,7 +536,7 @@ async function measureFreshness(
     await consumer.signal(stopConsumerSignal).catch(() => undefined);
     await consumer.result().catch((error: unknown) => logger.warn({ err: error }, 'freshness consumer failed'));
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics([topic]).catch(() => undefined);
     await admin.disconnect();
     await dropTestCrawler(glue, crawler).catch((error: unknown) => logger.warn({ err: error }, 'crawler cleanup'));
     for (const folder of [prefix, `${config.s3.manifestPrefix}${topic}/`])

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import type { Logger } from 'pino';
-import { createKafka } from '../../lib/clients';
+import { createKafka } from '../../lib/kafka';
 import { PROJECT_ROOT, type Config } from '../../lib/config';
 import { convertRow, inferSchema } from '../../lib/rows';
 import { connectClient } from '../../lib/temporal';
@@ -51,7 +51,11 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const recordSize = Math.round(bytes / measured.length);
 
   const queue = uniqueName('bench-ingest');
-  const worker = await startWorkerProcess('ingest', { TICKSYNC_INGEST_TASK_QUEUE: queue, TICKSYNC_LOG_LEVEL: 'warn' });
+  const worker = await startWorkerProcess('ingest', {
+    TICKSYNC_INGEST_TASK_QUEUE: queue,
+    TICKSYNC_LOG_LEVEL: 'warn',
+    TICKSYNC_KAFKA_CLIENT: config.kafka.client,
+  });
   const client = await connectClient(config);
   const input = replayInputFor(file, {
     topic: uniqueName('bench-replay'),
@@ -78,7 +82,7 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const perfTopic = uniqueName('bench-perf');
   const admin = createKafka(config, logger).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic: perfTopic, numPartitions: 6 }], waitForLeaders: true });
+  await admin.createTopics([{ topic: perfTopic, numPartitions: 6 }]);
   const java = await kafkaJava(PROJECT_ROOT, config.stack.cacheDir, dir, logger);
   const { stdout } = await promisify(execFile)(
     java.command,
@@ -107,13 +111,12 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const summary = /(\d+) records sent, ([\d.]+) records\/sec/.exec(stdout.trim().split('\n').at(-1) ?? '');
   if (!summary) throw new Error(`unexpected ProducerPerformance output:\n${stdout}`);
   const kafkaRate = Number(summary[2]);
-  await admin.deleteTopics({
-    topics: [input.topic, perfTopic, `${input.topic}.rejects`, `${input.topic}.replay-progress`],
-  });
+  await admin.deleteTopics([input.topic, perfTopic, `${input.topic}.rejects`, `${input.topic}.replay-progress`]);
   await admin.disconnect();
 
   return {
     bench: 'replay',
+    client: config.kafka.client,
     rows: options.rows,
     ticksync_rows_per_s: Math.round(ticksyncRate),
     kafka_perf_rows_per_s: Math.round(kafkaRate),

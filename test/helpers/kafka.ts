@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
-import { createKafka } from '../../lib/clients';
 import type { Config } from '../../lib/config';
+import { createKafka, type KafkaClient } from '../../lib/kafka';
 import { createLogger } from '../../lib/logger';
 import { uniqueName } from './workers';
 
@@ -12,15 +11,16 @@ export interface ReadMessage {
   timestamp: number;
 }
 
-export function testKafka(config: Config): Kafka {
+/** The Kafka client the configuration names (TICKSYNC_KAFKA_CLIENT), logging nothing. */
+export function testKafka(config: Config): KafkaClient {
   return createKafka(config, createLogger('test-kafka', 'silent'));
 }
 
 /**
- * Reads a topic from the beginning with read_committed (kafkajs's default) and
- * returns the messages that `keep` selects, once `expected` of them have
- * arrived and nothing more came for `settleMs` (so duplicates would show), or
- * when nothing arrives for `idleMs`.
+ * Reads a topic from the beginning with read_committed and returns the
+ * messages that `keep` selects, once `expected` of them have arrived and
+ * nothing more came for `settleMs` (so duplicates would show), or when nothing
+ * arrives for `idleMs`.
  */
 export async function readTopic(
   config: Config,
@@ -29,24 +29,26 @@ export async function readTopic(
   expected: number,
   { settleMs = 2000, idleMs = 15_000 } = {},
 ): Promise<ReadMessage[]> {
-  const consumer = testKafka(config).consumer({ groupId: uniqueName('test-reader'), maxWaitTimeInMs: 200 });
+  const consumer = testKafka(config).consumer({ groupId: uniqueName('test-reader'), maxWaitTimeMs: 200 });
   const messages: ReadMessage[] = [];
   let last = Date.now();
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
+      eachBatch: async ({ batch }) => {
         last = Date.now();
-        const value = JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>;
-        if (keep(value)) {
-          messages.push({
-            key: message.key?.toString() ?? null,
-            value,
-            partition,
-            offset: message.offset,
-            timestamp: Number(message.timestamp),
-          });
+        for (const message of batch.messages) {
+          const value = JSON.parse(message.value?.toString() ?? 'null') as Record<string, unknown>;
+          if (keep(value)) {
+            messages.push({
+              key: message.key?.toString() ?? null,
+              value,
+              partition: batch.partition,
+              offset: message.offset,
+              timestamp: Number(message.timestamp),
+            });
+          }
         }
       },
     });

@@ -8,6 +8,7 @@ import { connectClient } from '../../lib/temporal';
 import type { ConsumerInput, ReplayInput } from '../../lib/types';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
 import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consumer';
+import type { GroupOffset } from '../../lib/kafka';
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, expectExactlyOnce, readLake, waitForProgress } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';
@@ -151,11 +152,11 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
     // S3 holds segments beyond the group's committed offsets: written, never committed.
     const admin = testKafka(p.config).admin();
     await admin.connect();
-    let offsets: Awaited<ReturnType<typeof admin.fetchOffsets>>[number] | undefined;
+    let offsets: GroupOffset[] | undefined;
     // The restarted broker answers "coordinator loading" for a moment.
     for (let attempt = 0; !offsets; attempt++) {
       try {
-        [offsets] = await admin.fetchOffsets({ groupId: consumerInput.groupId, topics: [input.topic] });
+        offsets = await admin.fetchGroupOffsets(consumerInput.groupId, input.topic);
       } catch (error) {
         if (attempt >= 60) throw error;
         await sleep(500);
@@ -169,7 +170,7 @@ test('the broker stops mid-stream and a worker is killed after its S3 writes, be
     s3.destroy();
     const uncommitted = (listed.Contents ?? []).filter(({ Key }) => {
       const [, partition, start] = /\/(\d+)\/(\d+)\.json$/.exec(Key ?? '') ?? [];
-      const committed = offsets?.partitions.find((entry) => entry.partition === Number(partition))?.offset ?? '-1';
+      const committed = offsets?.find((entry) => entry.partition === Number(partition))?.offset ?? '-1';
       return partition !== undefined && Number(start) >= Math.max(0, Number(committed));
     });
     expect(uncommitted.length).toBeGreaterThan(0);
@@ -216,10 +217,10 @@ test('the S3 server stops for 30 s: the member keeps its partitions, holds bound
     expect(await attempt()).toBe(attemptBefore);
     const admin = testKafka(p.config).admin();
     await admin.connect();
-    const { groups } = await admin.describeGroups([`${input.topic}.lake`]);
+    const group = await admin.describeGroup(`${input.topic}.lake`);
     await admin.disconnect();
-    expect(groups[0]?.state).toBe('Stable');
-    expect(groups[0]?.members).toHaveLength(1);
+    expect(group.state).toBe('Stable');
+    expect(group.members).toBe(1);
 
     expect((await runScript('stack', ['up', 's3'], stackEnv)).code).toBe(0);
     await expectAllOnceInS3(p.config, replay, consumer, input, rows);

@@ -101,10 +101,9 @@ test('poison messages go to dlq/ with their reasons; every valid record reaches 
   const kafka = testKafka(config);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(8 << 20) }] }],
-  });
+  await admin.createTopics([
+    { topic, numPartitions: 2, configEntries: [{ name: 'max.message.bytes', value: String(8 << 20) }] },
+  ]);
   await admin.disconnect();
   const runId = uniqueName('run');
   const valid = (seq: number) => ({
@@ -173,7 +172,7 @@ async function startFlushOnlyConsumer(name: string, partitions: number) {
   const kafka = testKafka(config);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  await admin.createTopics([{ topic, numPartitions: partitions }]);
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();
@@ -266,7 +265,7 @@ test('npm run consume starts, reports and stops the consumer; bad flags exit 2',
   const kafka = testKafka(config);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+  await admin.createTopics([{ topic, numPartitions: 1 }]);
   await admin.disconnect();
   const started = await runScript('consume', ['--topic', topic, '--detach'], env);
   expect(started.code).toBe(0);

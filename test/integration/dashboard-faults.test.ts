@@ -78,7 +78,7 @@ const health = async (dashboard: DashboardProcess): Promise<Health> =>
 async function createTopic(env: NodeJS.ProcessEnv, topic: string) {
   const admin = testKafka(loadConfig({ ...process.env, ...env })).admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+  await admin.createTopics([{ topic, numPartitions: 3 }]);
   await admin.disconnect();
 }
 

@@ -51,7 +51,7 @@ afterAll(async () => {
 async function createTopic(env: NodeJS.ProcessEnv, topic: string) {
   const admin = testKafka(loadConfig({ ...process.env, ...env })).admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+  await admin.createTopics([{ topic, numPartitions: 3 }]);
   await admin.disconnect();
 }
 

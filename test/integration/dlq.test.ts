@@ -30,7 +30,7 @@ beforeAll(async () => {
   worker = await startWorkerProcess('ingest', env);
   const admin = testKafka(config).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await admin.createTopics([{ topic, numPartitions: 1 }]);
   await admin.disconnect();
 });
 

@@ -1,5 +1,6 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { createKafka, createS3Client } from '../../lib/clients';
+import { createS3Client } from '../../lib/clients';
+import { createKafka } from '../../lib/kafka';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectClient } from '../../lib/temporal';

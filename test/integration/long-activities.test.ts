@@ -2,8 +2,9 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure, noopMetricMeter } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createIngestActivities, type IngestActivities } from '../../activities';
-import { createKafka, createS3Client } from '../../lib/clients';
+import { createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
+import { createKafka } from '../../lib/kafka';
 import { createLogger } from '../../lib/logger';
 import { createMetrics } from '../../lib/metrics';
 import type { ConsumerProgress, MemberReport, PartitionStatus, ReplayInput, ReplayMarker } from '../../lib/types';
@@ -177,10 +178,10 @@ test('consumeAndFlush heartbeats its partitions; cancelled, it writes what it ho
   const admin = createKafka(config, createLogger('long-activities-test', 'silent')).admin();
   await admin.connect();
   try {
-    const [committed] = await admin.fetchOffsets({ groupId: consumer.groupId, topics: [replay.topic] });
-    expect(
-      Object.fromEntries(committed?.partitions.map(({ partition, offset }) => [partition, Number(offset)]) ?? []),
-    ).toEqual(Object.fromEntries(next));
+    const committed = await admin.fetchGroupOffsets(consumer.groupId, replay.topic);
+    expect(Object.fromEntries(committed.map(({ partition, offset }) => [partition, Number(offset)]))).toEqual(
+      Object.fromEntries(next),
+    );
   } finally {
     await admin.disconnect();
   }

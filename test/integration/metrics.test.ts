@@ -99,7 +99,7 @@ test("each worker's /metrics parses, and its counters equal the replay's, consum
   const kafka = testKafka(config);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+  await admin.createTopics([{ topic, numPartitions: 3 }]);
   await admin.disconnect();
   const producer = kafka.producer();
   await producer.connect();

@@ -111,7 +111,7 @@ beforeAll(async () => {
   await producer.connect();
   const admin = testKafka(config).admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+  await admin.createTopics([{ topic, numPartitions: 2 }]);
   await admin.disconnect();
   const consumer = await client.workflow.start(consumerWorkflow, {
     workflowId: uniqueName('query-consumer'),

@@ -94,12 +94,11 @@ test('an existing topic is used as it is; a new one gets the asked partitions', 
   await admin.connect();
   try {
     const existing = replayInputFor(SAMPLE_CSV, { partitions: 6, limit: 10 });
-    await admin.createTopics({ topics: [{ topic: existing.topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.createTopics([{ topic: existing.topic, numPartitions: 2 }]);
     await (await start(existing)).result();
     const created = replayInputFor(SAMPLE_CSV, { partitions: 5, limit: 10 });
     await (await start(created)).result();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [existing.topic, created.topic] });
-    const partitions = Object.fromEntries(topics.map((topic) => [topic.name, topic.partitions.length]));
+    const partitions = await admin.topicPartitions([existing.topic, created.topic]);
     expect(partitions).toEqual({ [existing.topic]: 2, [created.topic]: 5 });
   } finally {
     await admin.disconnect();

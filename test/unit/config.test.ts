@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { kafkaSasl } from '../../lib/clients';
+import { kafkaSasl } from '../../lib/kafka';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { temporalConnectionOptions } from '../../lib/temporal';
 
@@ -141,6 +141,14 @@ describe('loadConfig', () => {
       'TICKSYNC_INGEST_ACCESS_KEY_ID and TICKSYNC_INGEST_SECRET_ACCESS_KEY: set both or neither',
     ]);
   });
+  test('the Kafka client: kafkajs by default, confluent when asked, nothing else', () => {
+    expect(loadConfig({}).kafka.client).toBe('kafkajs');
+    expect(loadConfig({ TICKSYNC_KAFKA_CLIENT: 'confluent' }).kafka.client).toBe('confluent');
+    expect(problemsOf({ TICKSYNC_KAFKA_CLIENT: 'rdkafka' })[0]).toMatch(
+      /TICKSYNC_KAFKA_CLIENT="rdkafka": expected 'kafkajs' or 'confluent'/,
+    );
+  });
+
   test('Kafka TLS and SASL (Amazon MSK, Confluent Cloud)', () => {
     const config = loadConfig({
       TICKSYNC_KAFKA_SSL: 'true',
@@ -180,12 +188,13 @@ describe('loadConfig', () => {
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEKEY', AWS_SECRET_ACCESS_KEY: 'example-secret' });
     try {
-      const sasl = kafkaSasl(loadConfig(msk)) as {
-        mechanism: string;
-        oauthBearerProvider: () => Promise<{ value: string }>;
-      };
-      expect(sasl.mechanism).toBe('oauthbearer');
-      const url = new URL(Buffer.from((await sasl.oauthBearerProvider()).value, 'base64url').toString('utf8'));
+      const sasl = kafkaSasl(loadConfig(msk));
+      if (sasl?.mechanism !== 'oauthbearer') throw new Error(`expected oauthbearer, got ${sasl?.mechanism}`);
+      const token = await sasl.oauthBearerProvider();
+      // librdkafka (the confluent client) also needs the token's principal and expiry.
+      expect(token.principal).toBe('ticksync');
+      expect(token.lifetime).toBeGreaterThan(Date.now());
+      const url = new URL(Buffer.from(token.value, 'base64url').toString('utf8'));
       expect(url.host).toBe('kafka.eu-west-1.amazonaws.com');
       expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
       expect(url.searchParams.get('X-Amz-Credential')).toMatch(

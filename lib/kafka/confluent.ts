@@ -1,0 +1,345 @@
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { kafkaSasl } from './sasl';
+import {
+  committedMetadata,
+  type ConsumerEvents,
+  type ConsumerOptions,
+  type KafkaAdmin,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type KafkaConsumer,
+  type KafkaProducer,
+  type KafkaTransaction,
+  type TransactionalProducer,
+  type TransactionalProducerOptions,
+} from './types';
+
+/** librdkafka's error names that differ from Kafka's protocol names (the rest are ERR_ + the protocol name). */
+const PROTOCOL_NAMES: Record<string, string> = { ERR_UNKNOWN_TOPIC_OR_PART: 'UNKNOWN_TOPIC_OR_PARTITION' };
+
+/** Gives a librdkafka error its type in Kafka's protocol names, as kafkajs names them. */
+function normalized(error: unknown): unknown {
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (typeof type === 'string' && type.startsWith('ERR_')) {
+    Object.defineProperty(error, 'type', { value: PROTOCOL_NAMES[type] ?? type.slice(4), configurable: true });
+  }
+  return error;
+}
+
+async function call<T>(promise: () => Promise<T>): Promise<T> {
+  try {
+    return await promise();
+  } catch (error) {
+    throw normalized(error);
+  }
+}
+
+const defined = (settings: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
+
+/**
+ * librdkafka refuses a record above 1 MB itself (message.max.bytes); kafkajs leaves the limit to the broker
+ * (the topic's max.message.bytes). The broker decides on both: librdkafka's ceiling.
+ */
+const PRODUCER_SETTINGS = { 'message.max.bytes': 1_000_000_000 };
+
+/** Kafka's group states by the number the client reports. */
+const GROUP_STATES = ['Unknown', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
+
+/** librdkafka's rebalance event codes. */
+const ASSIGN_PARTITIONS = -175;
+
+/** The native clients under the KafkaJS-style API, for what that API leaves out. */
+interface NativeProducer {
+  sendOffsetsToTransaction(
+    offsets: { topic: string; partition: number; offset: number; metadata?: string }[],
+    consumer: unknown,
+    timeoutMs: number,
+    callback: (error: unknown) => void,
+  ): void;
+}
+interface NativeConsumer {
+  position(): { topic: string; partition: number; offset: number }[];
+}
+const internal = <T>(client: unknown): T => (client as { _getInternalClient(): T })._getInternalClient();
+
+/** The confluent client (librdkafka through @confluentinc/kafka-javascript's KafkaJS-style API). */
+export function createConfluentClient(config: Config, logger: Logger, options: KafkaClientOptions = {}): KafkaClient {
+  const log = logger.child({ kafka: 'confluent' });
+  const kafkaLogger = {
+    info: (message: string, extra?: object) => log.debug(extra ?? {}, message),
+    error: (message: string, extra?: object) => log.error(extra ?? {}, message),
+    warn: (message: string, extra?: object) => log.warn(extra ?? {}, message),
+    debug: (message: string, extra?: object) => log.debug(extra ?? {}, message),
+    namespace: () => kafkaLogger,
+    setLogLevel: () => undefined,
+  };
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: {
+      clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      // The client tells settings given from settings absent: only what is set.
+      ...(config.kafka.ssl ? { ssl: true } : {}),
+      ...(config.kafka.sasl ? { sasl: kafkaSasl(config) as never } : {}),
+      logLevel: options.silent ? KafkaJS.logLevel.NOTHING : KafkaJS.logLevel.WARN,
+      logger: kafkaLogger as never,
+      ...(options.failFast ? { retry: { retries: 0 }, connectionTimeout: 1000, requestTimeout: 2000 } : {}),
+    },
+  });
+
+  function admin(): KafkaAdmin {
+    const client = kafka.admin();
+    let connected = false;
+    const topicPartitions = async (topics: string[]) => {
+      const metadata = await call(() => client.fetchTopicMetadata({ topics }));
+      return metadata;
+    };
+    return {
+      async connect() {
+        connected = true;
+        await call(() => client.connect());
+      },
+      async disconnect() {
+        if (connected) await client.disconnect();
+        connected = false;
+      },
+      async createTopics(topics) {
+        const created = await call(() => client.createTopics({ topics, timeout: 10_000 }));
+        // The client cannot wait for leaders: poll the metadata until every partition has one.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const metadata = await topicPartitions(topics.map(({ topic }) => topic)).catch(() => undefined);
+          const ready = metadata?.every((topic) => topic.partitions.every((partition) => partition.leader >= 0));
+          if (ready) return created;
+          if (Date.now() > deadline) throw new Error(`topics ${topics.map(({ topic }) => topic)} have no leaders`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      },
+      deleteTopics: (topics) => call(() => client.deleteTopics({ topics })),
+      listTopics: () => call(() => client.listTopics()),
+      async topicPartitions(topics) {
+        const metadata = await topicPartitions(topics);
+        return Object.fromEntries(metadata.map((topic) => [topic.name, topic.partitions.length]));
+      },
+      async fetchTopicOffsets(topic) {
+        const offsets = await call(() => client.fetchTopicOffsets(topic));
+        return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
+      },
+      async fetchGroupOffsets(groupId, topic) {
+        const [offsets] = await call(() => client.fetchOffsets({ groupId, topics: [topic] }));
+        return (offsets?.partitions ?? []).map(({ partition, offset, metadata }) => ({
+          partition,
+          offset,
+          metadata: committedMetadata(metadata),
+        }));
+      },
+      async describeGroup(groupId) {
+        const { groups } = await call(() => client.describeGroups([groupId]));
+        const group = groups.find((entry) => entry.groupId === groupId);
+        return {
+          groupId,
+          state: GROUP_STATES[Number(group?.state ?? 4)] ?? 'Unknown',
+          members: group?.members.length ?? 0,
+        };
+      },
+      async ping() {
+        await call(() => client.listTopics());
+      },
+    };
+  }
+
+  function producer(): KafkaProducer {
+    const client = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 }, ...PRODUCER_SETTINGS });
+    let connected = false;
+    return {
+      async connect() {
+        connected = true;
+        await call(() => client.connect());
+      },
+      async disconnect() {
+        if (connected) await client.disconnect();
+        connected = false;
+      },
+      async send({ topic, messages }) {
+        const sent = await call(() => client.send({ topic, messages: messages as never }));
+        return sent.map(({ topicName, partition, baseOffset }) => ({ topic: topicName, partition, baseOffset }));
+      },
+    };
+  }
+
+  function transactionalProducer({
+    transactionalId,
+    transactionTimeoutMs = 60_000,
+  }: TransactionalProducerOptions): TransactionalProducer {
+    // The transactional settings live under kafkaJS; connect() runs InitProducerId (it fences older producers).
+    const client = kafka.producer({
+      kafkaJS: { transactionalId, idempotent: true, acks: -1, transactionTimeout: transactionTimeoutMs },
+      ...PRODUCER_SETTINGS,
+    });
+    let connected = false;
+    // librdkafka commits offsets in a transaction for a consumer handle of the group (its group metadata):
+    // one that never joins, per group, made when first needed.
+    const groupHandles = new Map<string, KafkaJS.Consumer>();
+    async function groupHandle(groupId: string) {
+      let handle = groupHandles.get(groupId);
+      if (!handle) {
+        handle = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+        groupHandles.set(groupId, handle);
+        await call(() => handle!.connect());
+      }
+      return handle;
+    }
+    return {
+      async connect() {
+        connected = true;
+        await call(() => client.connect());
+      },
+      async disconnect() {
+        await Promise.allSettled([...groupHandles.values()].map((handle) => handle.disconnect()));
+        groupHandles.clear();
+        if (connected) await client.disconnect();
+        connected = false;
+      },
+      async transaction(): Promise<KafkaTransaction> {
+        await call(() => client.transaction());
+        return {
+          async send({ topic, messages }) {
+            await call(() => client.send({ topic, messages: messages as never }));
+          },
+          async sendOffsets({ groupId, topic, partitions }) {
+            // The KafkaJS-style sendOffsets drops the metadata (the progress marker): the native call keeps it.
+            const handle = await groupHandle(groupId);
+            await call(
+              () =>
+                new Promise<void>((resolve, reject) =>
+                  internal<NativeProducer>(client).sendOffsetsToTransaction(
+                    partitions.map(({ partition, offset, metadata }) => ({
+                      topic,
+                      partition,
+                      offset: Number(offset),
+                      ...(metadata === undefined ? {} : { metadata }),
+                    })),
+                    internal(handle),
+                    10_000,
+                    (error) => (error ? reject(error as Error) : resolve()),
+                  ),
+                ),
+            );
+          },
+          commit: () => call(() => client.commit()),
+          abort: () => call(() => client.abort()),
+        };
+      },
+    };
+  }
+
+  function consumer(options: ConsumerOptions): KafkaConsumer {
+    const listeners: { [E in keyof ConsumerEvents]: ((payload: ConsumerEvents[E]) => void)[] } = {
+      assigned: [],
+      position: [],
+      crash: [],
+      disconnect: [],
+    };
+    const emit = <E extends keyof ConsumerEvents>(event: E, payload: ConsumerEvents[E]) => {
+      for (const listener of listeners[event]) listener(payload);
+    };
+    // Where reading starts without a committed offset is configuration in librdkafka, known at subscribe():
+    // the client is made there.
+    let client: KafkaJS.Consumer | undefined;
+    let connected = false;
+    let positions: NodeJS.Timeout | undefined;
+    const reportPositions = () => {
+      if (!client || !connected) return;
+      try {
+        for (const { topic, partition, offset } of internal<NativeConsumer>(client).position()) {
+          if (offset >= 0) emit('position', { topic, partition, offset: String(offset) });
+        }
+      } catch {
+        // not assigned right now
+      }
+    };
+    const ready = () => {
+      if (!client) throw new Error('subscribe() first');
+      return client;
+    };
+    return {
+      async connect() {
+        // Connects in subscribe(); see above.
+      },
+      async disconnect() {
+        clearInterval(positions);
+        const current = client;
+        if (current && connected) {
+          connected = false;
+          await current.disconnect();
+          emit('disconnect', {});
+        }
+      },
+      async subscribe({ topic, fromBeginning = false }) {
+        client = kafka.consumer({
+          // Unset options left out: the client takes a key given as undefined for a value.
+          kafkaJS: defined({
+            groupId: options.groupId,
+            sessionTimeout: options.sessionTimeoutMs,
+            rebalanceTimeout: options.rebalanceTimeoutMs,
+            heartbeatInterval: options.heartbeatIntervalMs,
+            maxWaitTimeInMs: options.maxWaitTimeMs,
+            maxBytesPerPartition: options.maxBytesPerPartition,
+            readUncommitted: false,
+            allowAutoTopicCreation: false,
+            autoCommit: false,
+            fromBeginning,
+          }),
+          'js.consumer.max.batch.size': -1,
+          rebalance_cb: (error: { code: number }, assignment: { topic: string; partition: number }[]) => {
+            if (error.code !== ASSIGN_PARTITIONS) return;
+            const byTopic: Record<string, number[]> = {};
+            for (const { topic: name, partition } of assignment) (byTopic[name] ??= []).push(partition);
+            emit('assigned', { assignment: byTopic });
+          },
+        } as never);
+        connected = true;
+        await call(() => ready().connect());
+        await call(() => ready().subscribe({ topic }));
+      },
+      async run({ eachBatch, manualResolve = false }) {
+        positions = setInterval(reportPositions, 500);
+        await ready().run({
+          eachBatchAutoResolve: !manualResolve,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isStale, isRunning }) => {
+            const messages = batch.messages.map(({ key, value, offset, timestamp }) => ({
+              key: key ?? null,
+              value: value ?? null,
+              offset,
+              timestamp,
+            }));
+            await eachBatch({
+              batch: {
+                topic: batch.topic,
+                partition: batch.partition,
+                highWatermark: batch.highWatermark,
+                messages,
+                lastOffset: messages.at(-1)?.offset ?? String(Number(batch.highWatermark) - 1),
+              },
+              resolveOffset: (offset) => resolveOffset(offset),
+              heartbeat,
+              isStale,
+              isRunning,
+            });
+          },
+        });
+      },
+      pause: (topic) => ready().pause([{ topic }]),
+      resume: (topic) => ready().resume([{ topic }]),
+      seek: ({ topic, partition, offset }) => ready().seek({ topic, partition, offset }),
+      commitOffsets: (offsets) => call(() => ready().commitOffsets(offsets)),
+      on(event, listener) {
+        listeners[event].push(listener);
+      },
+    };
+  }
+
+  return { name: 'confluent', admin, producer, transactionalProducer, consumer };
+}

@@ -1,0 +1,204 @@
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type logCreator } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { kafkaSasl } from './sasl';
+import {
+  committedMetadata,
+  type ConsumerEvents,
+  type ConsumerOptions,
+  type KafkaAdmin,
+  type KafkaClient,
+  type KafkaClientOptions,
+  type KafkaConsumer,
+  type KafkaProducer,
+  type KafkaTransaction,
+  type TransactionalProducer,
+  type TransactionalProducerOptions,
+} from './types';
+
+const PINO_LEVEL: Record<logLevel, 'error' | 'warn' | 'info' | 'debug' | 'silent'> = {
+  [logLevel.NOTHING]: 'silent',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs's own log lines into the process's structured log. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+      const pinoLevel = PINO_LEVEL[level];
+      if (pinoLevel !== 'silent') logger[pinoLevel]({ kafkajs: namespace, ...fields }, message);
+    };
+}
+
+/** Kafka's Java partitioner (murmur2 of the key), which the confluent client uses too. */
+const createPartitioner = Partitioners.DefaultPartitioner;
+
+/** The kafkajs client (pure JavaScript): TickSync's default. */
+export function createKafkajsClient(config: Config, logger: Logger, options: KafkaClientOptions = {}): KafkaClient {
+  const settings: KafkaConfig = {
+    clientId: config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    ssl: config.kafka.ssl,
+    sasl: kafkaSasl(config) as KafkaConfig['sasl'],
+    logLevel: options.silent ? logLevel.NOTHING : logLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+  };
+  if (options.failFast)
+    Object.assign(settings, { retry: { retries: 0 }, connectionTimeout: 1000, requestTimeout: 2000 });
+  const kafka = new Kafka(settings);
+
+  function admin(): KafkaAdmin {
+    const client = kafka.admin();
+    return {
+      connect: () => client.connect(),
+      disconnect: () => client.disconnect(),
+      createTopics: (topics) => client.createTopics({ topics, waitForLeaders: true }),
+      deleteTopics: (topics) => client.deleteTopics({ topics }),
+      listTopics: () => client.listTopics(),
+      async topicPartitions(topics) {
+        const metadata = await client.fetchTopicMetadata({ topics });
+        return Object.fromEntries(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+      },
+      async fetchTopicOffsets(topic) {
+        const offsets = await client.fetchTopicOffsets(topic);
+        return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
+      },
+      async fetchGroupOffsets(groupId, topic) {
+        const [offsets] = await client.fetchOffsets({ groupId, topics: [topic] });
+        return (offsets?.partitions ?? []).map(({ partition, offset, metadata }) => ({
+          partition,
+          offset,
+          metadata: committedMetadata(metadata),
+        }));
+      },
+      async describeGroup(groupId) {
+        const { groups } = await client.describeGroups([groupId]);
+        const group = groups.find((entry) => entry.groupId === groupId);
+        return { groupId, state: group?.state ?? 'Dead', members: group?.members.length ?? 0 };
+      },
+      async ping() {
+        const cluster = await client.describeCluster();
+        if (cluster.brokers.length === 0) throw new Error('Kafka answered with no brokers');
+      },
+    };
+  }
+
+  function producer(): KafkaProducer {
+    const client = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner });
+    return {
+      connect: () => client.connect(),
+      disconnect: () => client.disconnect(),
+      async send({ topic, messages }) {
+        const sent = await client.send({ topic, acks: -1, messages });
+        return sent.map(({ topicName, partition, baseOffset }) => ({ topic: topicName, partition, baseOffset }));
+      },
+    };
+  }
+
+  function transactionalProducer({
+    transactionalId,
+    transactionTimeoutMs = 60_000,
+  }: TransactionalProducerOptions): TransactionalProducer {
+    const client = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: transactionTimeoutMs,
+      createPartitioner,
+    });
+    return {
+      async connect() {
+        await client.connect();
+        // kafkajs's connect() only registers an idempotent producer; the transactional InitProducerId — which
+        // fences older producers of this id and settles their open transaction — comes with the first
+        // transaction. Open and abort an empty one now, so that it is done when connect() resolves.
+        const fence = await client.transaction();
+        await fence.abort();
+      },
+      disconnect: () => client.disconnect(),
+      async transaction(): Promise<KafkaTransaction> {
+        const transaction = await client.transaction();
+        return {
+          async send({ topic, messages }) {
+            await transaction.send({ topic, acks: -1, messages });
+          },
+          sendOffsets: ({ groupId, topic, partitions }) =>
+            // kafkajs passes the metadata string through; its typings omit it.
+            transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: partitions as never }] }),
+          commit: () => transaction.commit(),
+          abort: () => transaction.abort(),
+        };
+      },
+    };
+  }
+
+  function consumer(options: ConsumerOptions): KafkaConsumer {
+    const client = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxWaitTimeInMs: options.maxWaitTimeMs,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      retry: { restartOnFailure: () => Promise.resolve(options.restartOnCrash ?? true) },
+    });
+    const listeners: { [E in keyof ConsumerEvents]: ((payload: ConsumerEvents[E]) => void)[] } = {
+      assigned: [],
+      position: [],
+      crash: [],
+      disconnect: [],
+    };
+    const emit = <E extends keyof ConsumerEvents>(event: E, payload: ConsumerEvents[E]) => {
+      for (const listener of listeners[event]) listener(payload);
+    };
+    client.on(client.events.GROUP_JOIN, ({ payload }) => emit('assigned', { assignment: payload.memberAssignment }));
+    client.on(client.events.END_BATCH_PROCESS, ({ payload }) =>
+      emit('position', {
+        topic: payload.topic,
+        partition: payload.partition,
+        offset: String(Number(payload.lastOffset) + 1),
+      }),
+    );
+    client.on(client.events.CRASH, ({ payload }) => emit('crash', { error: payload.error, restart: payload.restart }));
+    client.on(client.events.DISCONNECT, () => emit('disconnect', {}));
+    return {
+      connect: () => client.connect(),
+      disconnect: () => client.disconnect(),
+      subscribe: ({ topic, fromBeginning }) => client.subscribe({ topic, fromBeginning }),
+      run: ({ eachBatch, manualResolve = false }) =>
+        client.run({
+          autoCommit: false,
+          eachBatchAutoResolve: !manualResolve,
+          eachBatch: ({ batch, resolveOffset, heartbeat, isStale, isRunning }) =>
+            eachBatch({
+              batch: {
+                topic: batch.topic,
+                partition: batch.partition,
+                highWatermark: batch.highWatermark,
+                messages: batch.messages,
+                lastOffset: batch.lastOffset(),
+              },
+              resolveOffset,
+              heartbeat,
+              isStale,
+              isRunning,
+            }),
+        }),
+      pause: (topic) => client.pause([{ topic }]),
+      resume: (topic) => client.resume([{ topic }]),
+      seek: (position) => client.seek(position),
+      commitOffsets: (offsets) => client.commitOffsets(offsets),
+      on(event, listener) {
+        listeners[event].push(listener);
+      },
+    };
+  }
+
+  return { name: 'kafkajs', admin, producer, transactionalProducer, consumer };
+}

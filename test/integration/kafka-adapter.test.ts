@@ -1,0 +1,238 @@
+import { loadConfig } from '../../lib/config';
+import { createKafka, type KafkaClient, type KafkaConsumer } from '../../lib/kafka';
+import { createLogger } from '../../lib/logger';
+import { runScript, withOwnService } from '../helpers/scripts';
+import { uniqueName } from '../helpers/workers';
+
+// The adapter's contract (lib/kafka/types.ts), the same on both clients, on the real broker.
+
+const clients = ['kafkajs', 'confluent'] as const;
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A read-committed reader of a topic from its start: the values it has seen, by partition. */
+async function reader(kafka: KafkaClient, topic: string) {
+  const seen: { partition: number; value: string }[] = [];
+  const consumer = kafka.consumer({ groupId: uniqueName('adapter-reader'), maxWaitTimeMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) seen.push({ partition: batch.partition, value: String(message.value) });
+    },
+  });
+  return { seen, stop: () => consumer.disconnect() };
+}
+
+describe.each(clients)('%s', (client) => {
+  const config = loadConfig({ ...process.env, TICKSYNC_KAFKA_CLIENT: client });
+  const kafka = createKafka(config, createLogger('adapter-test', 'silent'));
+  const admin = kafka.admin();
+
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  test('a committed transaction is read, an aborted one never; offsets and their metadata commit with it', async () => {
+    const topic = uniqueName(`adapter-tx-${client}`);
+    expect(await admin.createTopics([{ topic, numPartitions: 2 }])).toBe(true);
+    expect(await admin.topicPartitions([topic])).toEqual({ [topic]: 2 });
+    const group = uniqueName('adapter-progress');
+    const producer = kafka.transactionalProducer({ transactionalId: uniqueName('adapter-tx') });
+    await producer.connect();
+    try {
+      const aborted = await producer.transaction();
+      await aborted.send({ topic, messages: [{ key: 'a', value: 'aborted' }] });
+      await aborted.sendOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '5', metadata: 'no' }] });
+      await aborted.abort();
+      const committed = await producer.transaction();
+      await committed.send({
+        topic,
+        messages: [
+          { key: 'a', value: 'one' },
+          { key: 'b', value: 'two' },
+        ],
+      });
+      const marker = JSON.stringify({ rowsRead: 2, note: 'ü' });
+      await committed.sendOffsets({
+        groupId: group,
+        topic,
+        partitions: [{ partition: 0, offset: '2', metadata: marker }],
+      });
+      await committed.commit();
+      expect(await admin.fetchGroupOffsets(group, topic)).toContainEqual({
+        partition: 0,
+        offset: '2',
+        metadata: marker,
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const read = await reader(kafka, topic);
+    try {
+      await until('the committed records', () => read.seen.length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(read.seen.map(({ value }) => value).sort()).toEqual(['one', 'two']);
+    } finally {
+      await read.stop();
+    }
+    // Both records and the transaction markers are in the log: the end offsets count them all.
+    const ends = await admin.fetchTopicOffsets(topic);
+    expect(ends.reduce((sum, { high }) => sum + Number(high), 0)).toBeGreaterThan(2);
+    await admin.deleteTopics([topic]);
+  });
+
+  test('a zombie producer of the same transactional id is fenced', async () => {
+    const topic = uniqueName(`adapter-fence-${client}`);
+    await admin.createTopics([{ topic, numPartitions: 1 }]);
+    const transactionalId = uniqueName('adapter-fence');
+    const zombie = kafka.transactionalProducer({ transactionalId });
+    await zombie.connect();
+    const open = await zombie.transaction();
+    await open.send({ topic, messages: [{ value: 'zombie' }] });
+    const successor = kafka.transactionalProducer({ transactionalId });
+    await successor.connect();
+    try {
+      const failure = await open.commit().then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      const transaction = await successor.transaction();
+      await transaction.send({ topic, messages: [{ value: 'successor' }] });
+      await transaction.commit();
+    } finally {
+      await zombie.disconnect().catch(() => undefined);
+      await successor.disconnect();
+    }
+    const read = await reader(kafka, topic);
+    try {
+      await until('the successor record', () => read.seen.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(read.seen.map(({ value }) => value)).toEqual(['successor']);
+    } finally {
+      await read.stop();
+    }
+    await admin.deleteTopics([topic]);
+  });
+
+  test('two members share the partitions, one leaves and the other takes them all; commits hold', async () => {
+    const topic = uniqueName(`adapter-group-${client}`);
+    const groupId = uniqueName('adapter-group');
+    await admin.createTopics([{ topic, numPartitions: 4 }]);
+    const producer = kafka.producer();
+    await producer.connect();
+    const sent = await producer.send({
+      topic,
+      messages: Array.from({ length: 40 }, (_, index) => ({ key: `k${index}`, value: String(index) })),
+    });
+    expect(sent.length).toBeGreaterThan(0);
+    await producer.disconnect();
+
+    const assignments = new Map<KafkaConsumer, number[]>();
+    const member = async () => {
+      const consumer = kafka.consumer({ groupId, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 });
+      consumer.on('assigned', ({ assignment }) => assignments.set(consumer, assignment[topic] ?? []));
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        manualResolve: true,
+        eachBatch: async ({ batch, resolveOffset }) => {
+          const last = batch.messages.at(-1);
+          if (!last) return;
+          resolveOffset(last.offset);
+          await consumer.commitOffsets([
+            { topic, partition: batch.partition, offset: String(Number(last.offset) + 1) },
+          ]);
+        },
+      });
+      return consumer;
+    };
+    const first = await member();
+    await until('the first member owning all 4', () => assignments.get(first)?.length === 4);
+    const second = await member();
+    await until(
+      'the partitions split between two members',
+      () =>
+        (assignments.get(first)?.length ?? 0) + (assignments.get(second)?.length ?? 0) === 4 &&
+        (assignments.get(second)?.length ?? 0) > 0 &&
+        (assignments.get(first)?.length ?? 0) > 0,
+      60_000,
+    );
+    await second.disconnect();
+    await until('the first member owning all 4 again', () => assignments.get(first)?.length === 4, 60_000);
+    const ends = await admin.fetchTopicOffsets(topic);
+    await until('every partition committed to its end', async () => {
+      const offsets = await admin.fetchGroupOffsets(groupId, topic);
+      return ends.every(
+        ({ partition, high }) => offsets.find((entry) => entry.partition === partition)?.offset === high,
+      );
+    });
+    await first.disconnect();
+    await admin.deleteTopics([topic]);
+  });
+
+  test('the broker restarts: the producer commits again and the reading member reads on, nothing twice', async () => {
+    await withOwnService('kafka', async (stackEnv) => {
+      const own = createKafka(
+        loadConfig({ ...process.env, ...stackEnv, TICKSYNC_KAFKA_CLIENT: client }),
+        createLogger('adapter-test', 'silent'),
+      );
+      const topic = uniqueName(`adapter-restart-${client}`);
+      const ownAdmin = own.admin();
+      await ownAdmin.connect();
+      await ownAdmin.createTopics([{ topic, numPartitions: 1 }]);
+      await ownAdmin.disconnect();
+      const producer = own.transactionalProducer({ transactionalId: uniqueName('adapter-restart') });
+      await producer.connect();
+      const send = async (value: string) => {
+        const transaction = await producer.transaction();
+        await transaction.send({ topic, messages: [{ value }] });
+        await transaction.commit();
+      };
+      const read = await reader(own, topic);
+      try {
+        await send('before');
+        await until('the record sent before the restart', () => read.seen.length === 1);
+        expect((await runScript('stack', ['down', 'kafka'], stackEnv)).code).toBe(0);
+        expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
+        // The producer reconnects by itself; a commit may fail while the coordinator loads, then succeeds.
+        await until(
+          'a transaction committed after the restart',
+          () =>
+            send('after').then(
+              () => true,
+              () => false,
+            ),
+          60_000,
+        );
+        await until(
+          'the record sent after the restart',
+          () => read.seen.some(({ value }) => value === 'after'),
+          60_000,
+        );
+        expect(read.seen.filter(({ value }) => value === 'before')).toHaveLength(1);
+      } finally {
+        await read.stop().catch(() => undefined);
+        await producer.disconnect().catch(() => undefined);
+      }
+    });
+  });
+
+  test('a missing topic is named by its type; disconnecting what never connected is harmless', async () => {
+    const missing = uniqueName('adapter-missing');
+    const error = await admin.topicPartitions([missing]).then(
+      () => undefined,
+      (failure: unknown) => failure as { type?: string },
+    );
+    expect(error?.type).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    await kafka.consumer({ groupId: uniqueName('adapter-idle') }).disconnect();
+    await kafka.producer().disconnect();
+    await kafka.admin().disconnect();
+  });
+});
