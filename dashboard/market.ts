@@ -153,8 +153,9 @@ export class Market {
     state.add(tick);
     this.symbols.set(tick.symbol, state);
     if (this.symbols.size > this.limits.maxSymbols) this.symbols.delete(this.symbols.keys().next().value as string);
+    // Trimmed when twice as long as kept, not at every tick: one splice per tapeLength ticks at full speed.
     this.tape.push(tick);
-    if (this.tape.length > this.limits.tapeLength) this.tape.splice(0, this.tape.length - this.limits.tapeLength);
+    if (this.tape.length >= 2 * this.limits.tapeLength) this.tape.splice(0, this.tape.length - this.limits.tapeLength);
   }
 
   /** The number of the newest tick taken. */
@@ -164,7 +165,7 @@ export class Market {
 
   /** Trades after number `after`, oldest first, at most `limit` (the newest ones). */
   tapeSince(after: number, limit: number): Tick[] {
-    const count = Math.min(this.sequence - after, this.tape.length, limit);
+    const count = Math.min(this.sequence - after, this.tape.length, this.limits.tapeLength, limit);
     return count > 0 ? this.tape.slice(this.tape.length - count) : [];
   }
 
@@ -236,7 +237,7 @@ export class Market {
       points += state.times.length;
       candles += state.candles.length;
     }
-    return { symbols: this.symbols.size, tape: this.tape.length, points, candles };
+    return { symbols: this.symbols.size, tape: Math.min(this.tape.length, this.limits.tapeLength), points, candles };
   }
 
   get symbolCount(): number {
@@ -247,6 +248,15 @@ export class Market {
 /** The fields a tick's price and size are read from, first present wins (ticks: price/size; the index sample: close/volume). */
 const PRICE_FIELDS = ['price', 'close', 'last'];
 const SIZE_FIELDS = ['size', 'volume', 'quantity', 'qty'];
+
+/** The first of `fields` that holds a finite number (a loop: this runs for every tick read). */
+function firstFinite(record: Record<string, unknown>, fields: readonly string[]): number | undefined {
+  for (const field of fields) {
+    const value = record[field];
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+  }
+  return undefined;
+}
 
 /**
  * A Kafka record as a tick: the symbol is the record's key (the replay keys by
@@ -269,14 +279,14 @@ export function parseTick(
   const record = body as Record<string, unknown>;
   const symbol = key ?? (typeof record.symbol === 'string' ? record.symbol : undefined);
   if (!symbol || symbol.length > 64) return 'no symbol (record key or symbol field, 1-64 characters)';
-  const price = PRICE_FIELDS.map((field) => record[field]).find((v) => typeof v === 'number' && Number.isFinite(v));
+  const price = firstFinite(record, PRICE_FIELDS);
   if (price === undefined) return `no numeric price (${PRICE_FIELDS.join(', ')})`;
-  const size = SIZE_FIELDS.map((field) => record[field]).find((v) => typeof v === 'number' && Number.isFinite(v));
+  const size = firstFinite(record, SIZE_FIELDS);
   const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : NaN;
   return {
     symbol,
-    price: price as number,
-    size: (size as number | undefined) ?? 0,
+    price,
+    size: size ?? 0,
     ts: Number.isFinite(ts) ? ts : Number(meta.timestamp),
     receivedAt: meta.receivedAt,
     partition: meta.partition,

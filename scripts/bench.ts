@@ -106,7 +106,13 @@ program
     "the dashboard while a replay runs at full speed: produce-to-stream latency of the ticks, and the replay's rate without and with it",
   )
   .option('--rows <count>', 'rows in the generated tick file', positiveInteger('--rows'), 200_000)
-  .action(async (options: { rows: number }) => {
+  .option(
+    '--pairs <count>',
+    'replays without and with the dashboard, alternated (the rates compared are the medians)',
+    positiveInteger('--pairs'),
+    5,
+  )
+  .action(async (options: { rows: number; pairs: number }) => {
     const config = loadConfig();
     const logger = createLogger('bench', config.logLevel);
     const stack = openStack(config, logger);

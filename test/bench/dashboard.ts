@@ -10,10 +10,20 @@ import { benchTickFile } from './ticks';
 
 export interface DashboardBenchOptions {
   rows: number;
+  /** Replays without and with the dashboard, alternated, so a drift of the machine's load hits both alike. */
+  pairs: number;
 }
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
 
 /**
  * Reads a dashboard's event stream (as the page does) and records, for every
@@ -77,11 +87,10 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
     if (result.sent !== limit) throw new Error(`replay sent ${result.sent} rows, expected ${limit}`);
     return limit / (Number(process.hrtime.bigint() - started) / 1e9);
   };
-  try {
-    // An untimed warm-up first (the worker's first replay compiles and connects), so both timed runs start warm.
-    await replay(uniqueName('bench-dashboard-warm-up'), Math.min(options.rows, 20_000));
-    const without = await replay(uniqueName('bench-dashboard-off'));
-
+  const latencies: number[] = [];
+  const readLatencies: number[] = [];
+  /** One replay on a topic a dashboard process reads, with a client reading its stream as the page does. */
+  const replayWatched = async () => {
     const topic = uniqueName('bench-dashboard-on');
     await admin.createTopics([{ topic, numPartitions: 6 }]);
     const dashboard = await startDashboardProcess({
@@ -89,10 +98,7 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
       TICKSYNC_DASHBOARD_PORT: String(await freePort()),
       TICKSYNC_LOG_LEVEL: 'warn',
     });
-    const latencies: number[] = [];
-    const readLatencies: number[] = [];
     const abort = new AbortController();
-    let withDashboard: number;
     try {
       for (let until = Date.now() + 60_000; ;) {
         const health = (await (await fetch(`${dashboard.url}healthz`)).json()) as { kafka: { consuming: boolean } };
@@ -101,13 +107,32 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const reading = readStream(dashboard.url, abort.signal, latencies, readLatencies);
-      withDashboard = await replay(topic);
+      const rate = await replay(topic);
       // The last ticks reach the stream within a second or two.
       await new Promise((resolve) => setTimeout(resolve, 2000));
       abort.abort();
       await reading;
+      return rate;
     } finally {
       await dashboard.stop();
+    }
+  };
+  const without: number[] = [];
+  const withDashboard: number[] = [];
+  try {
+    // An untimed warm-up first (the worker's first replay compiles and connects), so every timed run starts warm.
+    await replay(uniqueName('bench-dashboard-warm-up'), Math.min(options.rows, 20_000));
+    for (let pair = 0; pair < options.pairs; pair++) {
+      // Alternate which goes first (ABBA), so a trend in the machine's load does not favour one side.
+      const order = pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      for (const side of order) {
+        if (side === 'off') without.push(await replay(uniqueName('bench-dashboard-off')));
+        else withDashboard.push(await replayWatched());
+        logger.info(
+          { pair: pair + 1, side, rows_per_s: Math.round((side === 'off' ? without : withDashboard).at(-1)!) },
+          'replay',
+        );
+      }
     }
     if (latencies.length < 1000) throw new Error(`only ${latencies.length} ticks reached the stream (under 1,000)`);
     latencies.sort((a, b) => a - b);
@@ -122,9 +147,13 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
       // Of which: from the record's making to the dashboard's consumer (the replay's transaction and Kafka).
       read_p50_ms: percentile(readLatencies, 50),
       read_p95_ms: percentile(readLatencies, 95),
-      replay_rows_per_s_without: Math.round(without),
-      replay_rows_per_s_with: Math.round(withDashboard),
-      ratio: Number((withDashboard / without).toFixed(3)),
+      pairs: options.pairs,
+      // Medians of the alternated runs, and every run's rate.
+      replay_rows_per_s_without: Math.round(median(without)),
+      replay_rows_per_s_with: Math.round(median(withDashboard)),
+      runs_without: without.map(Math.round),
+      runs_with: withDashboard.map(Math.round),
+      ratio: Number((median(withDashboard) / median(without)).toFixed(3)),
     };
   } finally {
     await admin.deleteTopics(topics).catch(() => undefined);

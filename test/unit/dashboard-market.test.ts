@@ -114,6 +114,17 @@ describe('Market', () => {
     expect(market.tapeSince(5, 10)).toEqual([]);
   });
 
+  test('the tape keeps the last trades in order across its trims, whatever the count', () => {
+    const market = new Market({ maxSymbols: 10, pointsPerSymbol: 50, tapeLength: 20 });
+    for (const total of [19, 20, 21, 39, 40, 41, 107]) {
+      while (market.ticks < total) market.add(tick('T', market.ticks + 1, 1));
+      const last = (count: number) => Array.from({ length: count }, (_, i) => total - count + 1 + i);
+      expect(market.tapeSince(0, 1000).map((t) => t.price)).toEqual(last(Math.min(total, 20)));
+      expect(market.tapeSince(total - 3, 1000).map((t) => t.price)).toEqual(last(3));
+      expect(market.sizes().tape).toBe(Math.min(total, 20));
+    }
+  });
+
   test('finds symbols by prefix, the most recently traded first', () => {
     const market = new Market();
     for (const symbol of ['ABC', 'ABD', 'XYZ', 'abe']) market.add(tick(symbol, 1, 1));
