@@ -8,7 +8,7 @@ import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/err
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
-import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/types';
+import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
 
 export interface ReplayActivityDeps {
   kafka: KafkaClient;
