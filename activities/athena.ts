@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import { callAws } from '../lib/errors';
 import type { TickSyncMetrics } from '../lib/metrics';
-import type { QueryInput, QueryRows, QueryState, QueryStatus } from '../lib/types';
+import type { QueryInput, QueryRows, QueryState, QueryStatus } from '../lib/contracts';
 
 export interface AthenaActivityDeps {
   /** A client with the analyst role's credentials. */

@@ -33,7 +33,7 @@ import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '
 import { COMPACTED_SOURCE, deadLetterLine } from '../lib/lake';
 import { COLUMN_CANDIDATES } from '../lib/queries';
 import { hasProjection } from '../lib/ticks-table';
-import type { ClosedHoursInput, CompactHourInput, HourCompaction, LakeHour } from '../lib/types';
+import type { ClosedHoursInput, CompactHourInput, HourCompaction, LakeHour } from '../lib/contracts';
 
 const gunzipAsync = promisify(gunzip);
 

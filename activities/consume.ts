@@ -9,14 +9,14 @@ import { isRetriable, kafkaErrorType, type EachBatchPayload, type KafkaClient } 
 import type { TickSyncMetrics } from '../lib/metrics';
 import { checkRecords, deadLetterLine, hourPartition, manifestKey, objectKey, segmentLength } from '../lib/lake';
 import {
-  emptyTotals,
   type ConsumerTotals,
+  emptyTotals,
   type MemberCommand,
   type MemberInput,
   type MemberReport,
+  memberReportUpdate,
   type PartitionStatus,
-} from '../lib/types';
-import { memberReportUpdate } from '../workflows/consumer';
+} from '../lib/contracts';
 
 const gzipAsync = promisify(zlib.gzip);
 /**

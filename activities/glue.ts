@@ -34,7 +34,7 @@ import type {
   LastCrawl,
   NamedQuerySql,
   StartCrawlerResult,
-} from '../lib/types';
+} from '../lib/contracts';
 
 export interface GlueActivityDeps {
   /** A client with the crawler role's credentials. */

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ErrorType, nonRetryable } from '../lib/errors';
 import type { KafkaClient } from '../lib/kafka';
-import type { KafkaProbeResult } from '../lib/types';
+import type { KafkaProbeResult } from '../lib/contracts';
 
 export interface KafkaActivityDeps {
   kafka: KafkaClient;

@@ -2,8 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
 import type { KafkaClient } from '../lib/kafka';
-import type { ConsumerProgress, FlushTarget } from '../lib/types';
-import { consumerProgressQuery } from '../workflows/consumer';
+import { type ConsumerProgress, consumerProgressQuery, type FlushTarget } from '../lib/contracts';
 
 export interface PipelineActivityDeps {
   kafka: KafkaClient;

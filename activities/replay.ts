@@ -8,7 +8,8 @@ import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/err
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
-import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/types';
+import { parseS3Uri } from '../lib/s3-uri';
+import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
 
 export interface ReplayActivityDeps {
   kafka: KafkaClient;
@@ -107,9 +108,9 @@ function sampleIndex(runId: string, seq: number, rows: number): number {
 
 export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix, metrics }: ReplayActivityDeps) {
   function resolveSource(source: string): Source {
-    const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
-    if (s3) {
-      const [, bucket, key] = s3 as unknown as [string, string, string];
+    const s3 = parseS3Uri(source);
+    if (s3?.key) {
+      const { bucket, key } = s3;
       if (!key.startsWith(inputPrefix)) {
         throw nonRetryable(ErrorType.InvalidInput, `${source}: replays read S3 objects under ${inputPrefix} only`);
       }

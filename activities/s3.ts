@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { callAws, ErrorType, nonRetryable } from '../lib/errors';
-import type { S3ProbeResult } from '../lib/types';
+import type { S3ProbeResult } from '../lib/contracts';
 
 export interface S3ActivityDeps {
   s3: S3Client;

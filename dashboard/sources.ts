@@ -13,7 +13,7 @@ import type { KafkaClient, KafkaConsumer } from '../lib/kafka';
 import { parsePrometheusText, sumSamples } from '../lib/metrics';
 import { columnsOfTable, namedQuerySql, resolveColumns, tableForTopic, type NamedQueryOptions } from '../lib/queries';
 import { temporalConnectionOptions, workflowUrl } from '../lib/temporal';
-import type { ConsumerProgress, CrawlProgress, ReplayProgress } from '../lib/types';
+import type { ConsumerProgress, CrawlProgress, ReplayProgress } from '../lib/contracts';
 import { parseTick, type Market } from './market';
 
 /** A dependency the page shows as up or down, and since when. */

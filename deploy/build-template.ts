@@ -11,7 +11,8 @@ import {
 } from '../iam/policies';
 import { loadConfig, PROJECT_ROOT, type Config, type Role } from '../lib/config';
 import { DEFAULT_PROJECTION_START, ticksTableInput } from '../lib/ticks-table';
-import { crawlerDefinition } from '../scripts/provision';
+import { crawlerDefinition } from '../lib/provisioning';
+import { parseS3Uri } from '../lib/s3-uri';
 
 /**
  * Writes deploy/ticksync.yaml, the CloudFormation template of TickSync on AWS, from
@@ -118,7 +119,7 @@ async function policyJson(document: PolicyDocument): Promise<string> {
 /** The template as data, before it is written as YAML. */
 export async function templateDefinition(): Promise<Json> {
   const defaults = loadConfig({});
-  const athenaResultsPrefix = /^s3:\/\/[^/]+\/(.+)$/.exec(defaults.athena.outputLocation)?.[1] ?? 'athena-results/';
+  const athenaResultsPrefix = parseS3Uri(defaults.athena.outputLocation)?.key || 'athena-results/';
 
   // The crawler exactly as `npm run provision` defines it, names replaced by the
   // template's parameters and resources, so a provision run after the deploy finds it unchanged.

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config, Role } from '../lib/config';
+import { parseS3Uri } from '../lib/s3-uri';
 import type { PolicyDocument } from './evaluate';
 
 export type { PolicyDocument, PolicyStatement } from './evaluate';
@@ -101,8 +102,8 @@ export function renderPolicy(role: Role, values: PolicyValues): PolicyDocument {
  * in the lake bucket, since the policies grant them there.
  */
 export function policyValuesFor(config: Config, accountId: string, partition = 'aws'): PolicyValues {
-  const results = /^s3:\/\/([^/]+)\/(.*)$/.exec(config.athena.outputLocation);
-  if (results?.[1] !== config.s3.bucket || !results[2]) {
+  const results = parseS3Uri(config.athena.outputLocation);
+  if (results?.bucket !== config.s3.bucket || !results.key) {
     throw new Error(
       `TICKSYNC_ATHENA_OUTPUT_LOCATION=${config.athena.outputLocation}: the policies grant Athena results under a prefix of the lake bucket, such as s3://${config.s3.bucket}/athena-results/`,
     );
@@ -120,7 +121,7 @@ export function policyValuesFor(config: Config, accountId: string, partition = '
     InputPrefix: config.s3.inputPrefix,
     ManifestPrefix: config.s3.manifestPrefix,
     CuratedPrefix: config.s3.curatedPrefix,
-    AthenaResultsPrefix: results[2],
+    AthenaResultsPrefix: results.key,
     GlueDatabase: config.glue.database,
     GlueCrawler: config.glue.crawler,
     AthenaWorkGroup: config.athena.workgroup,

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lib/config';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { CompactInput, CompactResult, LakeHour } from '../lib/types';
+import type { CompactInput, CompactResult, LakeHour } from '../lib/contracts';
 import { compactWorkflow } from '../workflows';
 import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli, textTable } from './cli';
 

@@ -11,15 +11,16 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { ConsumerInput, ConsumerProgress } from '../lib/types';
-import { consumerWorkflow } from '../workflows';
 import {
+  type ConsumerInput,
+  type ConsumerProgress,
   consumerProgressQuery,
   flushNowSignal,
   pauseConsumerSignal,
   resumeConsumerSignal,
   stopConsumerSignal,
-} from '../workflows/consumer';
+} from '../lib/contracts';
+import { consumerWorkflow } from '../workflows';
 import {
   awaitWhileWatching,
   BAR_OPTIONS,

@@ -10,9 +10,8 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { CrawlInput, CrawlProgress, CrawlResult } from '../lib/types';
+import { type CrawlInput, type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
 import { crawlWorkflow } from '../workflows';
-import { crawlProgressQuery } from '../workflows/crawl';
 import { awaitWhileWatching, connectTemporal, positiveNumber, runCli } from './cli';
 
 /** The id of the crawl run this script starts; a Schedule's runs add the scheduled time to it. */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { assertWorkersPolling, workflowUrl } from '../lib/temporal';
-import type { HealthcheckResult } from '../lib/types';
+import type { HealthcheckResult } from '../lib/contracts';
 import { healthcheckWorkflow } from '../workflows';
 import { connectTemporal, runCli } from './cli';
 

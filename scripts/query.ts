@@ -17,9 +17,8 @@ import {
   type TimeBasis,
 } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { QueryInput, QueryResult } from '../lib/types';
+import { type QueryInput, queryProgressQuery, type QueryResult } from '../lib/contracts';
 import { queryWorkflow } from '../workflows';
-import { queryProgressQuery } from '../workflows/query';
 import { awaitWhileWatching, connectTemporal, firstRows, positiveInteger, runCli, textTable } from './cli';
 
 type Format = 'table' | 'csv' | 'json';

@@ -1,9 +1,14 @@
 import { Command } from 'commander';
 import { loadConfig } from '../lib/config';
 import { UsageError } from '../lib/errors';
-import type { ReplayProgress } from '../lib/types';
+import {
+  pauseReplaySignal,
+  type ReplayProgress,
+  replayProgressQuery,
+  resumeReplaySignal,
+  setReplayRateSignal,
+} from '../lib/contracts';
 import type { replayWorkflow } from '../workflows';
-import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../workflows/replay';
 import { connectTemporal, runCli, textTable } from './cli';
 import { replayWorkflowId } from './replay';
 
@@ -54,18 +59,22 @@ program
   .option('--json', 'print the progress query as JSON')
   .action((runId: string, options: { json?: boolean }) =>
     control(runId, async (handle) => {
-      const progress = await handle.query(progressQuery);
+      const progress = await handle.query(replayProgressQuery);
       return options.json ? JSON.stringify(progress, null, 2) : describeReplayProgress(progress);
     }),
   );
 program
   .command('pause <run-id>')
   .description('stop sending within about a second (at the next Kafka transaction)')
-  .action((runId: string) => control(runId, async (handle) => (await handle.signal(pauseSignal), `paused ${runId}`)));
+  .action((runId: string) =>
+    control(runId, async (handle) => (await handle.signal(pauseReplaySignal), `paused ${runId}`)),
+  );
 program
   .command('resume <run-id>')
   .description('send again')
-  .action((runId: string) => control(runId, async (handle) => (await handle.signal(resumeSignal), `resumed ${runId}`)));
+  .action((runId: string) =>
+    control(runId, async (handle) => (await handle.signal(resumeReplaySignal), `resumed ${runId}`)),
+  );
 program
   .command('rate <run-id> <rows-per-second>')
   .description('send at this rate from the next chunk on')
@@ -76,7 +85,7 @@ program
     }
     return control(
       runId,
-      async (handle) => (await handle.signal(setRateSignal, rowsPerSecond), `${runId}: ${rowsPerSecond} rows/s`),
+      async (handle) => (await handle.signal(setReplayRateSignal, rowsPerSecond), `${runId}: ${rowsPerSecond} rows/s`),
     );
   });
 program

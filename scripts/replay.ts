@@ -11,15 +11,15 @@ import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
-  replayFraction,
   type Pacing,
+  replayFraction,
   type ReplayInput,
   type ReplayMarker,
   type ReplayProgress,
+  replayProgressQuery,
   type ReplayResult,
-} from '../lib/types';
+} from '../lib/contracts';
 import { replayWorkflow } from '../workflows';
-import { progressQuery } from '../workflows/replay';
 import {
   awaitWhileWatching,
   BAR_OPTIONS,
@@ -103,7 +103,7 @@ async function currentProgress(
   handle: WorkflowHandle<typeof replayWorkflow>,
   input: ReplayInput,
 ): Promise<ReplayProgress> {
-  const [progress, description] = await Promise.all([handle.query(progressQuery), handle.describe()]);
+  const [progress, description] = await Promise.all([handle.query(replayProgressQuery), handle.describe()]);
   const payload = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
   const marker = payload ? defaultPayloadConverter.fromPayload<ReplayMarker | undefined>(payload) : undefined;
   if (!marker || marker.rowsRead <= progress.rowsRead) return progress;

@@ -10,7 +10,7 @@ import {
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { workflowUrl } from '../lib/temporal';
-import type { CrawlInput } from '../lib/types';
+import type { CrawlInput } from '../lib/contracts';
 import { compactWorkflow, crawlWorkflow } from '../workflows';
 import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli } from './cli';
 import { COMPACT_DEFAULTS, compactInput, type CompactOptions, compactWorkflowId } from './compact';

@@ -5,8 +5,8 @@ import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
 
 /**
- * `npm test`: lint, format check, type-check, then every jest test against the
- * real local stack. Services this run starts, it stops; services that were
+ * `npm test`: lint, format check, type-check, the import graph's rules
+ * (`npm run check-imports`), then every jest test against the real local stack. Services this run starts, it stops; services that were
  * already up stay up. Arguments go to jest (`npm test -- test/unit`).
  */
 async function main(): Promise<number> {
@@ -24,6 +24,7 @@ async function main(): Promise<number> {
     run('eslint', bin('eslint'), ['.']),
     run('prettier --check', bin('prettier'), ['--check', '--log-level', 'warn', '.']),
     run('tsc', bin('tsc'), ['-p', '.']),
+    run('import graph', 'npm', ['run', '--silent', 'check-imports']),
   ];
 
   const stack = openStack(config, logger);

@@ -1,15 +1,7 @@
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CompactActivities } from '../activities';
-import type { CompactInput, CompactResult, HourCompaction, LakeHour } from '../lib/types';
+import { compactProgressQuery, type CompactInput, type CompactProgress, type CompactResult } from '../lib/contracts';
 import { AWS_RETRY, surfaced } from './aws-calls';
-
-export interface CompactProgress {
-  /** Hours to look at, and those done so far (with what each came to). */
-  hours: LakeHour[];
-  done: HourCompaction[];
-}
-
-export const compactProgressQuery = defineQuery<CompactProgress>('compactProgress');
 
 const { closedHours } = proxyActivities<CompactActivities>({
   startToCloseTimeout: '5 minutes',

@@ -4,9 +4,6 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -15,7 +12,13 @@ import {
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import {
+  consumerProgressQuery,
   emptyTotals,
+  flushNowSignal,
+  memberReportUpdate,
+  pauseConsumerSignal,
+  resumeConsumerSignal,
+  stopConsumerSignal,
   type ConsumerInput,
   type ConsumerProgress,
   type ConsumerResult,
@@ -23,18 +26,7 @@ import {
   type ConsumerStatus,
   type ConsumerTotals,
   type MemberCommand,
-  type MemberReport,
-} from '../lib/types';
-
-export const pauseConsumerSignal = defineSignal('pause');
-export const resumeConsumerSignal = defineSignal('resume');
-/** Members write everything they hold at their next report. */
-export const flushNowSignal = defineSignal('flushNow');
-/** Members write what they hold, commit, leave the group; the workflow then completes. */
-export const stopConsumerSignal = defineSignal('stop');
-export const consumerProgressQuery = defineQuery<ConsumerProgress>('consumerProgress');
-/** A member's periodic report; the answer carries the workflow's requests back. */
-export const memberReportUpdate = defineUpdate<MemberCommand, [MemberReport]>('memberReport');
+} from '../lib/contracts';
 
 /**
  * Consumes a topic into S3 as one consumer group: `members` long-running

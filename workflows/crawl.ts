@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   isCancellation,
   log,
   proxyActivities,
@@ -11,9 +10,14 @@ import {
 import type { CatalogActivities } from '../activities';
 import { ErrorType } from '../lib/errors';
 import { AWS_RETRY, surfaced } from './aws-calls';
-import type { CrawlerState, CrawlInput, CrawlProgress, CrawlResult, StartCrawlerResult } from '../lib/types';
-
-export const crawlProgressQuery = defineQuery<CrawlProgress>('crawlProgress');
+import {
+  crawlProgressQuery,
+  type CrawlerState,
+  type CrawlInput,
+  type CrawlProgress,
+  type CrawlResult,
+  type StartCrawlerResult,
+} from '../lib/contracts';
 
 const { getCrawlerState, snapshotCatalog, startCrawler, stopCrawler } = proxyActivities<CatalogActivities>({
   startToCloseTimeout: '1 minute',

@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import type { HealthcheckInput, HealthcheckResult } from '../lib/types';
+import type { HealthcheckInput, HealthcheckResult } from '../lib/contracts';
 
 /** Proves the wiring: a Kafka round trip and an S3 round trip on the ingest workers. */
 export async function healthcheckWorkflow(input: HealthcheckInput): Promise<HealthcheckResult> {

@@ -1,6 +1,5 @@
 import {
   ParentClosePolicy,
-  defineQuery,
   executeChild,
   patched,
   proxyActivities,
@@ -13,20 +12,19 @@ import type { IngestActivities, QueryActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import { NAMED_QUERY_NAMES } from '../lib/queries';
 import { searchAttributes } from '../lib/search-attributes';
-import type {
-  ConsumerProgress,
-  PipelineInput,
-  PipelineProgress,
-  PipelineQuery,
-  PipelineReport,
-  QueryInput,
-} from '../lib/types';
+import {
+  pipelineProgressQuery,
+  type ConsumerProgress,
+  type PipelineInput,
+  type PipelineProgress,
+  type PipelineQuery,
+  type PipelineReport,
+  type QueryInput,
+} from '../lib/contracts';
 import { consumerWorkflow } from './consumer';
 import { crawlWorkflow } from './crawl';
 import { queryWorkflow } from './query';
 import { replayWorkflow } from './replay';
-
-export const pipelineProgressQuery = defineQuery<PipelineProgress>('pipelineProgress');
 
 /** The patch under which the report lists the compacted hours (an activity older histories do not have). */
 const REPORT_COMPACTED_HOURS = 'report-compacted-hours';

@@ -1,7 +1,6 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   isCancellation,
   log,
   proxyActivities,
@@ -12,10 +11,14 @@ import {
 import type { QueryActivities } from '../activities';
 import type { StartQueryInput } from '../activities/athena';
 import { ErrorType } from '../lib/errors';
-import type { QueryInput, QueryProgress, QueryResult, QueryStatus } from '../lib/types';
+import {
+  queryProgressQuery,
+  type QueryInput,
+  type QueryProgress,
+  type QueryResult,
+  type QueryStatus,
+} from '../lib/contracts';
 import { AWS_RETRY, surfaced } from './aws-calls';
-
-export const queryProgressQuery = defineQuery<QueryProgress>('queryProgress');
 
 const { startQuery, getQueryStatus, stopQuery, namedQueryFor } = proxyActivities<QueryActivities>({
   startToCloseTimeout: '1 minute',

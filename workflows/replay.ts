@@ -7,8 +7,6 @@ import {
   CancelledFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   isCancellation,
   log,
   patched,
@@ -20,19 +18,17 @@ import {
 import type { IngestActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import {
+  pauseReplaySignal,
   replayFraction,
+  replayProgressQuery,
+  resumeReplaySignal,
+  setReplayRateSignal,
   type ReplayInput,
   type ReplayProgress,
   type ReplayResult,
   type ReplayState,
   type ReplayStatus,
-} from '../lib/types';
-
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
-/** Rows per second from now on (also turns an as-fast-as-possible run into a paced one). */
-export const setRateSignal = defineSignal<[number]>('setRate');
-export const progressQuery = defineQuery<ReplayProgress>('progress');
+} from '../lib/contracts';
 
 /** The patch under which a pause stops the running chunk: histories recorded before it replay without it. */
 const PAUSE_STOPS_CHUNK = 'pause-stops-chunk';
@@ -86,7 +82,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
   let chunkScope: CancellationScope | undefined;
   let stoppedForPause = false;
   const pauseStopsChunk = () => patched(PAUSE_STOPS_CHUNK);
-  setHandler(pauseSignal, () => {
+  setHandler(pauseReplaySignal, () => {
     state.paused = true;
     state.pausedAt ??= new Date().toISOString();
     if (chunkScope && pauseStopsChunk()) {
@@ -94,11 +90,11 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
       chunkScope.cancel();
     }
   });
-  setHandler(resumeSignal, () => {
+  setHandler(resumeReplaySignal, () => {
     state.paused = false;
     state.pausedAt = undefined;
   });
-  setHandler(setRateSignal, (rowsPerSecond) => {
+  setHandler(setReplayRateSignal, (rowsPerSecond) => {
     // A signal cannot be refused, and throwing here would fail the whole run: a bad rate is logged and ignored.
     if (!Number.isFinite(rowsPerSecond) || rowsPerSecond <= 0) {
       log.warn('setRate ignored: expected rows per second above 0', { rowsPerSecond });
@@ -107,7 +103,7 @@ export async function replayWorkflow(input: ReplayInput): Promise<ReplayResult> 
     state.rowsPerSecond = rowsPerSecond;
     state.notBefore = undefined;
   });
-  setHandler(progressQuery, (): ReplayProgress => {
+  setHandler(replayProgressQuery, (): ReplayProgress => {
     const { marker, plan } = state;
     const fraction = status === 'completed' ? 1 : replayFraction(input, plan, marker);
     let etaSeconds: number | undefined;

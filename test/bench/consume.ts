@@ -10,7 +10,7 @@ import { PROJECT_ROOT, type Config } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { kafkaJava } from '../../stack/install';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
-import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consumer';
+import { consumerProgressQuery, stopConsumerSignal } from '../../lib/contracts';
 import { consumerInput } from '../../scripts/consume';
 import { FETCH_BYTES_PER_PARTITION } from '../../activities/consume';
 import { replayInputFor } from '../helpers/replay';

@@ -47,9 +47,10 @@ import {
 } from '../../lib/queries';
 import { connectClient } from '../../lib/temporal';
 import { ObjectCache } from '../../local-aws/athena/engine/object-cache';
-import { crawlerDefinition, provision } from '../../scripts/provision';
+import { crawlerDefinition } from '../../lib/provisioning';
+import { provision } from '../../scripts/provision';
 import { consumerWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
+import { stopConsumerSignal } from '../../lib/contracts';
 import {
   createTestCrawler,
   deletePrefix,

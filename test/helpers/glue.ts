@@ -12,7 +12,7 @@ import {
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateWorkGroupCommand, DeleteWorkGroupCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { loadConfig, type Config } from '../../lib/config';
-import { crawlerDefinition } from '../../scripts/provision';
+import { crawlerDefinition } from '../../lib/provisioning';
 
 /** A name Glue and Athena take as is for databases, tables and topics: lowercase letters, digits, underscores. */
 export function uniqueGlueName(prefix: string): string {

@@ -1,9 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { ConsumerInput, ConsumerProgress } from '../../lib/types';
+import { type ConsumerInput, type ConsumerProgress, consumerProgressQuery } from '../../lib/contracts';
 import type { consumerWorkflow } from '../../workflows';
-import { consumerProgressQuery } from '../../workflows/consumer';
 
 export interface LakeObject {
   key: string;

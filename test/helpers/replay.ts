@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ReplayInput } from '../../lib/types';
+import type { ReplayInput } from '../../lib/contracts';
 import { uniqueName } from './workers';
 
 export const SAMPLE_CSV = path.join(__dirname, '../../data/indexProcessed-sample.csv');

@@ -14,8 +14,13 @@ import {
   queryWorkflow,
   replayWorkflow,
 } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
-import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../../workflows/replay';
+import {
+  pauseReplaySignal,
+  replayProgressQuery,
+  resumeReplaySignal,
+  setReplayRateSignal,
+  stopConsumerSignal,
+} from '../../lib/contracts';
 import {
   createTestCrawler,
   createTestWorkGroup,
@@ -152,10 +157,10 @@ test('a paced replay paused, given a new rate, resumed, continued as new', async
     args: [input],
   });
   await waitForSent(handle, 200);
-  await handle.signal(pauseSignal);
+  await handle.signal(pauseReplaySignal);
   await sleep(1500);
-  await handle.signal(setRateSignal, 2000);
-  await handle.signal(resumeSignal);
+  await handle.signal(setReplayRateSignal, 2000);
+  await handle.signal(resumeReplaySignal);
   const result = await handle.result();
   expect(result.sent).toBeGreaterThan(0);
   await save('replay-signals-first-run', workflowId, handle.firstExecutionRunId);
@@ -231,7 +236,7 @@ test('a query that fails (unknown table) and the healthcheck', async () => {
 async function waitForSent(handle: WorkflowHandle<typeof replayWorkflow>, rows: number): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const progress = await handle.query(progressQuery).catch(() => undefined);
+    const progress = await handle.query(replayProgressQuery).catch(() => undefined);
     if (progress && progress.sent >= rows) return;
     if (Date.now() > deadline) throw new Error(`the replay never sent ${rows} rows: ${JSON.stringify(progress)}`);
     await sleep(200);

@@ -21,7 +21,7 @@ import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
 import { NAMED_QUERY_NAMES, namedQuerySql, resolveColumns } from '../../lib/queries';
 import { connectClient } from '../../lib/temporal';
-import type { CompactInput, CompactResult, LakeHour } from '../../lib/types';
+import type { CompactInput, CompactResult, LakeHour } from '../../lib/contracts';
 import { compactWorkflow } from '../../workflows';
 import {
   createTestCrawler,

@@ -11,7 +11,7 @@ import {
   pauseConsumerSignal,
   resumeConsumerSignal,
   stopConsumerSignal,
-} from '../../workflows/consumer';
+} from '../../lib/contracts';
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, expectExactlyOnce, readLake, waitForProgress } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';

@@ -5,9 +5,8 @@ import { createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
 import { connectClient } from '../../lib/temporal';
-import type { CrawlInput } from '../../lib/types';
+import { type CrawlInput, crawlProgressQuery } from '../../lib/contracts';
 import { crawlWorkflow } from '../../workflows';
-import { crawlProgressQuery } from '../../workflows/crawl';
 import {
   createTestCrawler,
   deletePrefix,

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
+import { stopConsumerSignal } from '../../lib/contracts';
 import {
   collectPageErrors,
   launchChromium,

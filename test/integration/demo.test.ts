@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { consumerTarget } from '../../scripts/consume';
-import { stopConsumerSignal } from '../../workflows/consumer';
+import { stopConsumerSignal } from '../../lib/contracts';
 import type { ServiceStatus } from '../../stack';
 import { npmRunWords, runOnTerminal, runScript, type ScriptResult } from '../helpers/scripts';
 

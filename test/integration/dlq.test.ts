@@ -7,7 +7,7 @@ import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import type { DeadLetter } from '../../scripts/dlq';
 import { consumerWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
+import { stopConsumerSignal } from '../../lib/contracts';
 import { deletePrefix, uniqueGlueName } from '../helpers/glue';
 import { testKafka } from '../helpers/kafka';
 import { consumerInputFor, readLake, waitForProgress } from '../helpers/lake';

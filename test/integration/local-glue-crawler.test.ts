@@ -27,7 +27,7 @@ import { createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
+import { stopConsumerSignal } from '../../lib/contracts';
 import { testDatabaseName } from '../helpers/glue';
 import { consumerInputFor, readLake, waitForProgress } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';

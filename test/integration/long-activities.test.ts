@@ -7,8 +7,15 @@ import { loadConfig } from '../../lib/config';
 import { createKafka } from '../../lib/kafka';
 import { createLogger } from '../../lib/logger';
 import { createMetrics } from '../../lib/metrics';
-import type { ConsumerProgress, MemberReport, PartitionStatus, ReplayInput, ReplayMarker } from '../../lib/types';
-import { consumerWorkflow, memberReportUpdate } from '../../workflows/consumer';
+import {
+  type ConsumerProgress,
+  type MemberReport,
+  memberReportUpdate,
+  type PartitionStatus,
+  type ReplayInput,
+  type ReplayMarker,
+} from '../../lib/contracts';
+import { consumerWorkflow } from '../../workflows/consumer';
 import { readTopic } from '../helpers/kafka';
 import { consumerInputFor, expectExactlyOnce, readLake } from '../helpers/lake';
 import { largeCsv, replayInputFor } from '../helpers/replay';

@@ -5,10 +5,9 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { parsePrometheusText, sumSamples, type MetricSample } from '../../lib/metrics';
 import { connectClient } from '../../lib/temporal';
-import type { PipelineReport } from '../../lib/types';
+import { consumerProgressQuery, type PipelineReport, stopConsumerSignal } from '../../lib/contracts';
 import { pipelineInput } from '../../scripts/demo';
 import { pipelineWorkflow } from '../../workflows';
-import { consumerProgressQuery, stopConsumerSignal } from '../../workflows/consumer';
 import {
   createTestCrawler,
   createTestWorkGroup,

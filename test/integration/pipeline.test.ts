@@ -5,11 +5,9 @@ import { parse } from 'csv-parse/sync';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
-import type { PipelineReport } from '../../lib/types';
+import { pipelineProgressQuery, type PipelineReport, stopConsumerSignal } from '../../lib/contracts';
 import { describePipeline, pipelineInput } from '../../scripts/demo';
 import { pipelineWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
-import { pipelineProgressQuery } from '../../workflows/pipeline';
 import {
   createTestCrawler,
   createTestWorkGroup,

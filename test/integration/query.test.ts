@@ -13,10 +13,8 @@ import { ErrorType } from '../../lib/errors';
 import { hourPartition } from '../../lib/lake';
 import { NAMED_QUERY_DEFAULTS, namedQuerySql, type NamedQueryName } from '../../lib/queries';
 import { connectClient } from '../../lib/temporal';
-import type { QueryInput, QueryResult } from '../../lib/types';
+import { type QueryInput, queryProgressQuery, type QueryResult, stopConsumerSignal } from '../../lib/contracts';
 import { consumerWorkflow, queryWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../workflows/consumer';
-import { queryProgressQuery } from '../../workflows/query';
 import {
   createTestCrawler,
   createTestWorkGroup,

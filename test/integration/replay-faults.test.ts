@@ -1,9 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
-import type { ReplayInput } from '../../lib/types';
+import { type ReplayInput, replayProgressQuery } from '../../lib/contracts';
 import { replayWorkflow } from '../../workflows';
-import { progressQuery } from '../../workflows/replay';
 import { readTopic } from '../helpers/kafka';
 import { largeCsv, replayInputFor, SAMPLE_CSV } from '../helpers/replay';
 import { freePorts, runScript, withOwnService } from '../helpers/scripts';
@@ -41,13 +40,13 @@ test('kill -9 of the worker at random moments, then a restart: every row is in t
     // A random moment while rows are flowing: 1.5 to 4 s after the (re)start.
     await sleep(1500 + Math.random() * 2500);
     await workers.at(-1)?.stop('SIGKILL');
-    const progress = await handle.query(progressQuery).catch(() => undefined);
+    const progress = await handle.query(replayProgressQuery).catch(() => undefined);
     expect(progress?.sent ?? 0).toBeLessThan(rows);
     workers.push(await startWorkerProcess('ingest', env));
   }
   const result = await handle.result();
   expect(result).toMatchObject({ rowsRead: rows, sent: rows, rejected: 0 });
-  expect((await handle.query(progressQuery)).retries).toBeGreaterThanOrEqual(1);
+  expect((await handle.query(replayProgressQuery)).retries).toBeGreaterThanOrEqual(1);
 
   const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, rows, {
     settleMs: 3000,
@@ -72,11 +71,11 @@ test('an unreachable broker is retried with backoff and shows in the progress qu
     taskQueue: brokenEnv.TICKSYNC_INGEST_TASK_QUEUE,
     args: [input],
   });
-  let progress = await handle.query(progressQuery);
+  let progress = await handle.query(replayProgressQuery);
   const deadline = Date.now() + 90_000;
   while (progress.retries < 2 && Date.now() < deadline) {
     await sleep(1000);
-    progress = await handle.query(progressQuery);
+    progress = await handle.query(replayProgressQuery);
   }
   expect(progress.status).toBe('retrying');
   expect(progress.retries).toBeGreaterThanOrEqual(2);
@@ -102,7 +101,7 @@ test('the broker restarts mid-run: the run waits, resumes, and every row is in t
     await sleep(2500);
     expect((await runScript('stack', ['down', 'kafka'], stackEnv)).code).toBe(0);
     await sleep(8000);
-    const during = await handle.query(progressQuery);
+    const during = await handle.query(replayProgressQuery);
     expect(during.sent).toBeLessThan(rows);
     expect((await runScript('stack', ['up', 'kafka'], stackEnv)).code).toBe(0);
 

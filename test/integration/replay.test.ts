@@ -6,9 +6,16 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
 import { connectClient } from '../../lib/temporal';
-import type { ReplayInput, ReplayMarker, ReplayProgress } from '../../lib/types';
+import {
+  pauseReplaySignal,
+  type ReplayInput,
+  type ReplayMarker,
+  type ReplayProgress,
+  replayProgressQuery,
+  resumeReplaySignal,
+  setReplayRateSignal,
+} from '../../lib/contracts';
 import { replayWorkflow } from '../../workflows';
-import { pauseSignal, progressQuery, resumeSignal, setRateSignal } from '../../workflows/replay';
 import { readTopic, testKafka } from '../helpers/kafka';
 import { largeCsv, replayInputFor, SAMPLE_CSV, writeTempCsv } from '../helpers/replay';
 import { runScript } from '../helpers/scripts';
@@ -49,7 +56,7 @@ test('an ordered replay lands every row of the sample exactly once, keyed by sym
     sent: sampleRows.length,
     rejected: 0,
   });
-  expect(await handle.query(progressQuery)).toMatchObject({
+  expect(await handle.query(replayProgressQuery)).toMatchObject({
     status: 'completed',
     fraction: 1,
     sent: sampleRows.length,
@@ -219,7 +226,7 @@ test('a long run continues as new with its progress, and still sends every row o
   expect(await handle.result()).toMatchObject({ sent: sampleRows.length });
   const description = await handle.describe();
   expect(description.runId).not.toBe(handle.firstExecutionRunId);
-  expect(await handle.query(progressQuery)).toMatchObject({ status: 'completed', sent: sampleRows.length });
+  expect(await handle.query(replayProgressQuery)).toMatchObject({ status: 'completed', sent: sampleRows.length });
   const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, sampleRows.length);
   expect(messages).toHaveLength(sampleRows.length);
   expect(new Set(messages.map((message) => message.value.seq)).size).toBe(sampleRows.length);
@@ -335,9 +342,9 @@ test.each([
 });
 
 async function sentOver(handle: Awaited<ReturnType<typeof start>>, ms: number): Promise<number> {
-  const before = await handle.query(progressQuery);
+  const before = await handle.query(replayProgressQuery);
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = await handle.query(progressQuery);
+  const after = await handle.query(replayProgressQuery);
   return ((after.sent - before.sent) * 1000) / ms;
 }
 
@@ -349,26 +356,26 @@ test('pause, resume and setRate change the observed send rate; cancel stops the 
   expect(slow).toBeGreaterThan(20);
   expect(slow).toBeLessThan(60);
 
-  await handle.signal(setRateSignal, -1); // ignored, and must not fail the run
-  await handle.signal(setRateSignal, 200);
+  await handle.signal(setReplayRateSignal, -1); // ignored, and must not fail the run
+  await handle.signal(setReplayRateSignal, 200);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const fast = await sentOver(handle, 3000);
   expect(fast).toBeGreaterThan(130);
   expect(fast).toBeLessThan(260);
-  expect((await handle.query(progressQuery)).targetRowsPerSecond).toBe(200);
+  expect((await handle.query(replayProgressQuery)).targetRowsPerSecond).toBe(200);
 
-  await handle.signal(pauseSignal);
+  await handle.signal(pauseReplaySignal);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   expect(await sentOver(handle, 3000)).toBe(0);
-  expect((await handle.query(progressQuery)).status).toBe('paused');
+  expect((await handle.query(replayProgressQuery)).status).toBe('paused');
 
-  await handle.signal(resumeSignal);
+  await handle.signal(resumeReplaySignal);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect(await sentOver(handle, 2000)).toBeGreaterThan(100);
 
   await handle.cancel();
   await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
-  const progress: ReplayProgress = await handle.query(progressQuery);
+  const progress: ReplayProgress = await handle.query(replayProgressQuery);
   expect(progress.status).toBe('cancelled');
   // Everything the progress marker counts is in the topic, and nothing more.
   const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, progress.sent);
@@ -393,11 +400,11 @@ test('pause stops a running chunk at its next transaction, says since when, and 
     atSignal = await heartbeatSent(handle);
   }
   const signalledAt = Date.now();
-  await handle.signal(pauseSignal);
-  let progress = await handle.query(progressQuery);
+  await handle.signal(pauseReplaySignal);
+  let progress = await handle.query(replayProgressQuery);
   for (let tries = 0; tries < 100 && progress.status !== 'paused'; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    progress = await handle.query(progressQuery);
+    progress = await handle.query(replayProgressQuery);
   }
   expect(progress.status).toBe('paused');
   expect(Date.parse(progress.pausedAt!)).toBeGreaterThanOrEqual(signalledAt - 1000);
@@ -406,10 +413,10 @@ test('pause stops a running chunk at its next transaction, says since when, and 
   expect(progress.sent - atSignal!).toBeLessThanOrEqual(3 * rate);
   expect(progress.sent).toBeGreaterThanOrEqual(atSignal!);
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  expect((await handle.query(progressQuery)).sent).toBe(progress.sent);
+  expect((await handle.query(replayProgressQuery)).sent).toBe(progress.sent);
 
-  await handle.signal(setRateSignal, 5000);
-  await handle.signal(resumeSignal);
+  await handle.signal(setReplayRateSignal, 5000);
+  await handle.signal(resumeReplaySignal);
   expect(await handle.result()).toMatchObject({ rowsRead: 3000, sent: 3000 });
   const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, 3000);
   expect(new Set(messages.map((message) => message.value.seq)).size).toBe(3000);

@@ -24,7 +24,7 @@ import {
 } from '../../iam/policies';
 import { loadConfig, PROJECT_ROOT, ROLES, type Role } from '../../lib/config';
 import { DEFAULT_PROJECTION_START, ticksTableInput } from '../../lib/ticks-table';
-import { crawlerDefinition, crawlerDifferences } from '../../scripts/provision';
+import { crawlerDefinition, crawlerDifferences } from '../../lib/provisioning';
 
 const ACCOUNT = '123456789012';
 const config = loadConfig({

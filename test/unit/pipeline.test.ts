@@ -1,5 +1,5 @@
 import { flushState } from '../../activities/pipeline';
-import { emptyTotals, type ConsumerProgress, type ConsumerStatus, type PartitionStatus } from '../../lib/types';
+import { emptyTotals, type ConsumerProgress, type ConsumerStatus, type PartitionStatus } from '../../lib/contracts';
 
 const status = (partition: number, highWatermark: number, lag: number, buffered: number): PartitionStatus => ({
   partition,

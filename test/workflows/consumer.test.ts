@@ -4,21 +4,19 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { IngestActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
 import {
-  emptyTotals,
   type ConsumerInput,
+  consumerProgressQuery,
+  emptyTotals,
+  flushNowSignal,
   type MemberCommand,
   type MemberReport,
-  type PartitionStatus,
-} from '../../lib/types';
-import {
-  consumerProgressQuery,
-  consumerWorkflow,
-  flushNowSignal,
   memberReportUpdate,
+  type PartitionStatus,
   pauseConsumerSignal,
   resumeConsumerSignal,
   stopConsumerSignal,
-} from '../../workflows/consumer';
+} from '../../lib/contracts';
+import { consumerWorkflow } from '../../workflows/consumer';
 import { uniqueName } from '../helpers/workers';
 import { eventually, openWorkflowEnv, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
 

@@ -3,8 +3,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CatalogActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
-import type { CrawlerState, CrawlInput, CrawlSummary, LastCrawl } from '../../lib/types';
-import { crawlProgressQuery, crawlWorkflow } from '../../workflows/crawl';
+import {
+  type CrawlerState,
+  type CrawlInput,
+  crawlProgressQuery,
+  type CrawlSummary,
+  type LastCrawl,
+} from '../../lib/contracts';
+import { crawlWorkflow } from '../../workflows/crawl';
 import { uniqueName } from '../helpers/workers';
 import { eventually, openWorkflowEnv, timerDurations, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
 

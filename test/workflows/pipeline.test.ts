@@ -5,9 +5,15 @@ import type { CatalogActivities, IngestActivities, QueryActivities } from '../..
 import { createPipelineActivities } from '../../activities/pipeline';
 import { ErrorType } from '../../lib/errors';
 import { NAMED_QUERY_NAMES } from '../../lib/queries';
-import { emptyTotals, type MemberReport, type PipelineInput } from '../../lib/types';
-import { memberReportUpdate, stopConsumerSignal } from '../../workflows/consumer';
-import { pipelineProgressQuery, pipelineWorkflow } from '../../workflows/pipeline';
+import {
+  emptyTotals,
+  type MemberReport,
+  memberReportUpdate,
+  type PipelineInput,
+  pipelineProgressQuery,
+  stopConsumerSignal,
+} from '../../lib/contracts';
+import { pipelineWorkflow } from '../../workflows/pipeline';
 import { testKafka } from '../helpers/kafka';
 import { replayInputFor } from '../helpers/replay';
 import { uniqueName } from '../helpers/workers';

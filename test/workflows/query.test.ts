@@ -4,8 +4,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { QueryActivities } from '../../activities';
 import type { StartQueryInput } from '../../activities/athena';
 import { ErrorType } from '../../lib/errors';
-import type { QueryInput, QueryState, QueryStatus } from '../../lib/types';
-import { queryProgressQuery, queryWorkflow } from '../../workflows/query';
+import { type QueryInput, queryProgressQuery, type QueryState, type QueryStatus } from '../../lib/contracts';
+import { queryWorkflow } from '../../workflows/query';
 import { uniqueName } from '../helpers/workers';
 import { eventually, openWorkflowEnv, timerDurations, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
 

@@ -4,8 +4,18 @@ import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporal
 import { temporal } from '@temporalio/proto';
 import type { IngestActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
-import type { ReplayChunkInput, ReplayInput, ReplayMarker, ReplayPlan, ReplayProgress } from '../../lib/types';
-import { progressQuery, pauseSignal, replayWorkflow, resumeSignal, setRateSignal } from '../../workflows/replay';
+import {
+  pauseReplaySignal,
+  type ReplayChunkInput,
+  type ReplayInput,
+  type ReplayMarker,
+  type ReplayPlan,
+  type ReplayProgress,
+  replayProgressQuery,
+  resumeReplaySignal,
+  setReplayRateSignal,
+} from '../../lib/contracts';
+import { replayWorkflow } from '../../workflows/replay';
 import { replayInputFor } from '../helpers/replay';
 import { uniqueName } from '../helpers/workers';
 import {
@@ -98,8 +108,8 @@ async function start(taskQueue: string, args: ReplayInput) {
   return env.client.workflow.start(replayWorkflow, { taskQueue, workflowId: uniqueName('replay'), args: [args] });
 }
 
-const progressOf = (handle: { query: (q: typeof progressQuery) => Promise<ReplayProgress> }) =>
-  handle.query(progressQuery);
+const progressOf = (handle: { query: (q: typeof replayProgressQuery) => Promise<ReplayProgress> }) =>
+  handle.query(replayProgressQuery);
 
 test('runs chunk after chunk, each from the marker the last one committed, to the end of the file', async () => {
   const fake = fakeReplay(30, 10);
@@ -131,7 +141,7 @@ test('a pause stops the running chunk at its last commit; resume carries on from
       (count) => count === 2,
       { what: 'the second chunk' },
     );
-    await handle.signal(pauseSignal);
+    await handle.signal(pauseReplaySignal);
     const paused = await eventually(
       () => progressOf(handle),
       (progress) => progress.status === 'paused',
@@ -145,7 +155,7 @@ test('a pause stops the running chunk at its last commit; resume carries on from
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(fake.calls).toHaveLength(2);
 
-    await handle.signal(resumeSignal);
+    await handle.signal(resumeReplaySignal);
     expect(await handle.result()).toMatchObject({ rowsRead: 30, sent: 30 });
     expect(fake.calls.map((call) => call.committed.rowsRead)).toEqual([0, 10, 15, 25]);
     const done = await progressOf(handle);
@@ -165,9 +175,9 @@ test('setRate paces the next chunk; a rate that is not above 0 is logged and ign
       { what: 'the first chunk' },
     );
     const logged = env.logs.length;
-    await handle.signal(setRateSignal, 250);
-    await handle.signal(setRateSignal, -1);
-    await handle.signal(setRateSignal, 0);
+    await handle.signal(setReplayRateSignal, 250);
+    await handle.signal(setReplayRateSignal, -1);
+    await handle.signal(setReplayRateSignal, 0);
     await eventually(
       async () => env.logs.slice(logged).filter((entry) => entry.message.startsWith('setRate ignored')).length,
       (count) => count === 2,
@@ -300,7 +310,7 @@ test('continues as new after chunksPerRun chunks, carrying the marker, plan, rat
       (count) => count === 2,
       { what: 'the retried first chunk' },
     );
-    await handle.signal(setRateSignal, 300);
+    await handle.signal(setReplayRateSignal, 300);
     await eventually(
       () => progressOf(handle),
       (progress) => progress.targetRowsPerSecond === 300,

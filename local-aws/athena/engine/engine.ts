@@ -3,6 +3,7 @@ import { canceled, internalError } from './errors';
 import { quoteString } from './glue-types';
 import { MACRO_SQL } from './macros';
 import { ObjectCache } from './object-cache';
+import { ParseCache } from './parse-cache';
 import { QueryRun } from './query-run';
 import type { QueryEngineOptions, QueryOutcome, QueryRequest } from './types';
 
@@ -35,28 +36,6 @@ interface Waiting {
   caller: string;
   resume: () => void;
   reject: (error: Error) => void;
-}
-
-/** Text to text, the oldest entry dropped beyond the size. */
-export class ParseCache {
-  private readonly entries = new Map<string, string>();
-  constructor(private readonly size: number) {}
-  get(key: string): string | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-  set(key: string, value: string): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    for (const old of this.entries.keys()) {
-      if (this.entries.size <= this.size) break;
-      this.entries.delete(old);
-    }
-  }
 }
 
 /**

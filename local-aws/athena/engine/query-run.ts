@@ -18,7 +18,7 @@ import {
 import { mapLimit, parseS3Location, readableObjects, resolveTable, tableName } from './catalog';
 import type { DialectContext } from './dialect';
 import { classifyDuckDbError } from './duckdb-errors';
-import type { ParseCache } from './engine';
+import type { ParseCache } from './parse-cache';
 import {
   canceled,
   exceededPartitionLimit,

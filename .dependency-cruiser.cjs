@@ -1,0 +1,43 @@
+/**
+ * The import graph's rules (docs/ARCHITECTURE.md, "Layout"), checked by `npm test` before jest and by
+ * `npm run check-imports`. Type-only imports count: a layer that names another's types depends on it.
+ */
+const ABOVE_LIB = '^(activities|workflows|workers|scripts|deploy|dashboard|local-aws|stack|iam|test|bench)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import circle: modules that cannot be understood, tested or loaded one without the other.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'activities-not-to-workflows',
+      comment: 'Activities run outside the workflow sandbox: what they share with workflows lives in lib/contracts/.',
+      severity: 'error',
+      from: { path: '^activities/' },
+      to: { path: '^workflows/' },
+    },
+    {
+      name: 'deploy-not-to-scripts',
+      comment: 'The template is built from lib/ (lib/provisioning.ts), not from the scripts that run on the stack.',
+      severity: 'error',
+      from: { path: '^deploy/' },
+      to: { path: '^scripts/' },
+    },
+    {
+      name: 'lib-not-upward',
+      comment: 'lib/ is the bottom layer: everything imports it, it imports nothing of the project above it.',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: ABOVE_LIB },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|\\.stack|data)/' },
+    tsPreCompilationDeps: true,
+  },
+};
