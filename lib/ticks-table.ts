@@ -98,3 +98,27 @@ export function ticksTableInput(config: Config, options: TicksTableOptions = {})
     },
   };
 }
+
+/**
+ * Compaction's tables beside a raw topic table `<raw>`: `<raw>_curated`, the compacted hours as Parquet (a
+ * Glue partition per published hour, never projected), and the view `<raw>_lake` that reads every tick once:
+ * curated hours below a watermark hour, raw hours at or after it.
+ */
+export const curatedTableName = (raw: string) => `${raw}_curated`;
+export const lakeViewName = (raw: string) => `${raw}_lake`;
+/** The view's parameter holding its watermark, `YYYY-MM-DDTHH` (the first hour read raw). */
+export const LAKE_WATERMARK = 'ticksync.lake.watermark';
+/** The watermark of a lake with no compacted hour: every hour reads raw. */
+export const NO_WATERMARK = '0000-01-01T00';
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/** The lake view's query: the curated table below the watermark, the raw table from it on, the same columns. */
+export function lakeViewSql(raw: string, columns: Column[], watermark: string): string {
+  const [dt, hour] = watermark.split('T') as [string, string];
+  const list = [...columns.map((column) => quoted(column.Name!.toLowerCase())), 'dt', 'hour'].join(', ');
+  return (
+    `SELECT ${list} FROM ${quoted(curatedTableName(raw))} WHERE dt < '${dt}' OR (dt = '${dt}' AND hour < '${hour}')\n` +
+    `UNION ALL\nSELECT ${list} FROM ${quoted(raw)} WHERE dt > '${dt}' OR (dt = '${dt}' AND hour >= '${hour}')`
+  );
+}

@@ -61,6 +61,30 @@ export function describeCompaction(result: CompactResult): string {
 
 export const COMPACT_DEFAULTS = { grace: '15m', targetMb: 128, lookback: '7d' } as const;
 
+/** The options a compaction run takes, shared by `npm run compact` and `npm run schedule -- compact`. */
+export function compactionOptions(command: Command, lookback: string): Command {
+  return command
+    .option(
+      '--grace <duration>',
+      'how long after its end an hour counts as closed (late records)',
+      duration('--grace', 0, 'a grace cannot be negative'),
+      parseDuration(COMPACT_DEFAULTS.grace),
+    )
+    .option(
+      '--target-mb <mb>',
+      'size of each Parquet file aimed at',
+      positiveNumber('--target-mb'),
+      COMPACT_DEFAULTS.targetMb,
+    )
+    .option(
+      '--lookback <duration>',
+      lookback,
+      duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
+      parseDuration(COMPACT_DEFAULTS.lookback),
+    )
+    .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)');
+}
+
 const program = new Command('npm run compact --')
   .description(
     'Compact closed hours of the raw topic table into Parquet under curated/ (compactWorkflow on the compact ' +
@@ -72,26 +96,8 @@ const program = new Command('npm run compact --')
     '--hour <hour>',
     'a UTC hour to compact, such as 2024-01-02T03 (repeat for more)',
     (value: string, previous: LakeHour[] = []) => [...previous, parseHour(value)],
-  )
-  .option(
-    '--grace <duration>',
-    'how long after its end an hour counts as closed (late records)',
-    duration('--grace', 0, 'a grace cannot be negative'),
-    parseDuration(COMPACT_DEFAULTS.grace),
-  )
-  .option(
-    '--target-mb <mb>',
-    'size of each Parquet file aimed at',
-    positiveNumber('--target-mb'),
-    COMPACT_DEFAULTS.targetMb,
-  )
-  .option(
-    '--lookback <duration>',
-    'how far back to look for hours to compact without --hour',
-    duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
-    parseDuration(COMPACT_DEFAULTS.lookback),
-  )
-  .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)')
+  );
+compactionOptions(program, 'how far back to look for hours to compact without --hour')
   .option('--database <name>', 'Glue database (default: TICKSYNC_GLUE_DATABASE)')
   .option('--json', 'print the result as JSON')
   .action(async (options: CompactOptions & { json?: boolean }) => {

@@ -12,8 +12,8 @@ import { loadConfig, type Config } from '../lib/config';
 import { workflowUrl } from '../lib/temporal';
 import type { CrawlInput } from '../lib/contracts';
 import { compactWorkflow, crawlWorkflow } from '../workflows';
-import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli } from './cli';
-import { COMPACT_DEFAULTS, compactInput, type CompactOptions, compactWorkflowId } from './compact';
+import { connectTemporal, duration, formatDuration, runCli } from './cli';
+import { compactInput, compactionOptions, type CompactOptions, compactWorkflowId } from './compact';
 import { crawlerName, crawlInput, crawlWorkflowId } from './crawl';
 
 /** One schedule per crawler, with a fixed id: running the create command again updates it. */
@@ -205,36 +205,20 @@ async function createOrUpdate(client: Client, wanted: ScheduleSettings): Promise
   console.log(`schedule ${scheduleId} updated: ${summary}${previous.state.paused ? ' (still paused)' : ''}`);
 }
 
-program
-  .command('compact')
-  .description(
-    'create the compaction schedule of the topic table, or update it: compactWorkflow on the compact workers. ' +
-      'Overlap policy SKIP (a run compacts every closed hour; one at a time), catch-up window of one interval.',
-  )
-  .requiredOption(
-    '--every <duration>',
-    'how often to compact, such as 1h',
-    duration('--every', 60_000, 'hours close once an hour; more often only finds nothing to do'),
-  )
-  .option(
-    '--grace <duration>',
-    'how long after its end an hour counts as closed (late records)',
-    duration('--grace', 0, 'a grace cannot be negative'),
-    parseDuration(COMPACT_DEFAULTS.grace),
-  )
-  .option(
-    '--target-mb <mb>',
-    'size of each Parquet file aimed at',
-    positiveNumber('--target-mb'),
-    COMPACT_DEFAULTS.targetMb,
-  )
-  .option(
-    '--lookback <duration>',
-    'how far back each run looks for new or changed hours',
-    duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
-    parseDuration(COMPACT_DEFAULTS.lookback),
-  )
-  .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)')
+compactionOptions(
+  program
+    .command('compact')
+    .description(
+      'create the compaction schedule of the topic table, or update it: compactWorkflow on the compact workers. ' +
+        'Overlap policy SKIP (a run compacts every closed hour; one at a time), catch-up window of one interval.',
+    )
+    .requiredOption(
+      '--every <duration>',
+      'how often to compact, such as 1h',
+      duration('--every', 60_000, 'hours close once an hour; more often only finds nothing to do'),
+    ),
+  'how far back each run looks for new or changed hours',
+)
   .option('--paused', 'create the schedule paused (an existing schedule keeps its state)')
   .action((options: CompactOptions & { every: number; paused?: boolean }) =>
     withClient(async (client, config) => {

@@ -47,6 +47,7 @@ import {
   type AnalyzedQuery,
   analyzeStatement,
   assertEngineRelationsOnly,
+  MAX_VIEW_DEPTH,
   nameResultColumns,
   qualifyColumnRefs,
   spliceTableSource,
@@ -72,7 +73,9 @@ import {
   type TableLayout,
   tableSourceSql,
 } from './table-source';
-import type { QueryOutcome, QueryRequest, StoredObject } from './types';
+import type { QueryOutcome, QueryRequest, StoredObject, TableCatalog } from './types';
+import { baseTableNames, type LoadedView, viewKey } from './views';
+import { decodePrestoView, isVirtualView } from '../../../lib/glue-view';
 import { runUtilityStatement } from './utility';
 
 /** S3 requests one query keeps in flight (listings, downloads). */
@@ -204,7 +207,9 @@ export class QueryRun {
     this.normalized = normalizeTrinoSql(this.request.sql);
     const statement = await this.parse(this.normalized.sql, true);
     const root = statement.node as JsonObject;
-    const analysis = analyzeStatement(root, this.dialectContext());
+    const views = new Map<string, LoadedView>();
+    await this.loadViews(root, this.request.database, views, 0);
+    const analysis = analyzeStatement(root, this.dialectContext(), views);
     this.columnRefs = analysis.columnRefs;
     nameResultColumns(root);
     const tables = analysis.tables.map((ref) => this.resolve(ref));
@@ -223,6 +228,44 @@ export class QueryRun {
       serializedStatement(statement),
     ]);
     return this.outcome(result, analysis, dataScannedBytes);
+  }
+
+  /**
+   * The Glue views the query names (and the views they name), parsed. A name that is no view, or that the
+   * caller may not read, is left for resolution to report.
+   */
+  private async loadViews(
+    root: JsonObject,
+    schema: string,
+    views: Map<string, LoadedView>,
+    depth: number,
+  ): Promise<void> {
+    for (const name of baseTableNames(root)) {
+      if (name.catalog !== '' && name.catalog.toLowerCase() !== 'awsdatacatalog') continue;
+      const database = (name.schema || schema).toLowerCase();
+      const key = viewKey(database, name.table);
+      if (views.has(key)) continue;
+      let found: ReturnType<TableCatalog['getTable']>;
+      try {
+        found = this.request.catalog.getTable(database, name.table);
+      } catch {
+        continue;
+      }
+      if ('missing' in found || !isVirtualView(found.table)) continue;
+      const view = decodePrestoView(found.table);
+      if (!view) {
+        throw notSupported(`Table '${key}' is a VIRTUAL_VIEW whose ViewOriginalText is not a Presto view`);
+      }
+      const result = await this.execute('SELECT json_serialize_sql($1::VARCHAR)', [
+        normalizeTrinoSql(view.originalSql).sql,
+      ]);
+      const parsed = parseJsonLossless(String((await result.getRows())[0]![0]));
+      const statements = isObject(parsed) && parsed.error !== true ? arrayField(parsed, 'statements') : [];
+      const node = statements.length === 1 && isObject(statements[0]) ? objectField(statements[0], 'node') : undefined;
+      if (!node) throw notSupported(`View '${key}' is stale or in error: its query is not one SELECT`);
+      views.set(key, { schema: view.schema.toLowerCase(), node });
+      if (depth < MAX_VIEW_DEPTH) await this.loadViews(node, view.schema, views, depth + 1);
+    }
   }
 
   private dialectContext(): DialectContext {

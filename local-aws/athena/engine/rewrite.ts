@@ -1,6 +1,7 @@
 import {
   arrayField,
   castTo,
+  clone,
   functionCall,
   isObject,
   type Json,
@@ -19,6 +20,8 @@ import {
   unnamedRowForCast,
 } from './dialect';
 import { functionNotFound, internalError, notSupported } from './errors';
+import { conjuncts, isPartitionPredicate } from './pruning';
+import { type LoadedView, pushDownFilters, viewKey } from './views';
 
 /**
  * One walk over DuckDB's parse tree of the user's query that checks every node
@@ -118,6 +121,9 @@ type CteScope = ReadonlyMap<string, string>;
 /** The engine's names for WITH queries; a relation of any other name is a catalog table. */
 export const CTE_PREFIX = '__athena_cte_';
 
+/** Views inside views, as deep as Trino allows before it calls the view recursive. */
+export const MAX_VIEW_DEPTH = 10;
+
 class QueryRewriter {
   private cteCount = 0;
   readonly tables: TableReference[] = [];
@@ -125,8 +131,13 @@ class QueryRewriter {
   anonymousValues = false;
   private lambdaDepth = 0;
   private readonly placements = new WeakMap<JsonObject, FromPlacement>();
+  /** The schemas of the views being expanded, innermost last: where their unqualified names resolve. */
+  private readonly viewSchemas: string[] = [];
 
-  constructor(private readonly context: DialectContext) {}
+  constructor(
+    private readonly context: DialectContext,
+    private readonly views: ReadonlyMap<string, LoadedView>,
+  ) {}
 
   visit(value: Json, ctes: CteScope): Json {
     if (Array.isArray(value)) {
@@ -237,17 +248,61 @@ class QueryRewriter {
       ref.table_name = cte;
       return ref;
     }
+    const inView = this.viewSchemas.at(-1) ?? '';
+    const view =
+      catalog === '' || catalog === 'awsdatacatalog'
+        ? this.views.get(viewKey(schema || inView || this.context.database, table))
+        : undefined;
+    if (view) return this.expandView(ref, view);
     const placement = this.placements.get(ref);
     this.tables.push({
       node: ref,
       catalog,
-      schema,
+      schema: schema || inView,
       table,
       alias: stringField(ref, 'alias') || stringField(ref, 'table_name'),
       location: queryLocation(ref),
       from: placement?.from,
       preserved: placement?.preserved ?? false,
     });
+    return ref;
+  }
+
+  /**
+   * A view's query in place of its name (a subquery under the name or alias the query gave it), with the
+   * WHERE terms on the view's columns alone pushed into it, as Trino pushes filters through a view.
+   */
+  private expandView(ref: JsonObject, view: LoadedView): JsonObject {
+    const name = stringField(ref, 'table_name');
+    if (this.viewSchemas.length >= MAX_VIEW_DEPTH) {
+      throw notSupported(`View '${name}' is recursive or nests views more than ${MAX_VIEW_DEPTH} deep`);
+    }
+    const alias = stringField(ref, 'alias') || name;
+    const body = clone(view.node);
+    const placement = this.placements.get(ref);
+    if (placement?.preserved) {
+      const single = placement.from.items.length === 1;
+      const ownColumn = (names: string[]) =>
+        (names.length === 1 && single) || (names.length === 2 && names[0]!.toLowerCase() === alias.toLowerCase());
+      const terms = conjuncts(objectField(placement.from.select, 'where_clause')).filter((term) =>
+        isPartitionPredicate(term, ownColumn),
+      );
+      pushDownFilters(body, terms, (column) => String(arrayField(column, 'column_names').at(-1)).toLowerCase());
+    }
+    replaceNode(ref, {
+      type: 'SUBQUERY',
+      alias,
+      sample: ref.sample ?? null,
+      query_location: ref.query_location ?? 0,
+      subquery: { node: body, named_param_map: [] },
+      column_name_alias: ref.column_name_alias ?? [],
+    });
+    this.viewSchemas.push(view.schema);
+    try {
+      this.visit(body, new Map());
+    } finally {
+      this.viewSchemas.pop();
+    }
     return ref;
   }
 
@@ -310,8 +365,12 @@ class QueryRewriter {
 }
 
 /** Checks and rewrites a parsed statement in place; returns what the engine must resolve. */
-export function analyzeStatement(statement: JsonObject, context: DialectContext): AnalyzedQuery {
-  const rewriter = new QueryRewriter(context);
+export function analyzeStatement(
+  statement: JsonObject,
+  context: DialectContext,
+  views: ReadonlyMap<string, LoadedView> = new Map(),
+): AnalyzedQuery {
+  const rewriter = new QueryRewriter(context, views);
   rewriter.visit(statement, new Map());
   return { tables: rewriter.tables, columnRefs: rewriter.columnRefs, anonymousValues: rewriter.anonymousValues };
 }
