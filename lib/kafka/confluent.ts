@@ -45,6 +45,13 @@ const defined = (settings: Record<string, unknown>) =>
  */
 const PRODUCER_SETTINGS = { 'message.max.bytes': 1_000_000_000 };
 
+/**
+ * How long a connect waits for a broker to answer. librdkafka keeps retrying an unreachable broker for 30 s
+ * (its metadata timeout) and longer, past an activity's heartbeat timeout; kafkajs fails such a connect within
+ * seconds with a connection error, and so does this client.
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /** Kafka's group states by the number the client reports. */
 const GROUP_STATES = ['Unknown', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead', 'Empty'];
 
@@ -89,6 +96,34 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     },
   });
 
+  /** Fails with a connection error naming the brokers when none answers a metadata request in time. */
+  async function reachable(client: KafkaJS.Admin) {
+    try {
+      await client.listTopics({ timeout: CONNECT_TIMEOUT_MS });
+    } catch (error) {
+      const cause = normalized(error) as Error & { type?: string };
+      throw Object.assign(
+        new Error(
+          `Connection error: no Kafka broker of ${config.kafka.brokers.join(',')} answered within ` +
+            `${CONNECT_TIMEOUT_MS / 1000} s (${cause.message})`,
+          { cause },
+        ),
+        { type: cause.type },
+      );
+    }
+  }
+
+  /** The check of admin.connect() for the producers and the consumer, whose own connect waits far longer. */
+  async function probe() {
+    const client = kafka.admin();
+    await call(() => client.connect());
+    try {
+      await reachable(client);
+    } finally {
+      await client.disconnect().catch(() => undefined);
+    }
+  }
+
   function admin(): KafkaAdmin {
     const client = kafka.admin();
     let connected = false;
@@ -100,6 +135,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
       async connect() {
         connected = true;
         await call(() => client.connect());
+        await reachable(client);
       },
       async disconnect() {
         if (connected) await client.disconnect();
@@ -155,6 +191,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     let connected = false;
     return {
       async connect() {
+        await probe();
         connected = true;
         await call(() => client.connect());
       },
@@ -193,6 +230,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     }
     return {
       async connect() {
+        await probe();
         connected = true;
         await call(() => client.connect());
       },
@@ -204,9 +242,15 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
       },
       async transaction(): Promise<KafkaTransaction> {
         await call(() => client.transaction());
+        // librdkafka's commit flushes the transaction's messages and fails if one failed: send() queues them and
+        // returns, so their produce round trip overlaps the offsets' (AddOffsetsToTxn, TxnOffsetCommit) instead
+        // of preceding it. commit() still waits for every delivery, and reports a failed one, before committing.
+        const deliveries: Promise<unknown>[] = [];
         return {
           async send({ topic, messages }) {
-            await call(() => client.send({ topic, messages: messages as never }));
+            const delivered = call(() => client.send({ topic, messages: messages as never }));
+            delivered.catch(() => undefined); // reported by commit(); an abort drops it
+            deliveries.push(delivered);
           },
           async sendOffsets({ groupId, topic, partitions }) {
             // The KafkaJS-style sendOffsets drops the metadata (the progress marker): the native call keeps it.
@@ -228,7 +272,10 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
                 ),
             );
           },
-          commit: () => call(() => client.commit()),
+          async commit() {
+            await Promise.all(deliveries);
+            await call(() => client.commit());
+          },
           abort: () => call(() => client.abort()),
         };
       },
@@ -300,6 +347,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
             emit('assigned', { assignment: byTopic });
           },
         } as never);
+        await probe();
         connected = true;
         await call(() => ready().connect());
         await call(() => ready().subscribe({ topic }));

@@ -105,6 +105,10 @@ export interface TransactionOffsets {
 }
 
 export interface KafkaTransaction {
+  /**
+   * Adds the messages to the transaction. It may resolve before the broker has them (confluent queues them):
+   * commit() resolves only once every message is delivered, and fails if one was not.
+   */
   send(record: SendRecord): Promise<void>;
   /** Commits the offsets (and their metadata) together with the transaction's messages. */
   sendOffsets(offsets: TransactionOffsets): Promise<void>;
