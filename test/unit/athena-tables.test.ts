@@ -15,7 +15,7 @@ import {
   pruningPredicates,
   pruningQuery,
 } from '../../local-aws/athena/engine/pruning';
-import type { TableReference } from '../../local-aws/athena/engine/rewrite';
+import type { TableReference } from '../../local-aws/athena/engine/table-reference';
 import { parseUtilityStatement, tokenize } from '../../local-aws/athena/engine/sql-text';
 import {
   compressionOf,

@@ -1,7 +1,7 @@
 import { arrayField, descendants, type JsonObject, objectField, objectsIn, stringField } from './ast';
 import { isNondeterministic } from './dialect';
 import { quoteIdentifier, quoteString } from './glue-types';
-import type { TableReference } from './rewrite';
+import type { TableReference } from './table-reference';
 
 /**
  * Partition pruning as Athena does it: the parts of a WHERE clause that only

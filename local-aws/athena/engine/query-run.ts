@@ -51,9 +51,9 @@ import {
   nameResultColumns,
   qualifyColumnRefs,
   spliceTableSource,
-  type TableReference,
   UNNAMED_COLUMN,
 } from './rewrite';
+import type { TableReference } from './table-reference';
 import {
   byteToCharOffset,
   classifyStatement,

@@ -21,6 +21,7 @@ import {
 } from './dialect';
 import { functionNotFound, internalError, notSupported } from './errors';
 import { conjuncts, isPartitionPredicate } from './pruning';
+import type { FromClause, TableReference } from './table-reference';
 import { type LoadedView, pushDownFilters, viewKey } from './views';
 
 /**
@@ -30,26 +31,6 @@ import { type LoadedView, pushDownFilters, viewKey } from './views';
  * the catalog (CTE names excepted). Any node kind it does not know is refused,
  * so nothing in user SQL reaches DuckDB unexamined.
  */
-
-export interface FromClause {
-  select: JsonObject;
-  /** Every item of the FROM clause, joins flattened. */
-  items: JsonObject[];
-}
-
-export interface TableReference {
-  /** The BASE_TABLE node; replaced in place by the table's source. */
-  node: JsonObject;
-  catalog: string;
-  schema: string;
-  table: string;
-  /** The name the rest of the query knows it by: its alias, or its table name. */
-  alias: string;
-  location: number | undefined;
-  from: FromClause | undefined;
-  /** False on the NULL-supplying side of an outer join, where WHERE cannot prune. */
-  preserved: boolean;
-}
 
 export interface AnalyzedQuery {
   tables: TableReference[];
