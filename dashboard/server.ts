@@ -32,6 +32,8 @@ const STATIC: Record<string, { file: string; type: string }> = {
 const MAX_CLIENTS = 100;
 /** A tab that has this much unsent stream is too slow: it is dropped (its EventSource reconnects). */
 const MAX_UNSENT_BYTES = 1 << 20;
+/** Slow-client drops listed in /healthz. */
+const RECENT_DROPS = 10;
 /** Trades sent per tape update at most (the newest). */
 const TAPE_BATCH = 100;
 const RANKED = 10;
@@ -88,12 +90,22 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
   const lake = new LakeTopVolume(config, athena, glue, logger);
   const clients = new Set<StreamClient>();
   let slowClientsDropped = 0;
+  /** The last few clients dropped for being slow (newest last), so an operator sees who. */
+  const recentDrops: { at: string; client: string; unsentBytes: number }[] = [];
 
   /** Writes an event, or drops a client that cannot keep up. */
   function send(client: StreamClient, event: string, data: string) {
     if (client.response.writableLength > MAX_UNSENT_BYTES) {
-      logger.warn({ unsent: client.response.writableLength }, 'dropping a slow dashboard client');
+      const { remoteAddress, remotePort } = client.response.socket ?? {};
+      const drop = {
+        at: new Date().toISOString(),
+        client: `${remoteAddress}:${remotePort}`,
+        unsentBytes: client.response.writableLength,
+      };
+      logger.warn(drop, 'dropping a slow dashboard client');
       slowClientsDropped += 1;
+      recentDrops.push(drop);
+      if (recentDrops.length > RECENT_DROPS) recentDrops.shift();
       clients.delete(client);
       client.response.destroy();
       return;
@@ -121,6 +133,7 @@ export async function startDashboard({ config, logger, port, host }: DashboardOp
       maxUnsentBytesPerClient: unsentBytes,
       unsentLimitBytes: MAX_UNSENT_BYTES,
       slowClientsDropped,
+      recentDrops,
       lakeQueriesStarted: lake.queriesStarted,
       heapUsedBytes: process.memoryUsage().heapUsed,
     };

@@ -29,6 +29,7 @@ import {
   writeTickObjects,
 } from '../helpers/glue';
 import { testKafka } from '../helpers/kafka';
+import { eventually } from '../helpers/workflow-env';
 import { runScript, withOwnService } from '../helpers/scripts';
 import { freePort, startWorkerProcess, uniqueName } from '../helpers/workers';
 
@@ -67,6 +68,7 @@ interface Health {
     maxUnsentBytesPerClient: number;
     unsentLimitBytes: number;
     slowClientsDropped: number;
+    recentDrops: { at: string; client: string; unsentBytes: number }[];
     lakeQueriesStarted: number;
     heapUsedBytes: number;
   };
@@ -136,6 +138,7 @@ import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(('127.0.0.1', int(sys.argv[1])))
+print(f'port {s.getsockname()[1]}', flush=True)
 s.sendall(b'GET /events?symbol=FLOOD0&window=1 HTTP/1.1\\r\\nhost: 127.0.0.1\\r\\n\\r\\n')
 sys.stdin.readline()
 total = 0
@@ -253,6 +256,10 @@ test('a client that stops reading is dropped once its unsent data passes the lim
   slow.stdout.setEncoding('utf8').on('data', (chunk: string) => (said += chunk));
   const exited = new Promise<number | null>((resolve) => slow.once('exit', resolve));
   stops.push(async () => slow.kill());
+  const connected = await eventually(async () => /^port (\d+)\n/.exec(said), Boolean, {
+    what: 'the slow client to connect',
+  });
+  const slowClient = `127.0.0.1:${connected![1]}`;
   // A flood the whole time, so that every round of the server has new trades to send.
   let flooding = true;
   const flood = (async () => {
@@ -260,17 +267,18 @@ test('a client that stops reading is dropped once its unsent data passes the lim
   })();
   const until = Date.now() + 240_000;
   let peak = 0;
+  let drops: Health['sizes']['recentDrops'];
   try {
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const { sizes, clients } = await health(dashboard);
+      const { sizes } = await health(dashboard);
       peak = Math.max(peak, sizes.maxUnsentBytesPerClient);
       // Never more than the limit and one event's worth (a tape batch or a series, well under 256 KiB).
       expect(sizes.maxUnsentBytesPerClient).toBeLessThanOrEqual(sizes.unsentLimitBytes + 256 * 1024);
-      if (sizes.slowClientsDropped === 1) {
-        expect(clients).toBe(1);
-        break;
-      }
+      drops = sizes.recentDrops;
+      // The slow client, told apart by its port: on a loaded machine the browser tab may fall behind too and be
+      // dropped (it reconnects by itself, checked below).
+      if (drops.some((drop) => drop.client === slowClient)) break;
       if (Date.now() > until) throw new Error(`the slow client was not dropped; peak unsent ${peak} bytes`);
     }
   } finally {
@@ -278,14 +286,18 @@ test('a client that stops reading is dropped once its unsent data passes the lim
     await flood;
   }
   expect(peak).toBeGreaterThan(0);
+  for (const drop of drops) expect(drop.unsentBytes).toBeGreaterThan(1 << 20);
   // Reading now, the slow client finds its connection closed by the server.
   slow.stdin.end('read\n');
   expect(await exited).toBe(0);
-  expect(said).toMatch(/^stream ended after \d+ bytes\n$/);
+  expect(said).toMatch(/^port \d+\nstream ended after \d+ bytes\n$/);
   await waitForPage(page, '#stream-state', 'live');
-  expect((await health(dashboard)).sizes.slowClientsDropped).toBe(1);
   await page.screenshot({ path: testOutputPath('dashboard-slow-client.png'), fullPage: true });
-  expect(errors).toEqual([]);
+  // A tab dropped for being slow sees its stream cut (Chromium reports that); nothing else may appear.
+  const tabDropped = drops.some((drop) => drop.client !== slowClient);
+  expect(
+    errors.filter((error) => !(tabDropped && /ERR_INCOMPLETE_CHUNKED_ENCODING|text\/event-stream/.test(error))),
+  ).toEqual([]);
   await page.close();
 });
 
