@@ -1,8 +1,11 @@
+import os from 'node:os';
 import { Command } from 'commander';
 import { startDashboard } from '../dashboard/server';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { runCli } from './cli';
+
+const DASHBOARD_NICENESS = 10;
 
 if (require.main === module) {
   const program = new Command('npm run dashboard --')
@@ -14,6 +17,9 @@ if (require.main === module) {
       const config = loadConfig();
       const logger = createLogger('dashboard', config.logLevel);
       const host = config.stack.listenHost;
+      // The dashboard only watches: on a host it shares with the workers and the broker it takes the CPU they
+      // leave (nice 10), so it never slows the pipeline down (docs/BENCHMARKS.md, dashboard).
+      os.setPriority(Math.max(os.getPriority(), DASHBOARD_NICENESS));
       const dashboard = await startDashboard({ config, logger, port: config.dashboard.port, host }).catch(
         (error: unknown) => {
           if ((error as { code?: string }).code === 'EADDRINUSE')
