@@ -88,20 +88,32 @@ function buildFromSource(packageDir, log) {
   const gyp = nodeGyp();
   if (!gyp) throw new Error("npm's node-gyp was not found");
   say(`building it from source (librdkafka, several minutes on 2 cores; log: ${log})`);
-  const out = fs.openSync(log, 'a');
+  const build = (jobs) => {
+    const out = fs.openSync(log, 'a');
+    try {
+      execFileSync(process.execPath, [gyp, 'rebuild', '-j', String(jobs)], {
+        cwd: packageDir,
+        stdio: ['ignore', out, out],
+        env: {
+          ...process.env,
+          CKJS_LINKING: 'dynamic',
+          ...(nodedir ? { npm_config_nodedir: nodedir } : {}),
+          CXXFLAGS: `${process.env.CXXFLAGS ?? ''} -std=c++20`.trim(),
+        },
+      });
+    } finally {
+      fs.closeSync(out);
+    }
+  };
+  const jobs = os.availableParallelism?.() ?? 2;
   try {
-    execFileSync(process.execPath, [gyp, 'rebuild', '-j', String(os.availableParallelism?.() ?? 2)], {
-      cwd: packageDir,
-      stdio: ['ignore', out, out],
-      env: {
-        ...process.env,
-        CKJS_LINKING: 'dynamic',
-        ...(nodedir ? { npm_config_nodedir: nodedir } : {}),
-        CXXFLAGS: `${process.env.CXXFLAGS ?? ''} -std=c++20`.trim(),
-      },
-    });
-  } finally {
-    fs.closeSync(out);
+    build(jobs);
+  } catch (error) {
+    if (jobs === 1) throw error;
+    // The package's makefile can start a target before librdkafka's configure step wrote config.h
+    // ("No rule to make target '../deps/librdkafka/config.h'"): one job at a time has no such race.
+    say(`the parallel build failed (${error.message.split('\n')[0]}); building again one job at a time`);
+    build(1);
   }
 }
 
