@@ -241,6 +241,9 @@ export class PipelineWatcher {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lakeCheckedAt = 0;
+  /** The lake check in flight: it runs beside the rounds, so a slow Athena never delays Temporal's banner. */
+  private lakeCheck: Promise<void> | undefined;
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly config: Config,
@@ -275,11 +278,15 @@ export class PipelineWatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.abort.abort();
+    await this.lakeCheck;
     await this.client?.connection.close().catch(() => undefined);
   }
 
   private async poll(): Promise<void> {
-    const [workers] = await Promise.all([this.scrapeWorkers(), this.pollTemporal(), this.checkLake()]);
+    if (!this.lakeCheck && Date.now() - this.lakeCheckedAt >= 30_000)
+      this.lakeCheck = this.checkLake().finally(() => (this.lakeCheck = undefined));
+    const [workers] = await Promise.all([this.scrapeWorkers(), this.pollTemporal()]);
     this.state.workers = workers;
     this.state.updatedAt = new Date().toISOString();
   }
@@ -428,13 +435,12 @@ export class PipelineWatcher {
 
   /** The lake's newest `ts` as Athena sees it (after a crawl), every 30 s: bounded at 20 s per check. */
   private async checkLake(): Promise<void> {
-    if (Date.now() - this.lakeCheckedAt < 30_000) return;
     this.lakeCheckedAt = Date.now();
     const { config, athena } = this;
     const table = tableForTopic(config.kafka.topic);
     const lake = this.state.lake;
     try {
-      const signal = AbortSignal.timeout(20_000);
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(20_000)]);
       // Only the partitions of today and yesterday (UTC): a scan of the whole lake every 30 s would take the
       // analyst's query slots and, on AWS, bill every byte. Nothing newer than that is "no data" below.
       const since = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

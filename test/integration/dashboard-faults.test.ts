@@ -154,8 +154,17 @@ print(f'stream ended after {total} bytes', flush=True)
 `;
 
 test('Temporal stopped while the page is open: a banner within seconds, the server keeps running, and the page recovers without a reload', async () => {
+  // An Athena that accepts and never answers: the lake check (20 s per try) must not hold up Temporal's banner
+  // (stop 26's CI: a slow check under load delayed the banner past 10 s).
+  const silentAthena = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => silentAthena.listen(0, '127.0.0.1', resolve));
+  stops.push(() => {
+    silentAthena.closeAllConnections();
+    return new Promise((resolve) => silentAthena.close(resolve));
+  });
+  const athenaEndpoint = `http://127.0.0.1:${(silentAthena.address() as { port: number }).port}`;
   await withOwnService('temporal', async (temporalEnv) => {
-    const { dashboard } = await startDashboard(temporalEnv);
+    const { dashboard } = await startDashboard({ ...temporalEnv, TICKSYNC_AWS_ENDPOINT: athenaEndpoint });
     const { page, errors } = await openPage(dashboard.url);
     await waitForPage(page, '#pipeline', /^(?!.*\bstale\b)/, { attribute: 'class', timeout: 30_000 });
     await waitForPage(page, '#recent tr', 1);
