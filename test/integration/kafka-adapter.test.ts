@@ -224,6 +224,58 @@ describe.each(clients)('%s', (client) => {
     });
   });
 
+  test('a transaction larger than the client queue commits whole; a record the broker refuses fails the commit, and nothing of its transaction is read', async () => {
+    const topic = uniqueName(`adapter-big-${client}`);
+    const strict = uniqueName(`adapter-strict-${client}`);
+    await admin.createTopics([
+      { topic, numPartitions: 3 },
+      { topic: strict, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '2000' }] },
+    ]);
+    const producer = kafka.transactionalProducer({ transactionalId: uniqueName('adapter-big') });
+    await producer.connect();
+    // librdkafka queues 100,000 records at most (queue.buffering.max.messages): the rest of one send waits for
+    // room. kafkajs encodes one send in time that grows with the square of its records (63 s for these 120,000 in
+    // one send, 2 s in twelve), so it gets the same records in sends of 10,000.
+    const count = 120_000;
+    const perSend = client === 'kafkajs' ? 10_000 : count;
+    try {
+      const big = await producer.transaction();
+      for (let first = 0; first < count; first += perSend) {
+        await big.send({
+          topic,
+          messages: Array.from({ length: perSend }, (_, i) => ({ key: `k${i % 97}`, value: `big-${first + i}` })),
+        });
+      }
+      await big.commit();
+
+      const refused = await producer.transaction();
+      const failure = (async () => {
+        await refused.send({ topic, messages: [{ key: 'a', value: 'refused-small' }] });
+        await refused.send({ topic: strict, messages: [{ key: 'a', value: `refused-${'x'.repeat(5000)}` }] });
+        await refused.commit();
+      })();
+      await expect(failure).rejects.toMatchObject({ type: 'MESSAGE_TOO_LARGE' });
+      await refused.abort();
+
+      const after = await producer.transaction();
+      await after.send({ topic, messages: [{ key: 'a', value: 'after' }] });
+      await after.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    const read = await reader(kafka, topic);
+    try {
+      await until('the committed records', () => read.seen.some(({ value }) => value === 'after'), 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const values = read.seen.map(({ value }) => value);
+      expect(values.filter((value) => value.startsWith('refused'))).toEqual([]);
+      expect(new Set(values).size).toBe(values.length);
+      expect(values.length).toBe(count + 1);
+    } finally {
+      await read.stop();
+    }
+  });
+
   test('a missing topic is named by its type; disconnecting what never connected is harmless', async () => {
     const missing = uniqueName('adapter-missing');
     const error = await admin.topicPartitions([missing]).then(
