@@ -80,9 +80,23 @@ interface NativeProducer {
     callback: (error: unknown) => void,
   ): void;
 }
+interface NativeCommitted {
+  topic: string;
+  partition: number;
+  offset?: number;
+  metadata?: string;
+}
 interface NativeConsumer {
   position(): { topic: string; partition: number; offset: number }[];
+  committed(
+    partitions: { topic: string; partition: number }[],
+    timeoutMs: number,
+    callback: (error: unknown, offsets?: NativeCommitted[]) => void,
+  ): void;
 }
+
+/** How long a committed-offsets lookup may wait for the group's coordinator (a broker restarting loads it). */
+const COMMITTED_TIMEOUT_MS = 10_000;
 const internal = <T>(client: unknown): T => (client as { _getInternalClient(): T })._getInternalClient();
 
 /** What librdkafka's delivery report of a record calls back (the KafkaJS-style layer's handler), and what failed. */
@@ -168,6 +182,18 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
   function admin(): KafkaAdmin {
     const client = kafka.admin();
     let connected = false;
+    // Consumer handles of groups, for their committed offsets (see fetchGroupOffsets), made when first needed.
+    const groupHandles = new Map<string, Promise<KafkaJS.Consumer>>();
+    const groupHandle = (groupId: string) => {
+      let handle = groupHandles.get(groupId);
+      if (!handle) {
+        const consumer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+        handle = call(() => consumer.connect()).then(() => consumer);
+        handle.catch(() => groupHandles.delete(groupId));
+        groupHandles.set(groupId, handle);
+      }
+      return handle;
+    };
     const topicPartitions = async (topics: string[]) => {
       const metadata = await call(() => client.fetchTopicMetadata({ topics }));
       return metadata;
@@ -179,6 +205,9 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
         await reachable(client);
       },
       async disconnect() {
+        const handles = [...groupHandles.values()];
+        groupHandles.clear();
+        await Promise.allSettled(handles.map((handle) => handle.then((consumer) => consumer.disconnect())));
         if (connected) await client.disconnect();
         connected = false;
       },
@@ -205,12 +234,33 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
         return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
       },
       async fetchGroupOffsets(groupId, topic) {
-        const [offsets] = await call(() => client.fetchOffsets({ groupId, topics: [topic] }));
-        return (offsets?.partitions ?? []).map(({ partition, offset, metadata }) => ({
-          partition,
-          offset,
-          metadata: committedMetadata(metadata),
-        }));
+        // Not the admin API's fetchOffsets (ListConsumerGroupOffsets): librdkafka 2.15 answers its NOT_COORDINATOR
+        // (a broker that just restarted) by asking the client's consumer group to look up the coordinator, and an
+        // admin client has none: a NULL dereference, SIGSEGV (rd_kafka_cgrp_op from rd_kafka_handle_OffsetFetch).
+        // A consumer handle of the group (it never joins) has one, and its committed() finds the coordinator.
+        const [partitions] = await topicPartitions([topic]).then((metadata) =>
+          metadata.map(({ partitions: list }) => list.map(({ partitionId }) => partitionId)),
+        );
+        const handle = await groupHandle(groupId);
+        const committed = await call(
+          () =>
+            new Promise<NativeCommitted[]>((resolve, reject) =>
+              internal<NativeConsumer>(handle).committed(
+                (partitions ?? []).map((partition) => ({ topic, partition })),
+                COMMITTED_TIMEOUT_MS,
+                (error, offsets) => (error ? reject(error as Error) : resolve(offsets ?? [])),
+              ),
+            ),
+        );
+        return committed
+          .filter((entry) => entry.topic === topic)
+          .sort((a, b) => a.partition - b.partition)
+          .map(({ partition, offset, metadata }) => ({
+            partition,
+            // librdkafka reports no committed offset as -1001 (OFFSET_INVALID); kafkajs as '-1'.
+            offset: offset === undefined || offset < 0 ? '-1' : String(offset),
+            metadata: committedMetadata(metadata),
+          }));
       },
       async describeGroup(groupId) {
         const { groups } = await call(() => client.describeGroups([groupId]));
