@@ -277,11 +277,23 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
         );
       throw classifyAwsError('GetTable', error);
     }
+    // A compacted topic table is read through its lake view (`<table>_lake`): each tick once, closed hours
+    // from curated/ Parquet and the rest raw. Without a view (nothing compacted yet) the raw table is read.
+    let from = options.table;
+    try {
+      const { Table: view } = await glue.send(
+        new GetTableCommand({ DatabaseName: database, Name: lakeViewName(options.table) }),
+        { abortSignal: Context.current().cancellationSignal },
+      );
+      if (view?.TableType === 'VIRTUAL_VIEW') from = lakeViewName(options.table);
+    } catch (error) {
+      if (!isAwsError(error, 'EntityNotFoundException')) throw classifyAwsError('GetTable', error);
+    }
     try {
       const columns = resolveColumns(options.table, columnsOf(table ?? { Name: options.table }), options);
       return {
         name,
-        sql: namedQuerySql(name, options, columns),
+        sql: namedQuerySql(name, { ...options, table: from }, columns),
         columns: describeColumns(columns),
         time: describeTime(columns, options),
         timeBasis: columns.eventTime ? 'event' : 'arrival',
