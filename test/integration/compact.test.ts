@@ -387,7 +387,10 @@ describe('compaction of closed hours', () => {
     const compactedScan = (await query(`SELECT sum(size) FROM ${lake} WHERE ${where(BIG)}`)).scanned;
     expect(compactedScan).toBeLessThan(rawScan);
     const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: parquet[0]! }));
-    expect(compactedScan).toBeLessThan(listing.Contents![0]!.Size! / 2);
+    // Column pruning counted on the curated table itself: the local Athena counts every column a view's select
+    // list names (it does not yet prune a view's unused columns as Trino does).
+    const curatedScan = (await query(`SELECT sum(size) FROM ${curatedTableName(topic)} WHERE ${where(BIG)}`)).scanned;
+    expect(curatedScan).toBeLessThan(listing.Contents![0]!.Size! / 2);
     expect((await query(`SELECT * FROM ${lake} WHERE ${where(BIG)}`)).scanned).toBe(listing.Contents![0]!.Size);
     expect(bodyOf(await perSymbol(ONE))).toEqual(expectedPerSymbol(expected.get(hourKey(ONE))!));
   }, 300_000);
