@@ -6,16 +6,18 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import {
   CreatePartitionCommand,
+  CreateTableCommand,
   GetPartitionCommand,
-  GetPartitionsCommand,
   GetTableCommand,
   UpdatePartitionCommand,
+  UpdateTableCommand,
   type Column,
   type GlueClient,
   type Partition,
   type PartitionInput,
   type StorageDescriptor,
   type Table,
+  type TableInput,
 } from '@aws-sdk/client-glue';
 import {
   DeleteObjectsCommand,
@@ -32,7 +34,8 @@ import type { Config } from '../lib/config';
 import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '../lib/errors';
 import { COMPACTED_SOURCE, deadLetterLine } from '../lib/lake';
 import { COLUMN_CANDIDATES } from '../lib/queries';
-import { hasProjection } from '../lib/ticks-table';
+import { prestoViewInput } from '../lib/glue-view';
+import { curatedTableName, LAKE_WATERMARK, lakeViewName, lakeViewSql, NO_WATERMARK } from '../lib/ticks-table';
 import type { ClosedHoursInput, CompactHourInput, HourCompaction, LakeHour } from '../lib/contracts';
 
 const gunzipAsync = promisify(gunzip);
@@ -71,6 +74,10 @@ const S3_CONCURRENCY = 8;
 
 const hourStart = ({ dt, hour }: LakeHour) => Date.parse(`${dt}T${hour}:00:00Z`);
 const hourName = ({ dt, hour }: LakeHour) => `dt=${dt}/hour=${hour}`;
+const nextHour = (hour: LakeHour): LakeHour => {
+  const iso = new Date(hourStart(hour) + HOUR_MS).toISOString();
+  return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
+};
 
 /** Whether the values name a real UTC hour (`2024-01-02`, `03`). */
 export function isLakeHour(hour: LakeHour): boolean {
@@ -152,14 +159,6 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
     if (!table?.StorageDescriptor?.Location) {
       throw nonRetryable(ErrorType.InvalidInput, `table ${database}.${name} has no location`);
     }
-    if (hasProjection(table.Parameters)) {
-      throw nonRetryable(
-        ErrorType.InvalidInput,
-        `table ${database}.${name} has partition projection enabled: Athena then ignores the Glue partitions that ` +
-          'compaction switches to Parquet, so a compacted hour would never be read. Compact a table without ' +
-          "projection (set its projection.enabled to 'false', or provision with --no-projection before the table gets it)",
-      );
-    }
     const keys = (table.PartitionKeys ?? []).map((key) => key.Name?.toLowerCase());
     if (keys.length !== 2 || keys[0] !== 'dt' || keys[1] !== 'hour') {
       throw nonRetryable(
@@ -170,20 +169,160 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
     return table;
   }
 
-  async function getPartition(input: CompactHourInput): Promise<Partition | undefined> {
+  /** The hour's partition in the curated table, if it was ever published. */
+  async function getPartition(input: CompactHourInput | (LakeHour & { database: string; table: string })) {
     try {
       const { Partition: partition } = await glue.send(
         new GetPartitionCommand({
           DatabaseName: input.database,
-          TableName: input.table,
+          TableName: curatedTableName(input.table),
           PartitionValues: [input.dt, input.hour],
         }),
       );
-      return partition;
+      return partition as Partition | undefined;
     } catch (error) {
       if (isAwsError(error, 'EntityNotFoundException')) return undefined;
       throw classifyAwsError('GetPartition', error);
     }
+  }
+
+  /** A Glue table or view, or undefined if there is none of that name. */
+  async function findTable(database: string, name: string): Promise<Table | undefined> {
+    try {
+      return (await glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table;
+    } catch (error) {
+      if (isAwsError(error, 'EntityNotFoundException')) return undefined;
+      throw classifyAwsError('GetTable', error);
+    }
+  }
+
+  async function putTable(database: string, input: TableInput, exists: boolean): Promise<void> {
+    if (exists) {
+      await callAws('UpdateTable', () =>
+        glue.send(new UpdateTableCommand({ DatabaseName: database, TableInput: input })),
+      );
+      return;
+    }
+    try {
+      await glue.send(new CreateTableCommand({ DatabaseName: database, TableInput: input }));
+    } catch (error) {
+      // Another attempt made it meanwhile: it is made the same way.
+      if (!isAwsError(error, 'AlreadyExistsException')) throw classifyAwsError('CreateTable', error);
+    }
+  }
+
+  const sameColumns = (a: Column[] | undefined, b: Column[]) =>
+    JSON.stringify((a ?? []).map((c) => [c.Name, c.Type])) === JSON.stringify(b.map((c) => [c.Name, c.Type]));
+
+  /**
+   * The curated table and the lake view beside the raw table, made if missing and given the raw table's
+   * columns when they changed (a crawl added one); the view keeps its watermark. Returns the watermark.
+   */
+  async function ensureLake(database: string, raw: Table): Promise<string> {
+    const columns = raw.StorageDescriptor?.Columns ?? [];
+    const curatedName = curatedTableName(raw.Name!);
+    const curated = await findTable(database, curatedName);
+    if (!curated || !sameColumns(curated.StorageDescriptor?.Columns, columns)) {
+      await putTable(
+        database,
+        {
+          Name: curatedName,
+          Description: `TickSync: the compacted hours of ${raw.Name} (Parquet, one partition per published hour)`,
+          TableType: 'EXTERNAL_TABLE',
+          PartitionKeys: raw.PartitionKeys,
+          StorageDescriptor: {
+            ...PARQUET_STORAGE,
+            Columns: columns,
+            Location: `s3://${config.s3.bucket}/${config.s3.curatedPrefix}${raw.Name}/`,
+            Compressed: true,
+          },
+          Parameters: { classification: 'parquet', compressionType: 'zstd', 'ticksync.curated.of': raw.Name! },
+        },
+        curated !== undefined,
+      );
+    }
+    const view = await findTable(database, lakeViewName(raw.Name!));
+    const watermark = view?.Parameters?.[LAKE_WATERMARK] ?? NO_WATERMARK;
+    const viewColumns = [...columns, ...(raw.PartitionKeys ?? [])];
+    if (!view || !sameColumns(view.StorageDescriptor?.Columns, viewColumns)) {
+      await putTable(database, lakeView(database, raw, watermark), view !== undefined);
+    }
+    return watermark;
+  }
+
+  const lakeView = (database: string, raw: Table, watermark: string): TableInput =>
+    prestoViewInput(
+      lakeViewName(raw.Name!),
+      database,
+      lakeViewSql(raw.Name!, raw.StorageDescriptor?.Columns ?? [], watermark),
+      [...(raw.StorageDescriptor?.Columns ?? []), ...(raw.PartitionKeys ?? [])],
+      { [LAKE_WATERMARK]: watermark },
+    );
+
+  /** The hours that have raw objects, from the `dt=…/hour=…/` folders under the table's location. */
+  async function rawHours(table: Table, fromDt: string): Promise<LakeHour[]> {
+    const { bucket, prefix } = s3Location(table.StorageDescriptor!.Location!);
+    const folders = async (under: string, pattern: RegExp) => {
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await callAws('ListObjectsV2', () =>
+          s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: under, Delimiter: '/', ContinuationToken: token }),
+          ),
+        );
+        for (const common of page.CommonPrefixes ?? []) {
+          const match = pattern.exec(common.Prefix!.slice(under.length));
+          if (match) names.push(match[1]!);
+        }
+        token = page.NextContinuationToken;
+      } while (token);
+      return names.sort();
+    };
+    const hours: LakeHour[] = [];
+    for (const dt of await folders(prefix, /^dt=(\d{4}-\d{2}-\d{2})\/$/)) {
+      if (dt < fromDt) continue;
+      for (const hour of await folders(`${prefix}dt=${dt}/`, /^hour=(\d{2})\/$/)) {
+        if (isLakeHour({ dt, hour })) hours.push({ dt, hour });
+      }
+      Context.current().heartbeat();
+    }
+    return hours;
+  }
+
+  const watermarkOf = ({ dt, hour }: LakeHour) => `${dt}T${hour}`;
+
+  /**
+   * Moves the lake view's watermark past `upTo` if every raw hour from the watermark to it is published
+   * with its current raw objects, else to the first that is not: hours below the watermark are then read
+   * from curated/, each exactly as complete as its raw hour. One UpdateTable, after the partitions it
+   * relies on are published; never past an hour not yet compacted, so no tick is ever missing or twice.
+   */
+  async function advanceWatermark(input: CompactHourInput, raw: Table, current: string): Promise<void> {
+    const upTo = watermarkOf(input);
+    if (upTo < current) return;
+    let next: string | undefined;
+    for (const hour of await rawHours(raw, current.slice(0, 10))) {
+      const name = watermarkOf(hour);
+      if (name < current) continue;
+      if (name > upTo) break;
+      const partition = await getPartition({ ...hour, database: input.database, table: input.table });
+      const location = `${raw.StorageDescriptor!.Location!.replace(/\/?$/, '/')}${hourName(hour)}/`;
+      const { bucket, prefix } = s3Location(location);
+      const objects = (await listObjects(bucket, prefix)).filter((object) => readable(object.key, prefix));
+      if (objects.length > 0 && partition?.Parameters?.[COMPACTED.source] !== sourceFingerprint(objects)) {
+        next = name;
+        break;
+      }
+    }
+    next ??= watermarkOf(nextHour(input));
+    if (next <= current) return;
+    await callAws('UpdateTable', () =>
+      glue.send(
+        new UpdateTableCommand({ DatabaseName: input.database, TableInput: lakeView(input.database, raw, next) }),
+      ),
+    );
+    logger.info({ table: lakeViewName(input.table), watermark: next }, 'lake watermark advanced');
   }
 
   async function listObjects(bucket: string, prefix: string): Promise<RawObject[]> {
@@ -245,44 +384,24 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
           );
         }
       }
-      await getTable(input.database, input.table);
+      await ensureLake(input.database, await getTable(input.database, input.table));
       return input.hours;
     }
-    await getTable(input.database, input.table);
+    const table = await getTable(input.database, input.table);
+    await ensureLake(input.database, table);
     const since = now - input.lookbackHours * HOUR_MS;
-    const hours: LakeHour[] = [];
-    let token: string | undefined;
-    do {
-      const page = await callAws('GetPartitions', () =>
-        glue.send(
-          new GetPartitionsCommand({
-            DatabaseName: input.database,
-            TableName: input.table,
-            Expression: `dt >= '${new Date(since).toISOString().slice(0, 10)}'`,
-            ExcludeColumnSchema: true,
-            NextToken: token,
-          }),
-        ),
-      );
-      for (const partition of page.Partitions ?? []) {
-        const [dt = '', hour = ''] = partition.Values ?? [];
-        const candidate = { dt, hour };
-        if (!isLakeHour(candidate)) continue;
-        const start = hourStart(candidate);
-        if (start >= since - HOUR_MS && start + HOUR_MS <= closedBefore) hours.push(candidate);
-      }
-      token = page.NextToken;
-      Context.current().heartbeat();
-    } while (token);
-    return hours.sort((a, b) => hourStart(a) - hourStart(b));
+    return (await rawHours(table, new Date(since - HOUR_MS).toISOString().slice(0, 10))).filter((candidate) => {
+      const start = hourStart(candidate);
+      return start >= since - HOUR_MS && start + HOUR_MS <= closedBefore;
+    });
   }
 
   /**
    * Compacts one closed hour: reads its raw gzip JSON Lines objects, writes them as zstd Parquet sorted by
-   * symbol and time under `curated/<table>/dt=…/hour=…/v=<fingerprint>/`, and publishes the hour in one
-   * step — one Glue partition update that points the hour at the new files (Parquet SerDe). Readers see the
-   * raw hour or the compacted one, never both. Idempotent: an hour whose published fingerprint matches its raw
-   * objects is left as it is.
+   * symbol and time under `curated/<table>/dt=…/hour=…/v=<fingerprint>/`, publishes the hour in one step
+   * (one Glue partition write in `<table>_curated`), then moves the lake view's watermark past it when every
+   * raw hour before it is published too. Readers of the view see each hour raw or compacted, never both.
+   * Idempotent: an hour whose published fingerprint matches its raw objects is left as it is.
    */
   async function compactHour(input: CompactHourInput): Promise<HourCompaction> {
     if (!isLakeHour(input)) {
@@ -299,12 +418,10 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
 
   async function compact(input: CompactHourInput, signal: AbortSignal): Promise<HourCompaction> {
     const table = await getTable(input.database, input.table);
+    const watermark = await ensureLake(input.database, table);
     const partition = await getPartition(input);
     const tableLocation = table.StorageDescriptor!.Location!.replace(/\/?$/, '/');
-    const rawLocation =
-      partition?.Parameters?.[COMPACTED.rawLocation] ??
-      partition?.StorageDescriptor?.Location ??
-      `${tableLocation}${hourName(input)}/`;
+    const rawLocation = `${tableLocation}${hourName(input)}/`;
     const raw = s3Location(rawLocation);
     const objects = (await listObjects(raw.bucket, raw.prefix)).filter((object) => readable(object.key, raw.prefix));
     const fingerprint = sourceFingerprint(objects);
@@ -317,6 +434,8 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
       return { ...base, outcome: 'empty', records: 0, files: 0, bytes: 0, deadLetters: 0, location: published };
     }
     if (partition?.Parameters?.[COMPACTED.source] === fingerprint && published === versionLocation) {
+      // Published by an attempt that stopped before the view: the watermark step is redone.
+      await advanceWatermark(input, table, watermark);
       return {
         ...base,
         outcome: 'unchanged',
@@ -381,6 +500,7 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
         },
         'hour compacted and published',
       );
+      await advanceWatermark(input, table, watermark);
       await removeOldVersions(curatedHour, [version, published]);
       return {
         ...base,
@@ -421,7 +541,7 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
         glue.send(
           new UpdatePartitionCommand({
             DatabaseName: input.database,
-            TableName: input.table,
+            TableName: curatedTableName(input.table),
             PartitionValueList: [input.dt, input.hour],
             PartitionInput: partitionInput,
           }),
@@ -435,12 +555,12 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
       await glue.send(
         new CreatePartitionCommand({
           DatabaseName: input.database,
-          TableName: input.table,
+          TableName: curatedTableName(input.table),
           PartitionInput: partitionInput,
         }),
       );
     } catch (error) {
-      // A crawl registered the hour meanwhile: switch it.
+      // An earlier attempt created it meanwhile: switch it.
       if (!isAwsError(error, 'AlreadyExistsException')) {
         throw classifyAwsError('CreatePartition', error);
       }

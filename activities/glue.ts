@@ -24,6 +24,7 @@ import {
   type NamedQueryOptions,
 } from '../lib/queries';
 import { COMPACTED_SOURCE } from '../lib/lake';
+import { curatedTableName, LAKE_WATERMARK, lakeViewName, NO_WATERMARK } from '../lib/ticks-table';
 import type { TickSyncMetrics } from '../lib/metrics';
 import type {
   CatalogSnapshot,
@@ -276,11 +277,23 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
         );
       throw classifyAwsError('GetTable', error);
     }
+    // A compacted topic table is read through its lake view (`<table>_lake`): each tick once, closed hours
+    // from curated/ Parquet and the rest raw. Without a view (nothing compacted yet) the raw table is read.
+    let from = options.table;
+    try {
+      const { Table: view } = await glue.send(
+        new GetTableCommand({ DatabaseName: database, Name: lakeViewName(options.table) }),
+        { abortSignal: Context.current().cancellationSignal },
+      );
+      if (view?.TableType === 'VIRTUAL_VIEW') from = lakeViewName(options.table);
+    } catch (error) {
+      if (!isAwsError(error, 'EntityNotFoundException')) throw classifyAwsError('GetTable', error);
+    }
     try {
       const columns = resolveColumns(options.table, columnsOf(table ?? { Name: options.table }), options);
       return {
         name,
-        sql: namedQuerySql(name, options, columns),
+        sql: namedQuerySql(name, { ...options, table: from }, columns),
         columns: describeColumns(columns),
         time: describeTime(columns, options),
         timeBasis: columns.eventTime ? 'event' : 'arrival',
@@ -291,10 +304,22 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
   }
 
   /**
-   * The hours of a topic table whose partition reads compacted Parquet (published by compactWorkflow), as
-   * `dt=…/hour=…`, oldest first: the others are read raw.
+   * The hours of a topic table that its lake view (`<table>_lake`) reads from compacted Parquet: the curated
+   * table's published hours below the view's watermark, as `dt=…/hour=…`, oldest first. None without a view.
    */
   async function compactedHours(input: { database: string; table: string }): Promise<string[]> {
+    const signal = Context.current().cancellationSignal;
+    let watermark: string;
+    try {
+      const { Table: view } = await glue.send(
+        new GetTableCommand({ DatabaseName: input.database, Name: lakeViewName(input.table) }),
+        { abortSignal: signal },
+      );
+      watermark = view?.Parameters?.[LAKE_WATERMARK] ?? NO_WATERMARK;
+    } catch (error) {
+      if (isAwsError(error, 'EntityNotFoundException')) return [];
+      throw classifyAwsError('GetTable', error);
+    }
     const hours: string[] = [];
     let token: string | undefined;
     do {
@@ -302,16 +327,16 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
         glue.send(
           new GetPartitionsCommand({
             DatabaseName: input.database,
-            TableName: input.table,
+            TableName: curatedTableName(input.table),
             ExcludeColumnSchema: true,
             NextToken: token,
           }),
-          { abortSignal: Context.current().cancellationSignal },
+          { abortSignal: signal },
         ),
       );
       for (const partition of page.Partitions ?? []) {
-        if (partition.Parameters?.[COMPACTED_SOURCE] === undefined) continue;
         const [dt, hour] = partition.Values ?? [];
+        if (partition.Parameters?.[COMPACTED_SOURCE] === undefined || `${dt}T${hour}` >= watermark) continue;
         hours.push(`dt=${dt}/hour=${hour}`);
       }
       token = page.NextToken;

@@ -20,6 +20,7 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
 import { NAMED_QUERY_NAMES, namedQuerySql, resolveColumns } from '../../lib/queries';
+import { curatedTableName, LAKE_WATERMARK, lakeViewName, projectionParameters } from '../../lib/ticks-table';
 import { connectClient } from '../../lib/temporal';
 import type { CompactInput, CompactResult, LakeHour } from '../../lib/contracts';
 import { compactWorkflow } from '../../workflows';
@@ -39,8 +40,10 @@ import { runScript } from '../helpers/scripts';
 import { startWorkerProcess, uniqueName, type WorkerProcess } from '../helpers/workers';
 
 /**
- * compactWorkflow on the real stack: raw hours written as the consumer writes them and crawled, then
- * compacted by a real compact worker process; every answer is read back through the local Athena.
+ * compactWorkflow on the real stack, on the default setup: raw hours written as the consumer writes them,
+ * crawled, and the raw table given partition projection as `npm run provision` does; then compacted by a
+ * real compact worker process into `<topic>_curated`; every answer is read back through the local Athena
+ * from the lake view `<topic>_lake` (curated hours below its watermark, raw hours from it on).
  */
 
 const env = { TICKSYNC_COMPACT_TASK_QUEUE: uniqueName('test-compact') };
@@ -51,6 +54,7 @@ const athena: AthenaClient = createAthenaClient(config, 'analyst');
 const adminAthena = createAthenaClient(config, 'admin');
 const { bucket, rawPrefix, curatedPrefix, dlqPrefix } = config.s3;
 const topic = uniqueGlueName('compacttest');
+const lake = lakeViewName(topic);
 const workGroup = testWorkGroupName('compacttest');
 const crawler = {
   crawler: testCrawlerName('compacttest'),
@@ -93,7 +97,10 @@ const BIG: LakeHour = { dt: '2024-01-02', hour: '03' };
 const ONE: LakeHour = { dt: '2024-01-02', hour: '04' };
 const CORRUPT: LakeHour = { dt: '2024-01-02', hour: '05' };
 const EMPTY: LakeHour = { dt: '2024-01-02', hour: '06' };
-const KILLED: LakeHour[] = ['10', '11', '12'].map((hour) => ({ dt: '2024-01-03', hour }));
+/** Written after the crawl: read through projection. */
+const NEW: LakeHour = { dt: '2024-01-02', hour: '07' };
+/** The first hours of the lake: compacted in order, each moves the view's watermark past it. */
+const KILLED: LakeHour[] = ['10', '11', '12'].map((hour) => ({ dt: '2024-01-01', hour }));
 /** Enough for each hour's compaction to take a while, so that kills land before, during and after publishing. */
 const KILLED_TICKS = 60_000;
 
@@ -125,8 +132,24 @@ beforeAll(async () => {
   await createTestCrawler(glue, config, crawler);
   await glue.send(new StartCrawlerCommand({ Name: crawler.crawler }));
   await waitForCrawlerReady(glue, crawler.crawler);
+  // The default setup: provision gives the crawled table partition projection.
+  const { Table: table } = await glue.send(new GetTableCommand({ DatabaseName: crawler.database, Name: topic }));
+  await glue.send(
+    new UpdateTableCommand({
+      DatabaseName: crawler.database,
+      TableInput: {
+        Name: topic,
+        StorageDescriptor: table!.StorageDescriptor,
+        PartitionKeys: table!.PartitionKeys,
+        TableType: table!.TableType,
+        Parameters: { ...table!.Parameters, ...projectionParameters(table!.StorageDescriptor!.Location!) },
+      },
+    }),
+  );
   await createTestWorkGroup(adminAthena, config, workGroup);
   worker = await startWorkerProcess('compact', env);
+  // A run with no hour makes the curated table and the lake view (every hour read raw).
+  await compact({ hours: [] });
 }, 240_000);
 
 afterAll(async () => {
@@ -173,14 +196,14 @@ const where = ({ dt, hour }: LakeHour) => `dt = '${dt}' AND hour = '${hour}'`;
 /** count(*), sum(size) and distinct ticks per symbol of one hour. */
 const perSymbol = (hour: LakeHour) =>
   query(
-    `SELECT symbol, count(*), sum(size), count(DISTINCT concat(run_id, ':', CAST(seq AS varchar))), min(price), max(price) FROM ${topic} WHERE ${where(hour)} GROUP BY symbol ORDER BY symbol`,
+    `SELECT symbol, count(*), sum(size), count(DISTINCT concat(run_id, ':', CAST(seq AS varchar))), min(price), max(price) FROM ${lake} WHERE ${where(hour)} GROUP BY symbol ORDER BY symbol`,
   ).then((result) => result.rows);
 
 /** The named queries over one hour's event time (the window covers the whole hour). */
 async function namedAnswers(): Promise<Record<string, string[][]>> {
   const { Table: table } = await glue.send(new GetTableCommand({ DatabaseName: crawler.database, Name: topic }));
   const columns = (table!.StorageDescriptor!.Columns ?? []).map((c) => ({ name: c.Name!, type: c.Type! }));
-  const options = { table: topic, minutes: 525_600, limit: 20, time: 'event' as const };
+  const options = { table: lake, minutes: 525_600, limit: 20, time: 'event' as const };
   const resolved = resolveColumns(topic, columns, options);
   const answers: Record<string, string[][]> = {};
   for (const name of NAMED_QUERY_NAMES) answers[name] = (await query(namedQuerySql(name, options, resolved))).rows;
@@ -208,11 +231,17 @@ async function partitionOf(hour: LakeHour): Promise<Partition> {
   const { Partition: partition } = await glue.send(
     new GetPartitionCommand({
       DatabaseName: crawler.database,
-      TableName: topic,
+      TableName: curatedTableName(topic),
       PartitionValues: [hour.dt, hour.hour],
     }),
   );
   return partition!;
+}
+
+/** The lake view's watermark: the first hour it reads raw. */
+async function watermark(): Promise<string | undefined> {
+  const { Table: view } = await glue.send(new GetTableCommand({ DatabaseName: crawler.database, Name: lake }));
+  return view?.Parameters?.[LAKE_WATERMARK];
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
@@ -279,7 +308,7 @@ describe('compaction under kill -9', () => {
     const rows = bodyOf(
       (
         await query(
-          `SELECT dt, hour, count(*), count(DISTINCT seq) FROM ${topic} WHERE dt = '${KILLED[0]!.dt}' GROUP BY dt, hour ORDER BY hour`,
+          `SELECT dt, hour, count(*), count(DISTINCT seq) FROM ${lake} WHERE dt = '${KILLED[0]!.dt}' GROUP BY dt, hour ORDER BY hour`,
         )
       ).rows,
     );
@@ -311,6 +340,8 @@ describe('compaction under kill -9', () => {
     expect(killedWhileRunning).toContain(true);
     expect(result.hours.map((hour) => hour.records)).toEqual([KILLED_TICKS, KILLED_TICKS, KILLED_TICKS]);
     await expectEachTickOnce();
+    // The three hours are the lake's first: the view now reads all of them from curated/.
+    expect(await watermark()).toBe(`${KILLED[2]!.dt}T13`);
     for (const hour of KILLED) {
       const partition = await partitionOf(hour);
       expect(partition.StorageDescriptor?.Location).toContain(`/${curatedPrefix}${topic}/`);
@@ -328,7 +359,7 @@ describe('compaction of closed hours', () => {
     before = await namedAnswers();
     beforeHour = await perSymbol(BIG);
     expect(bodyOf(beforeHour)).toEqual(expectedPerSymbol(expected.get(hourKey(BIG))!));
-    const rawScan = (await query(`SELECT sum(size) FROM ${topic} WHERE ${where(BIG)}`)).scanned;
+    const rawScan = (await query(`SELECT sum(size) FROM ${lake} WHERE ${where(BIG)}`)).scanned;
 
     const result = await compact({ hours: [BIG, ONE] });
     expect(result.hours.map((hour) => [hour.dt, hour.hour, hour.outcome, hour.records])).toEqual([
@@ -353,11 +384,14 @@ describe('compaction of closed hours', () => {
     expect(await perSymbol(BIG)).toEqual(beforeHour);
     expect(toTwelveDigits(await namedAnswers())).toEqual(toTwelveDigits(before));
     // Parquet: only the columns read are scanned (one of eight here), as Athena counts it.
-    const compactedScan = (await query(`SELECT sum(size) FROM ${topic} WHERE ${where(BIG)}`)).scanned;
+    const compactedScan = (await query(`SELECT sum(size) FROM ${lake} WHERE ${where(BIG)}`)).scanned;
     expect(compactedScan).toBeLessThan(rawScan);
     const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: parquet[0]! }));
-    expect(compactedScan).toBeLessThan(listing.Contents![0]!.Size! / 2);
-    expect((await query(`SELECT * FROM ${topic} WHERE ${where(BIG)}`)).scanned).toBe(listing.Contents![0]!.Size);
+    // Column pruning counted on the curated table itself: the local Athena counts every column a view's select
+    // list names (it does not yet prune a view's unused columns as Trino does).
+    const curatedScan = (await query(`SELECT sum(size) FROM ${curatedTableName(topic)} WHERE ${where(BIG)}`)).scanned;
+    expect(curatedScan).toBeLessThan(listing.Contents![0]!.Size! / 2);
+    expect((await query(`SELECT * FROM ${lake} WHERE ${where(BIG)}`)).scanned).toBe(listing.Contents![0]!.Size);
     expect(bodyOf(await perSymbol(ONE))).toEqual(expectedPerSymbol(expected.get(hourKey(ONE))!));
   }, 300_000);
 
@@ -434,40 +468,22 @@ describe('compaction of closed hours', () => {
     ]);
   }, 300_000);
 
-  test('an empty hour is left alone; an open hour and a table with partition projection are refused', async () => {
+  test('an empty hour is left alone; a new hour (no crawl) answers raw then compacted; an open hour is refused', async () => {
     const result = await compact({ hours: [EMPTY] });
     expect(result.hours.map((hour) => [hour.outcome, hour.records])).toEqual([['empty', 0]]);
     await expect(partitionOf(EMPTY)).rejects.toThrow(/not found|EntityNotFound/i);
     expect(await keysUnder(`${curatedPrefix}${topic}/dt=${EMPTY.dt}/hour=${EMPTY.hour}/`)).toEqual([]);
 
-    // A table with partition projection: Athena would never read the switched partitions, so nothing is done.
+    // The raw table is projected: an hour never crawled answers through the view, raw, then compacted.
     const { Table: table } = await glue.send(new GetTableCommand({ DatabaseName: crawler.database, Name: topic }));
-    const withProjection = { ...table!.Parameters, 'projection.enabled': 'true' };
-    const tableInput = {
-      Name: topic,
-      StorageDescriptor: table!.StorageDescriptor,
-      PartitionKeys: table!.PartitionKeys,
-      TableType: table!.TableType,
-    };
-    await glue.send(
-      new UpdateTableCommand({
-        DatabaseName: crawler.database,
-        TableInput: { ...tableInput, Parameters: withProjection },
-      }),
-    );
-    try {
-      const refused = await compact({ hours: [BIG] }).catch((caught: unknown) => caught);
-      const refusal = (refused as WorkflowFailedError).cause as ApplicationFailure;
-      expect(refusal.type).toBe(ErrorType.InvalidInput);
-      expect(refusal.message).toMatch(/has partition projection enabled: Athena then ignores the Glue partitions/);
-    } finally {
-      await glue.send(
-        new UpdateTableCommand({
-          DatabaseName: crawler.database,
-          TableInput: { ...tableInput, Parameters: table!.Parameters },
-        }),
-      );
-    }
+    expect(table!.Parameters?.['projection.enabled']).toBe('true');
+    const fresh = ticksIn(NEW, 20);
+    await putRaw(NEW, 0, 0, gzipSync(jsonLines(fresh)));
+    expect(bodyOf(await perSymbol(NEW))).toEqual(expectedPerSymbol(fresh));
+    const compacted = await compact({ hours: [NEW] });
+    expect(compacted.hours.map((hour) => [hour.outcome, hour.records])).toEqual([['published', 20]]);
+    expect(bodyOf(await perSymbol(NEW))).toEqual(expectedPerSymbol(fresh));
+    expect(await watermark()).toBe(`${NEW.dt}T08`);
 
     const now = new Date().toISOString();
     const open = { dt: now.slice(0, 10), hour: now.slice(11, 13) };
