@@ -34,6 +34,14 @@ module.exports = {
       from: { path: '^lib/' },
       to: { path: ABOVE_LIB },
     },
+    {
+      name: 'bench-only-from-bench-script',
+      comment:
+        'Benchmarks are run by `npm run bench` (scripts/bench.ts) and by nothing else: no test, script or layer uses them.',
+      severity: 'error',
+      from: { pathNot: '^(bench/|scripts/bench\\.ts$)' },
+      to: { path: '^bench/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -2,10 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
-import { benchConsume } from '../test/bench/consume';
-import { benchDashboard } from '../test/bench/dashboard';
-import { benchQuery } from '../test/bench/query';
-import { benchReplay } from '../test/bench/replay';
+import { benchConsume } from '../bench/consume';
+import { benchDashboard } from '../bench/dashboard';
+import { benchQuery } from '../bench/query';
+import { benchReplay } from '../bench/replay';
 import { positiveInteger, positiveNumber, runCli } from './cli';
 
 type ClientChoice = Config['kafka']['client'] | 'all';

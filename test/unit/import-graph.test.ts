@@ -40,6 +40,8 @@ const clean = {
   'lib/provisioning.ts': 'export const crawler = 1;\n',
   'deploy/build-template.ts': "import { crawler } from '../lib/provisioning';\nexport const template = crawler;\n",
   'scripts/provision.ts': "import { crawler } from '../lib/provisioning';\nexport const provision = crawler;\n",
+  'bench/replay.ts': "import { crawler } from '../lib/provisioning';\nexport const benchReplay = crawler;\n",
+  'scripts/bench.ts': "import { benchReplay } from '../bench/replay';\nexport const run = benchReplay;\n",
 };
 
 test('a tree that keeps the rules passes', () => {
@@ -59,6 +61,11 @@ test.each([
   [
     'lib-not-upward',
     { 'lib/bench.ts': "export { x } from '../bench/replay';\n", 'bench/replay.ts': 'export const x = 1;\n' },
+  ],
+  ['bench-only-from-bench-script', { 'test/helpers/replay.ts': "export { benchReplay } from '../../bench/replay';\n" }],
+  [
+    'bench-only-from-bench-script',
+    { 'scripts/replay.ts': "import { benchReplay } from '../bench/replay';\nexport const r = benchReplay;\n" },
   ],
   [
     'no-circular',

@@ -4,15 +4,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import type { Logger } from 'pino';
-import { createKafka } from '../../lib/kafka';
-import { PROJECT_ROOT, type Config } from '../../lib/config';
-import { convertRow, inferSchema } from '../../lib/rows';
-import { connectClient } from '../../lib/temporal';
-import { kafkaJava } from '../../stack/install';
-import { replayWorkflow } from '../../workflows';
-import { replayInputFor } from '../helpers/replay';
+import { createKafka } from '../lib/kafka';
+import { PROJECT_ROOT, type Config } from '../lib/config';
+import { convertRow, inferSchema } from '../lib/rows';
+import { connectClient } from '../lib/temporal';
+import { kafkaJava } from '../stack/install';
+import { replayWorkflow } from '../workflows';
+import { replayInputFor } from '../test/helpers/replay';
 import { benchTickFile } from './ticks';
-import { startWorkerProcess, uniqueName } from '../helpers/workers';
+import { startWorkerProcess, uniqueName } from '../test/helpers/workers';
 
 export interface ReplayBenchOptions {
   rows: number;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../../lib/config';
-import { generateTicks } from '../../scripts/generate';
+import type { Config } from '../lib/config';
+import { generateTicks } from '../scripts/generate';
 
 /** The benchmarks' generated tick file (500 symbols, fixed seed), made once per row count and kept in the stack dir. */
 export async function benchTickFile(config: Config, logger: Logger, rows: number): Promise<string> {

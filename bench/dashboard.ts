@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { createKafka } from '../../lib/kafka';
-import type { Config } from '../../lib/config';
-import { connectClient } from '../../lib/temporal';
-import { replayWorkflow } from '../../workflows';
-import { startDashboardProcess } from '../helpers/dashboard';
-import { replayInputFor } from '../helpers/replay';
-import { freePort, startWorkerProcess, uniqueName } from '../helpers/workers';
+import { createKafka } from '../lib/kafka';
+import type { Config } from '../lib/config';
+import { connectClient } from '../lib/temporal';
+import { replayWorkflow } from '../workflows';
+import { startDashboardProcess } from '../test/helpers/dashboard';
+import { replayInputFor } from '../test/helpers/replay';
+import { freePort, startWorkerProcess, uniqueName } from '../test/helpers/workers';
 import { benchTickFile } from './ticks';
 
 export interface DashboardBenchOptions {

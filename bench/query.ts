@@ -32,25 +32,25 @@ import {
 import { DuckDBInstance, type DuckDBConnection, type JS } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Logger } from 'pino';
-import { COMPACTED, createCompactActivities } from '../../activities/compact';
-import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
-import { createKafka } from '../../lib/kafka';
-import type { Config } from '../../lib/config';
-import { isAwsError } from '../../lib/errors';
-import { hourPartition, objectKey } from '../../lib/lake';
+import { COMPACTED, createCompactActivities } from '../activities/compact';
+import { createAthenaClient, createGlueClient, createS3Client } from '../lib/clients';
+import { createKafka } from '../lib/kafka';
+import type { Config } from '../lib/config';
+import { isAwsError } from '../lib/errors';
+import { hourPartition, objectKey } from '../lib/lake';
 import {
   NAMED_QUERY_DEFAULTS,
   NAMED_QUERY_NAMES,
   namedQuerySql,
   tableForTopic,
   type NamedQueryName,
-} from '../../lib/queries';
-import { connectClient } from '../../lib/temporal';
-import { ObjectCache } from '../../local-aws/athena/engine/object-cache';
-import { crawlerDefinition } from '../../lib/provisioning';
-import { provision } from '../../scripts/provision';
-import { consumerWorkflow } from '../../workflows';
-import { stopConsumerSignal } from '../../lib/contracts';
+} from '../lib/queries';
+import { connectClient } from '../lib/temporal';
+import { ObjectCache } from '../local-aws/athena/engine/object-cache';
+import { crawlerDefinition } from '../lib/provisioning';
+import { provision } from '../scripts/provision';
+import { consumerWorkflow } from '../workflows';
+import { stopConsumerSignal } from '../lib/contracts';
 import {
   createTestCrawler,
   deletePrefix,
@@ -58,9 +58,9 @@ import {
   testCrawlerName,
   testDatabaseName,
   waitForCrawlerReady,
-} from '../helpers/glue';
-import { consumerInputFor } from '../helpers/lake';
-import { startWorkerProcess, uniqueName } from '../helpers/workers';
+} from '../test/helpers/glue';
+import { consumerInputFor } from '../test/helpers/lake';
+import { startWorkerProcess, uniqueName } from '../test/helpers/workers';
 import { benchTickFile } from './ticks';
 
 export interface QueryBenchOptions {
