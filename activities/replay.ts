@@ -7,7 +7,7 @@ import { parse, type Info } from 'csv-parse';
 import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
-import { convertRow, inferSchema, type RowSchema } from '../lib/rows';
+import { convertRow, inferSchema, isoClock, tickValueEncoder, type RowSchema } from '../lib/rows';
 import { parseS3Uri } from '../lib/s3-uri';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
 
@@ -380,6 +380,8 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const rate = chunk.rowsPerSecond ?? (input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined);
     const speed = input.pacing.kind === 'timestamp' ? input.pacing.speed : undefined;
     const marker: ReplayMarker = { ...from };
+    const encodeValue = tickValueEncoder(input.runId);
+    const now = isoClock();
     let messages: OutgoingMessage[] = [];
     let rejects: OutgoingMessage[] = [];
     let openedAt = Date.now();
@@ -505,7 +507,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
             marker.sent += 1;
             messages.push({
               key: outcome.key,
-              value: JSON.stringify({ ...outcome.fields, ts: new Date().toISOString(), run_id: input.runId, seq }),
+              value: encodeValue(outcome.fields, now(), seq),
             });
           } else {
             marker.rejected += 1;

@@ -6,7 +6,7 @@ import { parse } from 'csv-parse/sync';
 import type { Logger } from 'pino';
 import { createKafka } from '../lib/kafka';
 import { PROJECT_ROOT, type Config } from '../lib/config';
-import { convertRow, inferSchema } from '../lib/rows';
+import { convertRow, inferSchema, tickValueEncoder } from '../lib/rows';
 import { connectClient } from '../lib/temporal';
 import { kafkaJava } from '../stack/install';
 import { replayWorkflow } from '../workflows';
@@ -40,13 +40,11 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const schema = inferSchema(file, head[0] as string[], head.slice(1, 1001));
   let bytes = 0;
   const measured = head.slice(1, 10_001);
+  const encode = tickValueEncoder('bench-run-00000000');
   for (const [index, record] of measured.entries()) {
     const row = convertRow(schema, record);
     if (!row.ok) continue;
-    bytes +=
-      row.key.length +
-      JSON.stringify({ ...row.fields, ts: new Date().toISOString(), run_id: 'bench-run-00000000', seq: index + 1 })
-        .length;
+    bytes += row.key.length + encode(row.fields, new Date().toISOString(), index + 1).length;
   }
   const recordSize = Math.round(bytes / measured.length);
 

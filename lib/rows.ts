@@ -39,8 +39,9 @@ export function parseNumber(text: string): number | { reason: string } {
   if (!NUMBER.test(text)) return { reason: 'is not a number' };
   const value = Number(text);
   if (!Number.isFinite(value)) return { reason: 'is too large for a double' };
-  const mantissa = text.replace(/[eE].*$/, '');
-  if (value === 0 && NONZERO_DIGIT.test(mantissa)) return { reason: 'is too small for a double (it would be 0)' };
+  if (value === 0 && NONZERO_DIGIT.test(text.replace(/[eE].*$/, ''))) {
+    return { reason: 'is too small for a double (it would be 0)' };
+  }
   if (INTEGER.test(text) && !Number.isSafeInteger(value) && BigInt(text) !== BigInt(value)) {
     return { reason: 'is an integer a double cannot hold exactly (beyond 2^53)' };
   }
@@ -131,16 +132,18 @@ export function inferSchema(
   return { columns, fields, numeric, symbolIndex, timestampIndex };
 }
 
+/** A row's own fields, by message field name. */
+export type RowFields = Record<string, string | number | null>;
+
 export type RowOutcome =
-  | { ok: true; key: string; fields: Record<string, string | number | null>; eventTime?: number }
-  | { ok: false; reason: string };
+  { ok: true; key: string; fields: RowFields; eventTime?: number } | { ok: false; reason: string };
 
 /** Types one record, or says why it cannot be sent. */
 export function convertRow(schema: RowSchema, record: string[]): RowOutcome {
   if (record.length !== schema.columns.length) {
     return { ok: false, reason: `expected ${schema.columns.length} columns, found ${record.length}` };
   }
-  const fields: Record<string, string | number | null> = {};
+  const fields: RowFields = {};
   for (let index = 0; index < record.length; index++) {
     const raw = record[index] as string;
     const field = schema.fields[index] as string;
@@ -182,4 +185,31 @@ export function parseEventTime(value: string): number | undefined {
   }
   const parsed = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+/**
+ * A run's message values: `JSON.stringify({ ...fields, ts, run_id, seq })`, written without copying the
+ * fields into a new object per row and with the run id encoded once (a fifth of the cost on the replay's
+ * hot path). Field names are clear of the envelope, so the two spell the same JSON.
+ */
+export function tickValueEncoder(runId: string): (fields: RowFields, ts: string, seq: number) => string {
+  const tail = `,"run_id":${JSON.stringify(runId)},"seq":`;
+  return (fields, ts, seq) => {
+    const json = JSON.stringify(fields);
+    return `${json === '{}' ? '{' : `${json.slice(0, -1)},`}"ts":${JSON.stringify(ts)}${tail}${seq}}`;
+  };
+}
+
+/** The time now as ISO-8601, formatted once per millisecond however many rows ask within it. */
+export function isoClock(): () => string {
+  let at = Number.NaN;
+  let text = '';
+  return () => {
+    const now = Date.now();
+    if (now !== at) {
+      at = now;
+      text = new Date(now).toISOString();
+    }
+    return text;
+  };
 }

@@ -1,6 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../lib/errors';
-import { convertRow, inferSchema, normaliseFieldName, parseEventTime } from '../../lib/rows';
+import {
+  convertRow,
+  inferSchema,
+  isoClock,
+  normaliseFieldName,
+  parseEventTime,
+  tickValueEncoder,
+} from '../../lib/rows';
 
 describe('normaliseFieldName', () => {
   test.each([
@@ -136,4 +143,37 @@ describe('parseEventTime', () => {
     ['1e400', undefined],
     ['9e15', undefined],
   ])('%j → %j', (text, millis) => expect(parseEventTime(text)).toBe(millis));
+});
+
+describe('tickValueEncoder', () => {
+  const ts = '2026-12-06T01:02:03.004Z';
+  test.each<[string, Record<string, string | number | null>]>([
+    ['numbers, text and nulls', { symbol: 'HSI', price: 2568.300049, volume: 0, note: null }],
+    ['text that JSON must escape', { symbol: 'A"B\\C\n\u2028\u0000', side: '</script>' }],
+    ['names that look like prototypes', { ['__proto__']: 'x', constructor: 1, toString: 'y' }],
+    ['no fields', {}],
+  ])('spells the JSON of {...fields, ts, run_id, seq}: %s', (_, fields) => {
+    const runId = 'run "1"\\';
+    const value = tickValueEncoder(runId)(fields, ts, 42);
+    expect(value).toBe(JSON.stringify({ ...fields, ts, run_id: runId, seq: 42 }));
+    expect(Object.keys(JSON.parse(value) as object)).toEqual([...Object.keys(fields), 'ts', 'run_id', 'seq']);
+  });
+});
+
+describe('isoClock', () => {
+  test('tells the time now, formatted as toISOString does', () => {
+    const now = isoClock();
+    const before = Date.now();
+    const text = now();
+    expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(text)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(text)).toBeLessThanOrEqual(Date.now());
+  });
+
+  test('moves with the clock', async () => {
+    const now = isoClock();
+    const first = now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(Date.parse(now())).toBeGreaterThan(Date.parse(first));
+  });
 });
