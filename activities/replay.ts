@@ -3,12 +3,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
-import { parse, type Info } from 'csv-parse';
 import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, isoClock, tickValueEncoder, type RowSchema } from '../lib/rows';
 import { parseS3Uri } from '../lib/s3-uri';
+import { CsvReaderPool } from './replay/csv-reader';
+import { csvParser, isCsvError, type CsvRow } from './replay/csv';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
 
 export interface ReplayActivityDeps {
@@ -36,64 +37,12 @@ interface Source {
   open(start: number): Promise<Readable>;
 }
 
-type CsvRow = { record: string[]; info: Info; raw: string };
-
 /** Pipes a source into a new parser; a read error (disk, S3) fails the parser instead of the process. */
 function parseStream(stream: Readable, withBom: boolean) {
   const parser = csvParser(withBom);
   stream.once('error', (error) => parser.destroy(error));
   stream.pipe(parser);
   return parser;
-}
-
-function csvParser(withBom: boolean) {
-  // relax_column_count: a short or long row is one bad row to reject, not the end of the file.
-  return parse({
-    bom: withBom,
-    info: true,
-    raw: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-  });
-}
-
-/** csv-parse's own errors (malformed input) carry a CSV_* code; anything else is a failed read. */
-function isCsvError(error: unknown): error is Error {
-  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('CSV_');
-}
-
-/**
- * The records a parser has ready, a batch at a time: one await per batch
- * rather than per record keeps the per-row cost of promises (and of the
- * activity context's async hooks) off the hot path.
- */
-async function* recordBatches(parser: ReturnType<typeof csvParser>): AsyncGenerator<CsvRow[]> {
-  let ended = false;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  parser.on('readable', notify);
-  parser.once('end', () => {
-    ended = true;
-    notify();
-  });
-  parser.once('error', (error: Error) => {
-    failure = error;
-    notify();
-  });
-  for (;;) {
-    const batch: CsvRow[] = [];
-    let row: CsvRow | null;
-    while ((row = parser.read() as CsvRow | null) !== null) batch.push(row);
-    if (failure) throw failure;
-    if (batch.length > 0) yield batch;
-    else if (ended) return;
-    else await new Promise<void>((resolve) => (wake = resolve));
-  }
 }
 
 /** A 32-bit hash of (run, seq): `sample` mode draws the same row for the same seq on every attempt. */
@@ -285,35 +234,53 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     pass: number;
   }
 
+  const csvReaders = new CsvReaderPool();
+
+  /** The file's rows from the marker on, parsed on a thread of their own (most of a replay's CPU). */
   async function* orderedRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow[]> {
     const source = resolveSource(input.source);
+    const reader = csvReaders.acquire();
     let { byteOffset, pass, passRow } = from;
-    for (;;) {
-      const stream = await source.open(byteOffset);
-      const parser = parseStream(stream, false);
-      const start = byteOffset;
-      try {
-        for await (const batch of recordBatches(parser)) {
-          yield batch.map(({ record, raw, info }) => {
-            passRow += 1;
-            byteOffset = start + info.bytes;
-            return { record, raw: raw.replace(/\r?\n?$/, ''), row: passRow, byteOffset, pass };
-          });
+    try {
+      for (;;) {
+        const stream = await source.open(byteOffset);
+        const start = byteOffset;
+        try {
+          for await (const { fields, widths, raw, rawEnds, ends } of reader.batches(stream)) {
+            const rows: SourceRow[] = new Array<SourceRow>(widths.length);
+            let field = 0;
+            for (let index = 0; index < widths.length; index++) {
+              const width = widths[index] as number;
+              passRow += 1;
+              byteOffset = start + (ends[index] as number);
+              rows[index] = {
+                record: fields.slice(field, field + width),
+                raw: raw.slice(index === 0 ? 0 : rawEnds[index - 1], rawEnds[index]).replace(/\r?\n?$/, ''),
+                row: passRow,
+                byteOffset,
+                pass,
+              };
+              field += width;
+            }
+            yield rows;
+          }
+        } catch (error) {
+          if (!isCsvError(error)) throw error;
+          throw nonRetryable(
+            ErrorType.InvalidInput,
+            `${source.name}: unreadable CSV after data row ${passRow}: ${error.message}`,
+          );
+        } finally {
+          stream.destroy();
         }
-      } catch (error) {
-        if (!isCsvError(error)) throw error;
-        throw nonRetryable(
-          ErrorType.InvalidInput,
-          `${source.name}: unreadable CSV after data row ${passRow}: ${error.message}`,
-        );
-      } finally {
-        stream.destroy();
+        // A file with no data rows would loop forever without sending anything.
+        if (!input.loop || passRow === 0) return;
+        pass += 1;
+        passRow = 0;
+        byteOffset = plan.dataOffset;
       }
-      // A file with no data rows would loop forever without sending anything.
-      if (!input.loop || passRow === 0) return;
-      pass += 1;
-      passRow = 0;
-      byteOffset = plan.dataOffset;
+    } finally {
+      csvReaders.release(reader);
     }
   }
 

@@ -1,0 +1,58 @@
+import { parse, type Info } from 'csv-parse';
+
+/**
+ * The replay's CSV dialect. relax_column_count: a short or long row is one bad row to reject, not the end
+ * of the file. `info` gives each record's end offset (where a resumed replay starts), `raw` its text (for
+ * its reject, if it is one).
+ */
+export const CSV_OPTIONS = {
+  info: true,
+  raw: true,
+  relax_column_count: true,
+  relax_quotes: true,
+  skip_empty_lines: true,
+} as const;
+
+/** A parser of the dialect, shared by the activity (header, sample mode) and the parser thread. */
+export function csvParser(withBom: boolean) {
+  return parse({ bom: withBom, ...CSV_OPTIONS });
+}
+
+export type CsvParser = ReturnType<typeof csvParser>;
+
+export type CsvRow = { record: string[]; info: Info; raw: string };
+
+/** csv-parse's own errors (malformed input) carry a CSV_* code; anything else is a failed read. */
+export function isCsvError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('CSV_');
+}
+
+/**
+ * Records parsed by the thread, in columns: a few arrays cross the thread boundary instead of an object
+ * per record, so the activity's thread pays little to receive them.
+ */
+export interface ParsedBatch {
+  /** Every record's fields, one after another. */
+  fields: string[];
+  /** How many of `fields` each record has. */
+  widths: Uint32Array;
+  /** The records' text as written (line end included), one after another. */
+  raw: string;
+  /** Where each record's text ends in `raw`. */
+  rawEnds: Uint32Array;
+  /** The byte offset just after each record, counted from the first byte the parse was given. */
+  ends: Float64Array;
+}
+
+/** Activity → thread: a parse starts, takes the source's bytes, ends. `id` tells one parse from the next. */
+export type ToCsvThread =
+  | { kind: 'start'; id: number; withBom: boolean }
+  | { kind: 'bytes'; id: number; bytes: Uint8Array }
+  | { kind: 'end'; id: number };
+
+/** Thread → activity. */
+export type FromCsvThread =
+  | { kind: 'batch'; id: number; batch: ParsedBatch }
+  | { kind: 'taken'; id: number; bytes: number }
+  | { kind: 'end'; id: number }
+  | { kind: 'error'; id: number; message: string; code?: string };
