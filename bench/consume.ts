@@ -11,7 +11,7 @@ import { connectClient } from '../lib/temporal';
 import { kafkaJava } from '../stack/install';
 import { consumerWorkflow, replayWorkflow } from '../workflows';
 import { consumerProgressQuery, stopConsumerSignal } from '../lib/contracts';
-import { consumerInput } from '../scripts/consume';
+import { consumerInput } from '../lib/workflow-inputs';
 import { FETCH_BYTES_PER_PARTITION } from '../activities/consume';
 import { replayInputFor } from '../test/helpers/replay';
 import { benchTickFile } from './ticks';
@@ -111,7 +111,6 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
           maxMb: 64,
           maxAgeSeconds: 1,
           maxRecordKb: 1024,
-          progress: false,
         },
         config,
       ),

@@ -48,7 +48,7 @@ import {
 import { connectClient } from '../lib/temporal';
 import { ObjectCache } from '../local-aws/athena/engine/object-cache';
 import { crawlerDefinition } from '../lib/provisioning';
-import { provision } from '../scripts/provision';
+import { provision } from '../lib/provision';
 import { consumerWorkflow } from '../workflows';
 import { stopConsumerSignal } from '../lib/contracts';
 import {

@@ -1,17 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type Config } from '../lib/config';
-import { UsageError } from '../lib/errors';
+import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
-  type Pacing,
   replayFraction,
   type ReplayInput,
   type ReplayMarker,
@@ -19,6 +15,7 @@ import {
   replayProgressQuery,
   type ReplayResult,
 } from '../lib/contracts';
+import { replayInput, type ReplayOptions, replayWorkflowId } from '../lib/workflow-inputs';
 import { replayWorkflow } from '../workflows';
 import {
   awaitWhileWatching,
@@ -30,64 +27,10 @@ import {
   runCli,
 } from './cli';
 
-interface ReplayOptions {
-  topic?: string;
-  mode: 'ordered' | 'sample';
-  rate?: number;
-  timestampColumn?: string;
-  speed: number;
-  limit?: number;
-  loop?: boolean;
-  symbolColumn?: string;
-  runId?: string;
-  partitions: number;
-  batchRows: number;
-  chunkSeconds: number;
+interface ReplayCliOptions extends ReplayOptions {
   detach?: boolean;
   progress: boolean;
 }
-
-/** The workflow input from the command line, checked before anything starts. */
-export function replayInput(source: string, options: ReplayOptions, config: Config): ReplayInput {
-  let resolved = source;
-  if (!source.startsWith('s3://')) {
-    resolved = path.resolve(source);
-    if (!fs.existsSync(resolved)) throw new UsageError(`${source}: no such file`);
-  }
-  if (options.rate !== undefined && options.timestampColumn !== undefined) {
-    throw new UsageError('--rate and --timestamp-column are two ways to pace a replay: give one');
-  }
-  if (options.mode === 'sample' && options.loop) throw new UsageError('--loop applies to ordered mode only');
-  if (options.mode === 'sample' && options.timestampColumn !== undefined) {
-    throw new UsageError('--timestamp-column applies to ordered mode only');
-  }
-  // Sample mode defaults to the tutorial's one row per second.
-  const rate = options.rate ?? (options.mode === 'sample' ? 1 : undefined);
-  const pacing: Pacing =
-    options.timestampColumn !== undefined
-      ? { kind: 'timestamp', column: options.timestampColumn, speed: options.speed }
-      : rate !== undefined
-        ? { kind: 'rate', rowsPerSecond: rate }
-        : { kind: 'max' };
-  return {
-    source: resolved,
-    topic: options.topic ?? config.kafka.topic,
-    runId:
-      options.runId ??
-      `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`,
-    pacing,
-    mode: options.mode,
-    limit: options.limit,
-    loop: options.loop ?? false,
-    symbolColumn: options.symbolColumn,
-    partitions: options.partitions,
-    batchRows: options.batchRows,
-    chunkSeconds: options.chunkSeconds,
-    chunksPerRun: 500,
-  };
-}
-
-export const replayWorkflowId = (runId: string) => `replay-${runId}`;
 
 function progressLine(progress: ReplayProgress): string {
   const eta = progress.etaSeconds === undefined ? '' : ` | ETA ${progress.etaSeconds}s`;
@@ -183,7 +126,7 @@ const program = new Command('npm run replay --')
   )
   .option('--detach', 'start the run and exit, printing its id')
   .option('--no-progress', 'log progress lines instead of drawing a progress bar')
-  .action(async (source: string, options: ReplayOptions) => {
+  .action(async (source: string, options: ReplayCliOptions) => {
     const config = loadConfig();
     const input = replayInput(source, options, config);
     const client = await connectTemporal(config);
