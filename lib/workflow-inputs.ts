@@ -2,7 +2,20 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config';
-import type { ConsumerInput, CrawlInput, Pacing, PipelineInput, ReplayInput } from './contracts';
+import {
+  CONSUMER_DEFAULTS,
+  CRAWL_DEFAULTS,
+  MIB,
+  PIPELINE_DEFAULTS,
+  REPLAY_DEFAULTS,
+  REPLAY_PACING_DEFAULTS,
+  BUFFERED_FLUSHES,
+  type ConsumerInput,
+  type CrawlInput,
+  type Pacing,
+  type PipelineInput,
+  type ReplayInput,
+} from './contracts';
 import { UsageError } from './errors';
 import { tableForTopic, type TimeBasis } from './queries';
 import { workflowUrl } from './temporal';
@@ -10,23 +23,24 @@ import { workflowUrl } from './temporal';
 /**
  * Each workflow's input built from a caller's options, and the workflow ids callers share. The scripts
  * (`npm run replay`, `consume`, `crawl`, `schedule`, `demo`) and the benchmarks build their inputs here, so a
- * script never imports another script.
+ * script never imports another script. Options left out take the stage's defaults from its contract
+ * (`REPLAY_DEFAULTS`, `CONSUMER_DEFAULTS`, `CRAWL_DEFAULTS` in lib/contracts/), which the scripts' --help shows.
  */
 
 /** What `npm run replay` takes from its flags (the demo passes its own). */
 export interface ReplayOptions {
   topic?: string;
-  mode: 'ordered' | 'sample';
+  mode?: 'ordered' | 'sample';
   rate?: number;
   timestampColumn?: string;
-  speed: number;
+  speed?: number;
   limit?: number;
   loop?: boolean;
   symbolColumn?: string;
   runId?: string;
-  partitions: number;
-  batchRows: number;
-  chunkSeconds: number;
+  partitions?: number;
+  batchRows?: number;
+  chunkSeconds?: number;
 }
 
 /** The workflow input from the command line, checked before anything starts. */
@@ -36,21 +50,21 @@ export function replayInput(source: string, options: ReplayOptions, config: Conf
     resolved = path.resolve(source);
     if (!fs.existsSync(resolved)) throw new UsageError(`${source}: no such file`);
   }
+  const mode = options.mode ?? REPLAY_DEFAULTS.mode;
   if (options.rate !== undefined && options.timestampColumn !== undefined) {
     throw new UsageError('--rate and --timestamp-column are two ways to pace a replay: give one');
   }
-  if (options.mode === 'sample' && options.loop) throw new UsageError('--loop applies to ordered mode only');
-  if (options.mode === 'sample' && options.timestampColumn !== undefined) {
+  if (mode === 'sample' && options.loop) throw new UsageError('--loop applies to ordered mode only');
+  if (mode === 'sample' && options.timestampColumn !== undefined) {
     throw new UsageError('--timestamp-column applies to ordered mode only');
   }
-  // Sample mode defaults to the tutorial's one row per second.
-  const rate = options.rate ?? (options.mode === 'sample' ? 1 : undefined);
+  const rate = options.rate ?? (mode === 'sample' ? REPLAY_PACING_DEFAULTS.sampleRowsPerSecond : undefined);
   const pacing: Pacing =
     options.timestampColumn !== undefined
-      ? { kind: 'timestamp', column: options.timestampColumn, speed: options.speed }
+      ? { kind: 'timestamp', column: options.timestampColumn, speed: options.speed ?? REPLAY_PACING_DEFAULTS.speed }
       : rate !== undefined
         ? { kind: 'rate', rowsPerSecond: rate }
-        : { kind: 'max' };
+        : { ...REPLAY_DEFAULTS.pacing };
   return {
     source: resolved,
     topic: options.topic ?? config.kafka.topic,
@@ -58,14 +72,14 @@ export function replayInput(source: string, options: ReplayOptions, config: Conf
       options.runId ??
       `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`,
     pacing,
-    mode: options.mode,
+    mode,
     limit: options.limit,
-    loop: options.loop ?? false,
+    loop: options.loop ?? REPLAY_DEFAULTS.loop,
     symbolColumn: options.symbolColumn,
-    partitions: options.partitions,
-    batchRows: options.batchRows,
-    chunkSeconds: options.chunkSeconds,
-    chunksPerRun: 500,
+    partitions: options.partitions ?? REPLAY_DEFAULTS.partitions,
+    batchRows: options.batchRows ?? REPLAY_DEFAULTS.batchRows,
+    chunkSeconds: options.chunkSeconds ?? REPLAY_DEFAULTS.chunkSeconds,
+    chunksPerRun: REPLAY_DEFAULTS.chunksPerRun,
   };
 }
 
@@ -79,11 +93,11 @@ export interface ConsumerTargetOptions {
 
 /** What `npm run consume` takes from its flags (the demo passes its own). */
 export interface ConsumerOptions extends ConsumerTargetOptions {
-  members: number;
-  maxRecords: number;
-  maxMb: number;
-  maxAgeSeconds: number;
-  maxRecordKb: number;
+  members?: number;
+  maxRecords?: number;
+  maxMb?: number;
+  maxAgeSeconds?: number;
+  maxRecordKb?: number;
 }
 
 /** The one consumer workflow of a topic and group: starting it again attaches to it. */
@@ -98,19 +112,23 @@ export const consumerTarget = (options: ConsumerTargetOptions, config: Config) =
 
 export function consumerInput(options: ConsumerOptions, config: Config): ConsumerInput {
   const { topic, groupId } = consumerTarget(options, config);
+  const defaults = CONSUMER_DEFAULTS;
+  const maxBytes = options.maxMb === undefined ? defaults.flush.maxBytes : Math.round(options.maxMb * MIB);
   return {
     topic,
     groupId,
-    members: options.members,
+    members: options.members ?? defaults.members,
     flush: {
-      maxRecords: options.maxRecords,
-      maxBytes: Math.round(options.maxMb * 1024 * 1024),
-      maxAgeMs: Math.round(options.maxAgeSeconds * 1000),
+      maxRecords: options.maxRecords ?? defaults.flush.maxRecords,
+      maxBytes,
+      maxAgeMs:
+        options.maxAgeSeconds === undefined ? defaults.flush.maxAgeMs : Math.round(options.maxAgeSeconds * 1000),
     },
-    maxRecordBytes: Math.round(options.maxRecordKb * 1024),
-    maxBufferedBytes: Math.round(options.maxMb * 1024 * 1024) * 4,
-    reportSeconds: 2,
-    maxHistoryEvents: 8_000,
+    maxRecordBytes:
+      options.maxRecordKb === undefined ? defaults.maxRecordBytes : Math.round(options.maxRecordKb * 1024),
+    maxBufferedBytes: maxBytes * BUFFERED_FLUSHES,
+    reportSeconds: defaults.reportSeconds,
+    maxHistoryEvents: defaults.maxHistoryEvents,
   };
 }
 
@@ -118,13 +136,17 @@ export function consumerInput(options: ConsumerOptions, config: Config): Consume
 export const crawlWorkflowId = (crawler: string) => `crawl-${crawler}`;
 
 export function crawlInput(crawler: string, options: { pollSeconds?: number; pollMaxSeconds?: number }): CrawlInput {
-  return { crawler, pollInitialSeconds: options.pollSeconds ?? 2, pollMaxSeconds: options.pollMaxSeconds ?? 30 };
+  return {
+    crawler,
+    pollInitialSeconds: options.pollSeconds ?? CRAWL_DEFAULTS.pollInitialSeconds,
+    pollMaxSeconds: options.pollMaxSeconds ?? CRAWL_DEFAULTS.pollMaxSeconds,
+  };
 }
 
 /** What `npm run demo` takes from its flags. */
 export interface PipelineOptions {
   topic?: string;
-  minutes: number;
+  minutes?: number;
   time: TimeBasis;
   symbolColumn?: string;
   priceColumn?: string;
@@ -136,40 +158,22 @@ export interface PipelineOptions {
 export function pipelineInput(file: string, options: PipelineOptions, config: Config): PipelineInput {
   const replay = replayInput(
     file,
-    {
-      topic: options.topic,
-      mode: 'ordered',
-      speed: 1,
-      symbolColumn: options.symbolColumn,
-      partitions: 3,
-      batchRows: 2000,
-      chunkSeconds: 10,
-    },
+    { topic: options.topic, symbolColumn: options.symbolColumn, ...PIPELINE_DEFAULTS.replay },
     config,
   );
-  const consumer = consumerInput(
-    {
-      topic: replay.topic,
-      members: 1,
-      maxRecords: 50_000,
-      maxMb: 16,
-      maxAgeSeconds: 2,
-      maxRecordKb: 1024,
-    },
-    config,
-  );
+  const consumer: ConsumerInput = { ...consumerInput({ topic: replay.topic }, config), ...PIPELINE_DEFAULTS.consumer };
   return {
     replay,
     consumer,
     consumerWorkflowId: consumerWorkflowId(consumer.topic, consumer.groupId),
-    crawl: crawlInput(config.glue.crawler, { pollSeconds: 1, pollMaxSeconds: 5 }),
+    crawl: { crawler: config.glue.crawler, ...PIPELINE_DEFAULTS.crawl },
     query: {
       database: config.glue.database,
       workGroup: config.athena.workgroup,
       outputLocation: config.athena.outputLocation,
       table: tableForTopic(replay.topic),
-      minutes: options.minutes,
-      limit: 5,
+      minutes: options.minutes ?? PIPELINE_DEFAULTS.namedQueries.minutes,
+      limit: PIPELINE_DEFAULTS.namedQueries.limit,
       time: options.time,
       symbolColumn: options.symbolColumn,
       priceColumn: options.priceColumn,

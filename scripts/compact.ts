@@ -1,11 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../lib/config';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { CompactInput, CompactResult, LakeHour } from '../lib/contracts';
+import { COMPACT_DEFAULTS, type CompactInput, type CompactResult, type LakeHour } from '../lib/contracts';
 import { compactWorkflow } from '../workflows';
-import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli, textTable } from './cli';
+import { connectTemporal, duration, formatDuration, positiveNumber, runCli, textTable } from './cli';
 
 /** The id of the compaction run this script starts; a Schedule's runs add the scheduled time to it. */
 export const compactWorkflowId = (table: string) => `compact-${table}`;
@@ -59,16 +59,15 @@ export function describeCompaction(result: CompactResult): string {
   );
 }
 
-export const COMPACT_DEFAULTS = { grace: '15m', targetMb: 128, lookback: '7d' } as const;
-
 /** The options a compaction run takes, shared by `npm run compact` and `npm run schedule -- compact`. */
 export function compactionOptions(command: Command, lookback: string): Command {
+  const graceMs = COMPACT_DEFAULTS.graceMinutes * 60_000;
+  const lookbackMs = COMPACT_DEFAULTS.lookbackHours * 3_600_000;
   return command
-    .option(
-      '--grace <duration>',
-      'how long after its end an hour counts as closed (late records)',
-      duration('--grace', 0, 'a grace cannot be negative'),
-      parseDuration(COMPACT_DEFAULTS.grace),
+    .addOption(
+      new Option('--grace <duration>', 'how long after its end an hour counts as closed (late records)')
+        .argParser(duration('--grace', 0, 'a grace cannot be negative'))
+        .default(graceMs, formatDuration(graceMs)),
     )
     .option(
       '--target-mb <mb>',
@@ -76,11 +75,10 @@ export function compactionOptions(command: Command, lookback: string): Command {
       positiveNumber('--target-mb'),
       COMPACT_DEFAULTS.targetMb,
     )
-    .option(
-      '--lookback <duration>',
-      lookback,
-      duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
-      parseDuration(COMPACT_DEFAULTS.lookback),
+    .addOption(
+      new Option('--lookback <duration>', lookback)
+        .argParser(duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'))
+        .default(lookbackMs, formatDuration(lookbackMs)),
     )
     .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)');
 }

@@ -12,7 +12,9 @@ import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
+  CONSUMER_DEFAULTS,
   type ConsumerProgress,
+  MIB,
   consumerProgressQuery,
   flushNowSignal,
   pauseConsumerSignal,
@@ -112,21 +114,36 @@ const program = targetOptions(
       'Starts the consumer, or attaches to the one already running, and shows live progress.',
   ),
 )
-  .option('--members <count>', 'consumer-group members (one per worker at most)', positiveInteger('--members'), 1)
+  .option(
+    '--members <count>',
+    'consumer-group members (one per worker at most)',
+    positiveInteger('--members'),
+    CONSUMER_DEFAULTS.members,
+  )
   .option(
     '--max-records <count>',
     'write a partition after this many records',
     positiveInteger('--max-records'),
-    100_000,
+    CONSUMER_DEFAULTS.flush.maxRecords,
   )
-  .option('--max-mb <MiB>', 'write a partition after this many MiB of records', positiveNumber('--max-mb'), 64)
+  .option(
+    '--max-mb <MiB>',
+    'write a partition after this many MiB of records',
+    positiveNumber('--max-mb'),
+    CONSUMER_DEFAULTS.flush.maxBytes / MIB,
+  )
   .option(
     '--max-age-seconds <seconds>',
     'write a record at most this long after it arrived',
     positiveNumber('--max-age-seconds'),
-    5,
+    CONSUMER_DEFAULTS.flush.maxAgeMs / 1000,
   )
-  .option('--max-record-kb <KiB>', 'larger records are dead letters', positiveNumber('--max-record-kb'), 1024)
+  .option(
+    '--max-record-kb <KiB>',
+    'larger records are dead letters',
+    positiveNumber('--max-record-kb'),
+    CONSUMER_DEFAULTS.maxRecordBytes / 1024,
+  )
   .option('--detach', 'start (or find) the consumer and exit')
   .option('--no-progress', 'log progress lines instead of drawing a status line')
   .action(async (options: StartOptions) => {

@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
+import { CRAWL_DEFAULTS, type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
 import { crawlInput, crawlWorkflowId } from '../lib/workflow-inputs';
 import { crawlWorkflow } from '../workflows';
 import { awaitWhileWatching, connectTemporal, positiveNumber, runCli } from './cli';
@@ -109,8 +109,14 @@ const program = new Command('npm run crawl --')
     '--poll-seconds <seconds>',
     'first wait between polls of the crawler (doubles each time)',
     positiveNumber('--poll-seconds'),
+    CRAWL_DEFAULTS.pollInitialSeconds,
   )
-  .option('--poll-max-seconds <seconds>', 'longest wait between polls', positiveNumber('--poll-max-seconds'))
+  .option(
+    '--poll-max-seconds <seconds>',
+    'longest wait between polls',
+    positiveNumber('--poll-max-seconds'),
+    CRAWL_DEFAULTS.pollMaxSeconds,
+  )
   .action(async (options: CrawlOptions) => {
     const config: Config = loadConfig();
     const crawler = options.crawler ?? config.glue.crawler;

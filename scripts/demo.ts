@@ -6,7 +6,7 @@ import { createLogger, currentLogFile } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { NAMED_QUERY_DEFAULTS, TIME_BASES } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { pipelineProgressQuery, type PipelineReport } from '../lib/contracts';
+import { PIPELINE_DEFAULTS, pipelineProgressQuery, type PipelineReport } from '../lib/contracts';
 import { openStack, selectServices, status, up } from '../stack';
 import { pipelineInput, type PipelineOptions } from '../lib/workflow-inputs';
 import { pipelineWorkflow } from '../workflows';
@@ -73,7 +73,12 @@ const program = new Command('npm run demo --')
   )
   .argument('[file]', 'the CSV to replay', SAMPLE)
   .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
-  .option('--minutes <n>', 'window of the named queries, in minutes of --time', positiveInteger('--minutes'), 60)
+  .option(
+    '--minutes <n>',
+    'window of the named queries, in minutes of --time',
+    positiveInteger('--minutes'),
+    PIPELINE_DEFAULTS.namedQueries.minutes,
+  )
   .addOption(
     new Option('--time <clock>', "the named queries' clock: event (the data's timestamp column) or arrival")
       .choices(TIME_BASES)

@@ -16,7 +16,7 @@ import {
   type TimeBasis,
 } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { type QueryInput, queryProgressQuery } from '../lib/contracts';
+import { QUERY_DEFAULTS, type QueryInput, queryProgressQuery } from '../lib/contracts';
 import { formatResult, namedHeading, type ResultFormat, summaryLine } from '../lib/text-output';
 import { queryWorkflow } from '../workflows';
 import { awaitWhileWatching, connectTemporal, positiveInteger, runCli } from './cli';
@@ -81,8 +81,8 @@ function queryInput(request: Pick<QueryInput, 'sql' | 'named'>, options: QueryOp
     workGroup: options.workgroup ?? config.athena.workgroup,
     outputLocation: options.outputLocation ?? config.athena.outputLocation,
     maxRows: options.maxRows,
-    pollInitialMs: 200,
-    pollMaxMs: 5000,
+    pollInitialMs: QUERY_DEFAULTS.pollInitialMs,
+    pollMaxMs: QUERY_DEFAULTS.pollMaxMs,
   };
 }
 
@@ -151,7 +151,12 @@ const program = new Command('npm run query --')
   .option('--database <name>', 'Glue database (default: TICKSYNC_GLUE_DATABASE)')
   .option('--workgroup <name>', 'Athena work group (default: TICKSYNC_ATHENA_WORKGROUP)')
   .option('--output-location <s3-url>', 'where Athena writes results (default: TICKSYNC_ATHENA_OUTPUT_LOCATION)')
-  .option('--max-rows <n>', 'rows to print at most (the CSV in S3 holds all)', positiveInteger('--max-rows'), 1000)
+  .option(
+    '--max-rows <n>',
+    'rows to print at most (the CSV in S3 holds all)',
+    positiveInteger('--max-rows'),
+    QUERY_DEFAULTS.maxRows,
+  )
   .addOption(new Option('--format <format>', 'output').choices(['table', 'csv', 'json']).default('table'))
   .action(async (sqlArgument: string | undefined, options: QueryOptions) => {
     const config = loadConfig();

@@ -8,6 +8,8 @@ import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
+  REPLAY_DEFAULTS,
+  REPLAY_PACING_DEFAULTS,
   replayFraction,
   type ReplayInput,
   type ReplayMarker,
@@ -100,15 +102,20 @@ const program = new Command('npm run replay --')
   .addOption(
     new Option('--mode <mode>', 'ordered: every row once, in order; sample: random rows with replacement')
       .choices(['ordered', 'sample'])
-      .default('ordered'),
+      .default(REPLAY_DEFAULTS.mode),
   )
   .option(
     '--rate <rows/s>',
-    'send at this many rows per second (default: as fast as possible; sample mode: 1)',
+    `send at this many rows per second (default: as fast as possible; sample mode: ${REPLAY_PACING_DEFAULTS.sampleRowsPerSecond})`,
     positiveNumber('--rate'),
   )
   .option('--timestamp-column <column>', "pace by this column's clock (real time, times --speed)")
-  .option('--speed <factor>', 'with --timestamp-column: how much faster than real time', positiveNumber('--speed'), 1)
+  .option(
+    '--speed <factor>',
+    'with --timestamp-column: how much faster than real time',
+    positiveNumber('--speed'),
+    REPLAY_PACING_DEFAULTS.speed,
+  )
   .option('--limit <rows>', 'stop after this many rows', positiveInteger('--limit'))
   .option('--loop', 'start over at the end of the file (until --limit or cancelled)')
   .option('--symbol-column <column>', 'the column used as message key (default: symbol, ticker or index)')
@@ -116,13 +123,23 @@ const program = new Command('npm run replay --')
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(value)) throw new InvalidArgumentError('--run-id takes letters, digits, . _ -');
     return value;
   })
-  .option('--partitions <count>', 'partitions when the topic is created', positiveInteger('--partitions'), 6)
-  .option('--batch-rows <count>', 'rows per Kafka transaction at most', positiveInteger('--batch-rows'), 2000)
+  .option(
+    '--partitions <count>',
+    'partitions when the topic is created',
+    positiveInteger('--partitions'),
+    REPLAY_DEFAULTS.partitions,
+  )
+  .option(
+    '--batch-rows <count>',
+    'rows per Kafka transaction at most',
+    positiveInteger('--batch-rows'),
+    REPLAY_DEFAULTS.batchRows,
+  )
   .option(
     '--chunk-seconds <seconds>',
     'length of each activity call; signals act between calls',
     positiveInteger('--chunk-seconds'),
-    5,
+    REPLAY_DEFAULTS.chunkSeconds,
   )
   .option('--detach', 'start the run and exit, printing its id')
   .option('--no-progress', 'log progress lines instead of drawing a progress bar')

@@ -13,6 +13,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import { NAMED_QUERY_NAMES } from '../lib/queries';
 import { searchAttributes } from '../lib/search-attributes';
 import {
+  PIPELINE_DEFAULTS,
   pipelineProgressQuery,
   type ConsumerProgress,
   type PipelineInput,
@@ -152,9 +153,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const options = { ...given, time: given.time ?? 'arrival', limit: given.limit ?? 10 };
   const query = (name: string, source: Pick<QueryInput, 'sql' | 'named'>, about: string) => {
     const childId = `${workflowId}-query-${name}`;
-    const args: [QueryInput] = [
-      { ...source, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
-    ];
+    const args: [QueryInput] = [{ ...source, database, workGroup, outputLocation, ...PIPELINE_DEFAULTS.query }];
     return stage(`query ${name}`, childId, () =>
       executeChild(queryWorkflow, {
         workflowId: childId,

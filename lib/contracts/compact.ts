@@ -23,6 +23,10 @@ export interface CompactInput {
   targetMb: number;
 }
 
+/** A compaction's defaults: `npm run compact` and `npm run schedule -- compact` show them in their --help. */
+export const COMPACT_DEFAULTS: Readonly<Pick<CompactInput, 'graceMinutes' | 'lookbackHours' | 'targetMb'>> =
+  Object.freeze({ graceMinutes: 15, lookbackHours: 7 * 24, targetMb: 128 });
+
 export type HourOutcome = 'published' | 'unchanged' | 'empty';
 
 export interface HourCompaction extends LakeHour {
