@@ -10,6 +10,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IngestActivities, QueryActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { hourKey } from '../lib/hour-keys';
 import { NAMED_QUERY_NAMES } from '../lib/queries';
 import { searchAttributes } from '../lib/search-attributes';
 import {
@@ -29,12 +30,6 @@ import { replayWorkflow } from './replay';
 
 /** The patch under which the report lists the compacted hours (an activity older histories do not have). */
 const REPORT_COMPACTED_HOURS = 'report-compacted-hours';
-
-/** `dt || hour` of an instant, as the lake's partitions name it (UTC). */
-const hourKey = (epochMs: number) => {
-  const iso = new Date(epochMs).toISOString();
-  return `${iso.slice(0, 10)}${iso.slice(11, 13)}`;
-};
 
 /**
  * The whole pipeline, each stage a child workflow visible on its own: starts the

@@ -1,13 +1,9 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { LakeHour } from '../hour-keys';
 
 /** The compaction workflow's contract: closed hours of a raw table compacted into Parquet. */
 
-export interface LakeHour {
-  /** YYYY-MM-DD (UTC). */
-  dt: string;
-  /** 00–23. */
-  hour: string;
-}
+export type { LakeHour } from '../hour-keys';
 
 export interface CompactInput {
   /** Glue database and table of the raw topic (the crawled table). */
