@@ -42,6 +42,15 @@ module.exports = {
       from: { pathNot: '^(bench/|scripts/bench\\.ts$)' },
       to: { path: '^bench/' },
     },
+    {
+      name: 'hour-keys-pure',
+      comment:
+        'lib/hour-keys.ts names the lake hours for workflow code too: it imports nothing (no Node built-in, no package, ' +
+        'no project module that could bring one into the workflow bundle).',
+      severity: 'error',
+      from: { path: '^lib/hour-keys\\.ts$' },
+      to: {},
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -33,6 +33,7 @@ import { duckDbType, quoteIdentifier, quoteString } from '../local-aws/athena/en
 import type { Config } from '../lib/config';
 import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '../lib/errors';
 import { COMPACTED_SOURCE, deadLetterLine } from '../lib/lake';
+import { HOUR_MS, hourFolder as hourName, hourStart, isLakeHour, nextHour } from '../lib/hour-keys';
 import { COLUMN_CANDIDATES } from '../lib/queries';
 import { prestoViewInput } from '../lib/glue-view';
 import { curatedTableName, LAKE_WATERMARK, lakeViewName, lakeViewSql, NO_WATERMARK } from '../lib/ticks-table';
@@ -68,23 +69,8 @@ const PARQUET_STORAGE = {
   },
 };
 
-const HOUR_MS = 3_600_000;
 const HEARTBEAT_MS = 5_000;
 const S3_CONCURRENCY = 8;
-
-const hourStart = ({ dt, hour }: LakeHour) => Date.parse(`${dt}T${hour}:00:00Z`);
-const hourName = ({ dt, hour }: LakeHour) => `dt=${dt}/hour=${hour}`;
-const nextHour = (hour: LakeHour): LakeHour => {
-  const iso = new Date(hourStart(hour) + HOUR_MS).toISOString();
-  return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
-};
-
-/** Whether the values name a real UTC hour (`2024-01-02`, `03`). */
-export function isLakeHour(hour: LakeHour): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(hour.dt) || !/^\d{2}$/.test(hour.hour)) return false;
-  const start = hourStart(hour);
-  return Number.isFinite(start) && new Date(start).toISOString().startsWith(`${hour.dt}T${hour.hour}`);
-}
 
 /** `s3://bucket/prefix/` as bucket and a prefix ending in a slash. */
 function s3Location(location: string): { bucket: string; prefix: string } {

@@ -24,6 +24,7 @@ import {
   type NamedQueryOptions,
 } from '../lib/queries';
 import { COMPACTED_SOURCE } from '../lib/lake';
+import { hourFolder } from '../lib/hour-keys';
 import { curatedTableName, LAKE_WATERMARK, lakeViewName, NO_WATERMARK } from '../lib/ticks-table';
 import type { TickSyncMetrics } from '../lib/metrics';
 import type {
@@ -337,7 +338,7 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
       for (const partition of page.Partitions ?? []) {
         const [dt, hour] = partition.Values ?? [];
         if (partition.Parameters?.[COMPACTED_SOURCE] === undefined || `${dt}T${hour}` >= watermark) continue;
-        hours.push(`dt=${dt}/hour=${hour}`);
+        hours.push(hourFolder({ dt: dt!, hour: hour! }));
       }
       token = page.NextToken;
     } while (token);

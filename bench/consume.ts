@@ -10,8 +10,8 @@ import { PROJECT_ROOT, type Config } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 import { kafkaJava } from '../stack/install';
 import { consumerWorkflow, replayWorkflow } from '../workflows';
-import { consumerProgressQuery, stopConsumerSignal } from '../lib/contracts';
-import { consumerInput } from '../scripts/consume';
+import { consumerProgressQuery, REPLAY_DEFAULTS, stopConsumerSignal } from '../lib/contracts';
+import { consumerInput } from '../lib/workflow-inputs';
 import { FETCH_BYTES_PER_PARTITION } from '../activities/consume';
 import { replayInputFor } from '../test/helpers/replay';
 import { benchTickFile } from './ticks';
@@ -88,7 +88,7 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
   const kafka = createKafka(config, logger);
   const admin = kafka.admin();
   await admin.connect();
-  const replay = replayInputFor(file, { topic: uniqueName('bench-consume'), partitions: 6 });
+  const replay = replayInputFor(file, { topic: uniqueName('bench-consume'), partitions: REPLAY_DEFAULTS.partitions });
   const { topic } = replay;
   try {
     logger.info({ topic, rows: options.rows }, 'filling the topic');
@@ -101,20 +101,9 @@ export async function benchConsume(config: Config, logger: Logger, options: Cons
 
     logger.info('TickSync consumer');
     // The script's defaults, with segments of 50,000 records and a 1 s maximum age so the stream's tail is not
-    // left waiting for the 5 s default.
+    // left waiting for the default age.
     const input = {
-      ...consumerInput(
-        {
-          topic,
-          members: options.members,
-          maxRecords: 50_000,
-          maxMb: 64,
-          maxAgeSeconds: 1,
-          maxRecordKb: 1024,
-          progress: false,
-        },
-        config,
-      ),
+      ...consumerInput({ topic, members: options.members, maxRecords: 50_000, maxAgeSeconds: 1 }, config),
       reportSeconds: 1,
     };
     const started = process.hrtime.bigint();

@@ -4,6 +4,7 @@ import type { Config } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 import { replayWorkflow } from '../workflows';
 import { startDashboardProcess } from '../test/helpers/dashboard';
+import { REPLAY_DEFAULTS } from '../lib/contracts';
 import { replayInputFor } from '../test/helpers/replay';
 import { freePort, startWorkerProcess, uniqueName } from '../test/helpers/workers';
 import { benchTickFile } from './ticks';
@@ -76,7 +77,7 @@ export async function benchDashboard(config: Config, logger: Logger, options: Da
   await admin.connect();
   const topics: string[] = [];
   const replay = async (topic: string, limit = options.rows) => {
-    const input = replayInputFor(file, { topic, partitions: 6, batchRows: 2000, limit });
+    const input = replayInputFor(file, { topic, partitions: REPLAY_DEFAULTS.partitions, limit });
     topics.push(topic, `${topic}.rejects`, `${topic}.replay-progress`);
     const started = process.hrtime.bigint();
     const result = await client.workflow.execute(replayWorkflow, {

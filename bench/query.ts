@@ -37,7 +37,8 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../lib/cli
 import { createKafka } from '../lib/kafka';
 import type { Config } from '../lib/config';
 import { isAwsError } from '../lib/errors';
-import { hourPartition, objectKey } from '../lib/lake';
+import { HOUR_MS, hourFolder, hourInKey, hourPartition } from '../lib/hour-keys';
+import { objectKey } from '../lib/lake';
 import {
   NAMED_QUERY_DEFAULTS,
   NAMED_QUERY_NAMES,
@@ -48,7 +49,7 @@ import {
 import { connectClient } from '../lib/temporal';
 import { ObjectCache } from '../local-aws/athena/engine/object-cache';
 import { crawlerDefinition } from '../lib/provisioning';
-import { provision } from '../scripts/provision';
+import { provision } from '../lib/provision';
 import { consumerWorkflow } from '../workflows';
 import { stopConsumerSignal } from '../lib/contracts';
 import {
@@ -81,7 +82,6 @@ const MARKER_KEY = `bench/query/${TOPIC}.json`;
 const PARTITIONS = 6;
 const SEGMENT_RECORDS = 50_000;
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 const UPLOADS_IN_FLIGHT = 4;
 const FRESHNESS_SAMPLES = 3;
 const FRESHNESS_TIMEOUT_MS = 60_000;
@@ -156,8 +156,8 @@ async function writeDataset(
   const file = await benchTickFile(config, logger, rows);
   // Half past the last hour: the 10-minute window reads one hour partition on every run.
   const started = Date.now();
-  const end = Math.floor((started - 30 * MINUTE) / HOUR) * HOUR + 30 * MINUTE;
-  const spanMs = Math.round(spanHours * HOUR);
+  const end = Math.floor((started - 30 * MINUTE) / HOUR_MS) * HOUR_MS + 30 * MINUTE;
+  const spanMs = Math.round(spanHours * HOUR_MS);
   const start = end - spanMs;
   await deletePrefix(s3, bucket, `${rawPrefix}${TOPIC}/`);
 
@@ -492,7 +492,7 @@ async function measureFreshness(
       ],
     });
   const count = async (hour: string, id: string) => {
-    const [dt, hh] = hour.replace('dt=', '').split('/hour=') as [string, string];
+    const { dt, hour: hh } = hourInKey(hour)!;
     const sql = `SELECT count(*) FROM ${table} WHERE dt = '${dt}' AND hour = '${hh}' AND run_id = '${id}'`;
     return Number((await runAthena(athena, config, crawler.database, sql, pollMs)).rows[0]?.[0]);
   };
@@ -502,7 +502,7 @@ async function measureFreshness(
     await createTestCrawler(glue, config, crawler);
     for (let sample = 1; sample <= FRESHNESS_SAMPLES; sample++) {
       // A record must land in an hour the catalog has: near the end of an hour, wait for the next one.
-      const hourEnd = Math.ceil((Date.now() + 1) / HOUR) * HOUR;
+      const hourEnd = Math.ceil((Date.now() + 1) / HOUR_MS) * HOUR_MS;
       if (hourEnd - Date.now() < MINUTE) await sleep(hourEnd - Date.now() + 1000);
       const hour = hourPartition(Date.now());
       if (!cataloged.has(hour)) {
@@ -622,9 +622,10 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
 
     // The window's partitions: the hours from the one `minutes` before the end, as the partition predicates choose.
     const firstHour = hourPartition(Date.parse(end) - NAMED_QUERY_DEFAULTS.minutes * MINUTE);
-    const windowObjects = (await listKeys(s3, bucket, `${rawPrefix}${TOPIC}/`)).filter(
-      (object) => (/dt=[^/]+\/hour=[^/]+/.exec(object.key)?.[0] ?? '') >= firstHour,
-    );
+    const windowObjects = (await listKeys(s3, bucket, `${rawPrefix}${TOPIC}/`)).filter((object) => {
+      const hour = hourInKey(object.key);
+      return hour !== undefined && hourFolder(hour) >= firstHour;
+    });
     const cache = new ObjectCache(path.join(config.stack.dir, 'aws', 'athena-cache'));
     const cached = windowObjects.map((object) => cache.pathFor({ ...object, bucket }));
     const windowBytes = windowObjects.reduce((total, object) => total + object.size, 0);

@@ -10,6 +10,7 @@ import { convertRow, inferSchema, tickValueEncoder } from '../lib/rows';
 import { connectClient } from '../lib/temporal';
 import { kafkaJava } from '../stack/install';
 import { replayWorkflow } from '../workflows';
+import { REPLAY_DEFAULTS } from '../lib/contracts';
 import { replayInputFor } from '../test/helpers/replay';
 import { benchTickFile } from './ticks';
 import { startWorkerProcess, uniqueName } from '../test/helpers/workers';
@@ -57,7 +58,7 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
   const client = await connectClient(config);
   const input = replayInputFor(file, {
     topic: uniqueName('bench-replay'),
-    partitions: 6,
+    partitions: REPLAY_DEFAULTS.partitions,
     batchRows: options.batchRows,
   });
   let ticksyncSeconds: number;

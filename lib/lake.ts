@@ -5,21 +5,11 @@ import { isUtf8 } from 'node:buffer';
  * Pure functions: the consumer activity, tests and (later) the crawler share them.
  */
 
-const hourNames = new Map<number, string>();
-
-/** Hive-style partition of an event time, in UTC: `dt=YYYY-MM-DD/hour=HH`. */
-export function hourPartition(epochMs: number): string {
-  // Called per record: the few hours a stream spans are formatted once each.
-  const hour = Math.floor(epochMs / 3_600_000);
-  let name = hourNames.get(hour);
-  if (name === undefined) {
-    const iso = new Date(hour * 3_600_000).toISOString();
-    name = `dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}`;
-    if (hourNames.size >= 10_000) hourNames.clear();
-    hourNames.set(hour, name);
-  }
-  return name;
-}
+/**
+ * @deprecated Import hourPartition from lib/hour-keys. Re-exported only for activities/consume.ts, which is being
+ * split into activities/consumer/ on another branch; drop this line once that split imports lib/hour-keys.
+ */
+export { hourPartition } from './hour-keys';
 
 /** `raw/<topic>/dt=…/hour=…/<topic>+<partition>+<startOffset>.jsonl.gz` (and the same shape under dlq/). */
 export function objectKey(prefix: string, topic: string, hour: string, partition: number, startOffset: string): string {

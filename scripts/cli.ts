@@ -1,12 +1,15 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import Table from 'cli-table3';
 import { InvalidArgumentError, type Command, type Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { logToFile } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
+import { OUTPUT_WIDTH } from '../lib/text-output';
+
+// Scripts print tables through lib/text-output.ts; re-exported so a script's helpers come from one import.
+export { firstRows, OUTPUT_WIDTH, textTable } from '../lib/text-output';
 
 /** Exit codes every script shares; the README lists them. */
 export const ExitCode = {
@@ -132,40 +135,6 @@ export async function requireServices(config: Config, services: Service[]): Prom
   throw new Error(`${label} at ${address} is not answering — ${fix}`);
 }
 
-/** Output fits this many columns: a terminal's width, at most 100 (the README's examples and tests use 100). */
-export const OUTPUT_WIDTH = Math.min(process.stdout.columns || 100, 100);
-
-/**
- * A plain table (no colours, so output stays plain in logs and pipes) that fits `width`
- * columns: the widest columns give way first (those in `shrinkFirst` before any other),
- * their values cut with `…`.
- */
-export function textTable(
-  head: string[] | undefined,
-  rows: string[][],
-  { width = OUTPUT_WIDTH, shrinkFirst = [] as number[] } = {},
-): string {
-  const count = Math.max(head?.length ?? 0, ...rows.map((row) => row.length));
-  // Each column has one space of padding either side and one border character after it, plus the first border.
-  const widths = Array.from(
-    { length: count },
-    (_, index) => Math.max(...[head ?? [], ...rows].map((row) => (row[index] ?? '').length), 1) + 2,
-  );
-  const MIN = 6;
-  while (widths.reduce((sum, column) => sum + column, 0) + count + 1 > width) {
-    const first = shrinkFirst.filter((index) => widths[index]! > MIN);
-    const candidates = first.length > 0 ? first : widths.map((_, index) => index);
-    const widest = candidates.reduce((best, index) => (widths[index]! > widths[best]! ? index : best));
-    if (widths[widest]! <= MIN) break;
-    widths[widest]! -= 1;
-  }
-  // No rule between rows: a table of results reads (and fits a screen) better without.
-  const chars = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
-  const table = new Table({ head, colWidths: widths, chars, style: { head: [], border: [] } });
-  table.push(...rows);
-  return table.toString();
-}
-
 /** A progress bar's options: a short bar, so the status line beside it fits the terminal (see fitLine). */
 export const BAR_OPTIONS = { barsize: 20, hideCursor: true };
 
@@ -173,13 +142,6 @@ export const BAR_OPTIONS = { barsize: 20, hideCursor: true };
 export function fitLine(line: string, prefix = ''): string {
   const room = OUTPUT_WIDTH - prefix.length - 30;
   return line.length <= room ? line : `${line.slice(0, room - 1)}…`;
-}
-
-/** The first `max` rows, and the line that says how many more there are and how to get them. */
-export function firstRows<T>(rows: T[], max: number): { shown: T[]; more?: string } {
-  if (rows.length <= max) return { shown: rows };
-  const rest = rows.length - max;
-  return { shown: rows.slice(0, max), more: `… ${rest} more row${rest === 1 ? '' : 's'}, use --format csv` };
 }
 
 /** Commander argument parsers that name the flag in their error. */

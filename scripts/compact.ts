@@ -1,21 +1,20 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../lib/config';
+import { HOUR_MS, hourFolder, parseLakeHour } from '../lib/hour-keys';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import type { CompactInput, CompactResult, LakeHour } from '../lib/contracts';
+import { COMPACT_DEFAULTS, type CompactInput, type CompactResult, type LakeHour } from '../lib/contracts';
 import { compactWorkflow } from '../workflows';
-import { connectTemporal, duration, formatDuration, parseDuration, positiveNumber, runCli, textTable } from './cli';
+import { connectTemporal, duration, formatDuration, positiveNumber, runCli, textTable } from './cli';
 
 /** The id of the compaction run this script starts; a Schedule's runs add the scheduled time to it. */
 export const compactWorkflowId = (table: string) => `compact-${table}`;
 
 /** `2024-01-02T03`, `2024-01-02/03` or `dt=2024-01-02/hour=03`, as partition values. */
 export function parseHour(value: string): LakeHour {
-  const match = /^(?:dt=)?(\d{4}-\d{2}-\d{2})(?:T|\/|\/hour=| )(\d{2})$/.exec(value.trim());
-  const hour = match && { dt: match[1]!, hour: match[2]! };
-  const start = hour && Date.parse(`${hour.dt}T${hour.hour}:00:00Z`);
-  if (!hour || !Number.isFinite(start) || !new Date(start!).toISOString().startsWith(`${hour.dt}T${hour.hour}`)) {
+  const hour = parseLakeHour(value);
+  if (!hour) {
     throw new InvalidArgumentError(
       `--hour expects a UTC hour such as 2024-01-02T03 or dt=2024-01-02/hour=03, got '${value}'`,
     );
@@ -38,7 +37,7 @@ export function compactInput(options: CompactOptions, defaults: { table: string;
     table: options.table ?? defaults.table,
     hours: options.hour,
     graceMinutes: options.grace / 60_000,
-    lookbackHours: options.lookback / 3_600_000,
+    lookbackHours: options.lookback / HOUR_MS,
     targetMb: options.targetMb,
   };
 }
@@ -48,7 +47,7 @@ export function describeCompaction(result: CompactResult): string {
   return textTable(
     ['hour', 'outcome', 'raw objects', 'records', 'files', 'MB', 'dead letters'],
     result.hours.map((hour) => [
-      `dt=${hour.dt}/hour=${hour.hour}`,
+      hourFolder(hour),
       hour.outcome,
       String(hour.rawObjects),
       String(hour.records),
@@ -59,16 +58,15 @@ export function describeCompaction(result: CompactResult): string {
   );
 }
 
-export const COMPACT_DEFAULTS = { grace: '15m', targetMb: 128, lookback: '7d' } as const;
-
 /** The options a compaction run takes, shared by `npm run compact` and `npm run schedule -- compact`. */
 export function compactionOptions(command: Command, lookback: string): Command {
+  const graceMs = COMPACT_DEFAULTS.graceMinutes * 60_000;
+  const lookbackMs = COMPACT_DEFAULTS.lookbackHours * HOUR_MS;
   return command
-    .option(
-      '--grace <duration>',
-      'how long after its end an hour counts as closed (late records)',
-      duration('--grace', 0, 'a grace cannot be negative'),
-      parseDuration(COMPACT_DEFAULTS.grace),
+    .addOption(
+      new Option('--grace <duration>', 'how long after its end an hour counts as closed (late records)')
+        .argParser(duration('--grace', 0, 'a grace cannot be negative'))
+        .default(graceMs, formatDuration(graceMs)),
     )
     .option(
       '--target-mb <mb>',
@@ -76,11 +74,10 @@ export function compactionOptions(command: Command, lookback: string): Command {
       positiveNumber('--target-mb'),
       COMPACT_DEFAULTS.targetMb,
     )
-    .option(
-      '--lookback <duration>',
-      lookback,
-      duration('--lookback', 3_600_000, 'an hour is the smallest unit compacted'),
-      parseDuration(COMPACT_DEFAULTS.lookback),
+    .addOption(
+      new Option('--lookback <duration>', lookback)
+        .argParser(duration('--lookback', HOUR_MS, 'an hour is the smallest unit compacted'))
+        .default(lookbackMs, formatDuration(lookbackMs)),
     )
     .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)');
 }

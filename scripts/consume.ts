@@ -7,19 +7,26 @@ import {
 } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { loadConfig, type Config } from '../lib/config';
+import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
-  type ConsumerInput,
+  CONSUMER_DEFAULTS,
   type ConsumerProgress,
+  MIB,
   consumerProgressQuery,
   flushNowSignal,
   pauseConsumerSignal,
   resumeConsumerSignal,
   stopConsumerSignal,
 } from '../lib/contracts';
+import {
+  consumerInput,
+  type ConsumerOptions,
+  consumerTarget,
+  type ConsumerTargetOptions,
+} from '../lib/workflow-inputs';
 import { consumerWorkflow } from '../workflows';
 import {
   awaitWhileWatching,
@@ -32,47 +39,9 @@ import {
   textTable,
 } from './cli';
 
-interface TargetOptions {
-  topic?: string;
-  group?: string;
-}
-
-interface StartOptions extends TargetOptions {
-  members: number;
-  maxRecords: number;
-  maxMb: number;
-  maxAgeSeconds: number;
-  maxRecordKb: number;
+interface StartOptions extends ConsumerOptions {
   detach?: boolean;
   progress: boolean;
-}
-
-/** The one consumer workflow of a topic and group: starting it again attaches to it. */
-export const consumerWorkflowId = (topic: string, groupId: string) => `consumer-${topic}-${groupId}`;
-
-/** The topic, group and consumer workflow the options name (the configured topic and its `.lake` group by default). */
-export const consumerTarget = (options: TargetOptions, config: Config) => {
-  const topic = options.topic ?? config.kafka.topic;
-  const groupId = options.group ?? `${config.kafka.clientId}.lake.${topic}`;
-  return { topic, groupId, workflowId: consumerWorkflowId(topic, groupId) };
-};
-
-export function consumerInput(options: StartOptions, config: Config): ConsumerInput {
-  const { topic, groupId } = consumerTarget(options, config);
-  return {
-    topic,
-    groupId,
-    members: options.members,
-    flush: {
-      maxRecords: options.maxRecords,
-      maxBytes: Math.round(options.maxMb * 1024 * 1024),
-      maxAgeMs: Math.round(options.maxAgeSeconds * 1000),
-    },
-    maxRecordBytes: Math.round(options.maxRecordKb * 1024),
-    maxBufferedBytes: Math.round(options.maxMb * 1024 * 1024) * 4,
-    reportSeconds: 2,
-    maxHistoryEvents: 8_000,
-  };
 }
 
 function progressLine(progress: ConsumerProgress, recordsPerSecond: number): string {
@@ -145,21 +114,36 @@ const program = targetOptions(
       'Starts the consumer, or attaches to the one already running, and shows live progress.',
   ),
 )
-  .option('--members <count>', 'consumer-group members (one per worker at most)', positiveInteger('--members'), 1)
+  .option(
+    '--members <count>',
+    'consumer-group members (one per worker at most)',
+    positiveInteger('--members'),
+    CONSUMER_DEFAULTS.members,
+  )
   .option(
     '--max-records <count>',
     'write a partition after this many records',
     positiveInteger('--max-records'),
-    100_000,
+    CONSUMER_DEFAULTS.flush.maxRecords,
   )
-  .option('--max-mb <MiB>', 'write a partition after this many MiB of records', positiveNumber('--max-mb'), 64)
+  .option(
+    '--max-mb <MiB>',
+    'write a partition after this many MiB of records',
+    positiveNumber('--max-mb'),
+    CONSUMER_DEFAULTS.flush.maxBytes / MIB,
+  )
   .option(
     '--max-age-seconds <seconds>',
     'write a record at most this long after it arrived',
     positiveNumber('--max-age-seconds'),
-    5,
+    CONSUMER_DEFAULTS.flush.maxAgeMs / 1000,
   )
-  .option('--max-record-kb <KiB>', 'larger records are dead letters', positiveNumber('--max-record-kb'), 1024)
+  .option(
+    '--max-record-kb <KiB>',
+    'larger records are dead letters',
+    positiveNumber('--max-record-kb'),
+    CONSUMER_DEFAULTS.maxRecordBytes / 1024,
+  )
   .option('--detach', 'start (or find) the consumer and exit')
   .option('--no-progress', 'log progress lines instead of drawing a status line')
   .action(async (options: StartOptions) => {
@@ -194,11 +178,11 @@ const program = targetOptions(
 
 /** Runs a control subcommand against the consumer the options name; a missing run is reported as such. */
 async function withConsumer(
-  options: TargetOptions,
+  options: ConsumerTargetOptions,
   run: (handle: WorkflowHandle<typeof consumerWorkflow>) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig();
-  const { workflowId } = consumerTarget({ ...program.opts<TargetOptions>(), ...options }, config);
+  const { workflowId } = consumerTarget({ ...program.opts<ConsumerTargetOptions>(), ...options }, config);
   const client = await connectTemporal(config);
   try {
     await run(client.workflow.getHandle<typeof consumerWorkflow>(workflowId)).catch((error: unknown) => {
@@ -217,7 +201,7 @@ const controls = [
   ['flush', 'write everything buffered now', flushNowSignal],
 ] as const;
 for (const [name, description, signal] of controls) {
-  targetOptions(program.command(name).description(description)).action((options: TargetOptions) =>
+  targetOptions(program.command(name).description(description)).action((options: ConsumerTargetOptions) =>
     withConsumer(options, async (handle) => {
       await handle.signal(signal);
       console.log(`${name}: sent to ${handle.workflowId}`);
@@ -259,7 +243,7 @@ targetOptions(
   program.command('status').description('print the consumer progress (as tables; --json for the progress query)'),
 )
   .option('--json', 'print the progress query as JSON')
-  .action((options: TargetOptions & { json?: boolean }) =>
+  .action((options: ConsumerTargetOptions & { json?: boolean }) =>
     withConsumer(options, async (handle) => {
       const progress = await handle.query(consumerProgressQuery);
       console.log(options.json ? JSON.stringify(progress, null, 2) : describeConsumerProgress(progress));

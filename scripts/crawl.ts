@@ -10,12 +10,10 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { type CrawlInput, type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
+import { CRAWL_DEFAULTS, type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
+import { crawlInput, crawlWorkflowId } from '../lib/workflow-inputs';
 import { crawlWorkflow } from '../workflows';
 import { awaitWhileWatching, connectTemporal, positiveNumber, runCli } from './cli';
-
-/** The id of the crawl run this script starts; a Schedule's runs add the scheduled time to it. */
-export const crawlWorkflowId = (crawler: string) => `crawl-${crawler}`;
 
 export const crawlerName = (flag: string) => (value: string) => {
   if (!/^[A-Za-z0-9_.-]{1,255}$/.test(value)) {
@@ -23,10 +21,6 @@ export const crawlerName = (flag: string) => (value: string) => {
   }
   return value;
 };
-
-export function crawlInput(crawler: string, options: { pollSeconds?: number; pollMaxSeconds?: number }): CrawlInput {
-  return { crawler, pollInitialSeconds: options.pollSeconds ?? 2, pollMaxSeconds: options.pollMaxSeconds ?? 30 };
-}
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -115,8 +109,14 @@ const program = new Command('npm run crawl --')
     '--poll-seconds <seconds>',
     'first wait between polls of the crawler (doubles each time)',
     positiveNumber('--poll-seconds'),
+    CRAWL_DEFAULTS.pollInitialSeconds,
   )
-  .option('--poll-max-seconds <seconds>', 'longest wait between polls', positiveNumber('--poll-max-seconds'))
+  .option(
+    '--poll-max-seconds <seconds>',
+    'longest wait between polls',
+    positiveNumber('--poll-max-seconds'),
+    CRAWL_DEFAULTS.pollMaxSeconds,
+  )
   .action(async (options: CrawlOptions) => {
     const config: Config = loadConfig();
     const crawler = options.crawler ?? config.glue.crawler;

@@ -1,87 +1,20 @@
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { dashboardUrl, PROJECT_ROOT, loadConfig, type Config } from '../lib/config';
+import { dashboardUrl, PROJECT_ROOT, loadConfig } from '../lib/config';
 import { createLogger, currentLogFile } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
-import { NAMED_QUERY_DEFAULTS, tableForTopic, TIME_BASES, type TimeBasis } from '../lib/queries';
+import { NAMED_QUERY_DEFAULTS, TIME_BASES } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { type PipelineInput, pipelineProgressQuery, type PipelineReport } from '../lib/contracts';
+import { PIPELINE_DEFAULTS, pipelineProgressQuery, type PipelineReport } from '../lib/contracts';
 import { openStack, selectServices, status, up } from '../stack';
+import { pipelineInput, type PipelineOptions } from '../lib/workflow-inputs';
 import { pipelineWorkflow } from '../workflows';
 import { awaitWhileWatching, connectTemporal, positiveInteger, runCli, textTable } from './cli';
-import { consumerInput, consumerWorkflowId } from './consume';
-import { crawlInput } from './crawl';
-import { provision } from './provision';
-import { formatResult } from './query';
-import { replayInput } from './replay';
+import { provision } from '../lib/provision';
+import { formatResult } from '../lib/text-output';
 
 const SAMPLE = path.join(PROJECT_ROOT, 'data/indexProcessed-sample.csv');
-
-interface DemoOptions {
-  topic?: string;
-  minutes: number;
-  time: TimeBasis;
-  symbolColumn?: string;
-  priceColumn?: string;
-  sizeColumn?: string;
-  timeColumn?: string;
-}
-
-/** The pipeline's input: the scripts' own defaults for each stage, on the configured queues. */
-export function pipelineInput(file: string, options: DemoOptions, config: Config): PipelineInput {
-  const replay = replayInput(
-    file,
-    {
-      topic: options.topic,
-      mode: 'ordered',
-      speed: 1,
-      symbolColumn: options.symbolColumn,
-      partitions: 3,
-      batchRows: 2000,
-      chunkSeconds: 10,
-      progress: false,
-    },
-    config,
-  );
-  const consumer = consumerInput(
-    {
-      topic: replay.topic,
-      members: 1,
-      maxRecords: 50_000,
-      maxMb: 16,
-      maxAgeSeconds: 2,
-      maxRecordKb: 1024,
-      progress: false,
-    },
-    config,
-  );
-  return {
-    replay,
-    consumer,
-    consumerWorkflowId: consumerWorkflowId(consumer.topic, consumer.groupId),
-    crawl: crawlInput(config.glue.crawler, { pollSeconds: 1, pollMaxSeconds: 5 }),
-    query: {
-      database: config.glue.database,
-      workGroup: config.athena.workgroup,
-      outputLocation: config.athena.outputLocation,
-      table: tableForTopic(replay.topic),
-      minutes: options.minutes,
-      limit: 5,
-      time: options.time,
-      symbolColumn: options.symbolColumn,
-      priceColumn: options.priceColumn,
-      sizeColumn: options.sizeColumn,
-      timeColumn: options.timeColumn,
-    },
-    taskQueues: {
-      ingest: config.temporal.ingestTaskQueue,
-      catalog: config.temporal.catalogTaskQueue,
-      query: config.temporal.queryTaskQueue,
-    },
-    workflowsUrl: workflowUrl(config, ''),
-  };
-}
 
 /** Rows of each query the report shows; `npm run query` shows them all. */
 const REPORT_ROWS = 10;
@@ -140,7 +73,12 @@ const program = new Command('npm run demo --')
   )
   .argument('[file]', 'the CSV to replay', SAMPLE)
   .option('--topic <name>', 'Kafka topic (default: TICKSYNC_TOPIC)')
-  .option('--minutes <n>', 'window of the named queries, in minutes of --time', positiveInteger('--minutes'), 60)
+  .option(
+    '--minutes <n>',
+    'window of the named queries, in minutes of --time',
+    positiveInteger('--minutes'),
+    PIPELINE_DEFAULTS.namedQueries.minutes,
+  )
   .addOption(
     new Option('--time <clock>', "the named queries' clock: event (the data's timestamp column) or arrival")
       .choices(TIME_BASES)
@@ -150,7 +88,7 @@ const program = new Command('npm run demo --')
   .option('--price-column <name>', 'price column (default: found in the table: price, close or last)')
   .option('--size-column <name>', 'traded size column (default: found in the table: size, volume, quantity or qty)')
   .option('--time-column <name>', 'event-time column (default: found in the table: timestamp, time, date, ...)')
-  .action(async (file: string, options: DemoOptions) => {
+  .action(async (file: string, options: PipelineOptions) => {
     const config = loadConfig();
     const logger = createLogger('demo', config.logLevel);
     const input = pipelineInput(file, options, config);

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { loadConfig, type Config } from '../lib/config';
 import { UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
@@ -17,11 +16,10 @@ import {
   type TimeBasis,
 } from '../lib/queries';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { type QueryInput, queryProgressQuery, type QueryResult } from '../lib/contracts';
+import { QUERY_DEFAULTS, type QueryInput, queryProgressQuery } from '../lib/contracts';
+import { formatResult, namedHeading, type ResultFormat, summaryLine } from '../lib/text-output';
 import { queryWorkflow } from '../workflows';
-import { awaitWhileWatching, connectTemporal, firstRows, positiveInteger, runCli, textTable } from './cli';
-
-type Format = 'table' | 'csv' | 'json';
+import { awaitWhileWatching, connectTemporal, positiveInteger, runCli } from './cli';
 
 interface QueryOptions {
   named?: NamedQueryName;
@@ -37,7 +35,7 @@ interface QueryOptions {
   workgroup?: string;
   outputLocation?: string;
   maxRows: number;
-  format: Format;
+  format: ResultFormat;
 }
 
 const glueName = (flag: string) => (value: string) => {
@@ -76,107 +74,6 @@ export function queryRequest(
   return { sql };
 }
 
-const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'integer', 'bigint']);
-const NUMBER_TYPES = new Set(['real', 'double', 'float']);
-
-/** A value as JSON: numbers and booleans typed (a bigint beyond 2^53 stays a string), the rest strings. */
-function jsonValue(value: string | null, type: string): unknown {
-  if (value === null) return null;
-  if (type === 'boolean') return value === 'true';
-  if (INTEGER_TYPES.has(type)) return Number.isSafeInteger(Number(value)) ? Number(value) : value;
-  if (NUMBER_TYPES.has(type) || type.startsWith('decimal')) {
-    const number = Number(value);
-    return Number.isFinite(number) ? number : value;
-  }
-  return value;
-}
-
-const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-function bytes(value: number | undefined): string {
-  let size = value ?? 0;
-  let unit = 0;
-  while (size >= 1000 && unit < SIZE_UNITS.length - 1) {
-    size /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? size : size.toFixed(2)} ${SIZE_UNITS[unit]}`;
-}
-
-const seconds = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(2)} s`;
-
-/** The lines under the rows: how many, how long, how much data was read, and where the whole result is. */
-export function summaryLine(result: QueryResult): string {
-  const { statistics } = result;
-  const rows = `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}`;
-  const truncated = result.truncated ? ` (the first ${result.rows.length}; the whole result is in the CSV)` : '';
-  return (
-    `${rows}${truncated} in ${seconds(statistics.totalMs)} ` +
-    `(queued ${seconds(statistics.queueMs)}, engine ${seconds(statistics.engineMs)}), ` +
-    `data scanned ${bytes(statistics.dataScannedBytes)}\n` +
-    `Query ${result.queryExecutionId}\nResults: ${result.outputLocation}`
-  );
-}
-
-/** A named query's window and columns, in words: printed above its rows. */
-export function namedHeading(result: QueryResult): string | undefined {
-  const { named } = result;
-  return named && `${named.name}: ${named.time}\ncolumns: ${named.columns}; times in UTC`;
-}
-
-/**
- * `trades` counts its whole window in a last column (window_trades): in a table that
- * count becomes the footer, and the column leaves the rows (csv and json keep it).
- */
-function splitTradeCount(result: QueryResult): { result: QueryResult; footer?: string } {
-  const last = result.columns.length - 1;
-  if (result.named?.name !== 'trades' || result.columns[last]?.name !== 'window_trades') return { result };
-  const count = Number(result.rows[0]?.[last] ?? 0);
-  const shown = result.rows.length < count ? ` (the latest ${result.rows.length} shown; --limit for more)` : '';
-  return {
-    result: { ...result, columns: result.columns.slice(0, last), rows: result.rows.map((row) => row.slice(0, last)) },
-    footer: `${count} trade${count === 1 ? '' : 's'} in the window${shown}`,
-  };
-}
-
-/**
- * A value as a table shows it, short enough for a terminal: a fractional number with
- * 2 decimals (4 below 1), a timestamp without zero seconds and its UTC zone (the
- * heading says times are UTC). csv and json keep the values as Athena wrote them.
- */
-export function displayValue(value: string | null, type: string): string {
-  if (value === null) return 'NULL';
-  if (NUMBER_TYPES.has(type) || type.startsWith('decimal')) {
-    const number = Number(value);
-    if (!Number.isFinite(number) || Number.isInteger(number)) return value;
-    return number.toLocaleString('en-US', { maximumFractionDigits: Math.abs(number) < 1 ? 4 : 2, useGrouping: false });
-  }
-  if (type.startsWith('timestamp')) return value.replace(/ UTC$/, '').replace(/(:00)?\.000$/, '');
-  return value;
-}
-
-/** Rows a table shows at most; csv and json print every row fetched. */
-export const TABLE_ROWS = 50;
-
-export function formatResult(input: QueryResult, format: Format, tableRows = TABLE_ROWS): string {
-  if (format === 'csv') return stringify([input.columns.map((column) => column.name), ...input.rows]).trimEnd();
-  if (format === 'json') {
-    const rows = input.rows.map((row) =>
-      Object.fromEntries(
-        row.map((value, index) => [input.columns[index]!.name, jsonValue(value, input.columns[index]!.type)]),
-      ),
-    );
-    return JSON.stringify({ ...input, rows }, null, 2);
-  }
-  const { result, footer } = splitTradeCount(input);
-  const names = result.columns.map((column) => column.name);
-  const { shown, more } = firstRows(result.rows, tableRows);
-  const table = textTable(
-    names,
-    shown.map((row) => row.map((value, index) => displayValue(value, result.columns[index]!.type))),
-  );
-  return [table, more, footer].filter((line) => line !== undefined).join('\n');
-}
-
 function queryInput(request: Pick<QueryInput, 'sql' | 'named'>, options: QueryOptions, config: Config): QueryInput {
   return {
     ...request,
@@ -184,8 +81,8 @@ function queryInput(request: Pick<QueryInput, 'sql' | 'named'>, options: QueryOp
     workGroup: options.workgroup ?? config.athena.workgroup,
     outputLocation: options.outputLocation ?? config.athena.outputLocation,
     maxRows: options.maxRows,
-    pollInitialMs: 200,
-    pollMaxMs: 5000,
+    pollInitialMs: QUERY_DEFAULTS.pollInitialMs,
+    pollMaxMs: QUERY_DEFAULTS.pollMaxMs,
   };
 }
 
@@ -254,7 +151,12 @@ const program = new Command('npm run query --')
   .option('--database <name>', 'Glue database (default: TICKSYNC_GLUE_DATABASE)')
   .option('--workgroup <name>', 'Athena work group (default: TICKSYNC_ATHENA_WORKGROUP)')
   .option('--output-location <s3-url>', 'where Athena writes results (default: TICKSYNC_ATHENA_OUTPUT_LOCATION)')
-  .option('--max-rows <n>', 'rows to print at most (the CSV in S3 holds all)', positiveInteger('--max-rows'), 1000)
+  .option(
+    '--max-rows <n>',
+    'rows to print at most (the CSV in S3 holds all)',
+    positiveInteger('--max-rows'),
+    QUERY_DEFAULTS.maxRows,
+  )
   .addOption(new Option('--format <format>', 'output').choices(['table', 'csv', 'json']).default('table'))
   .action(async (sqlArgument: string | undefined, options: QueryOptions) => {
     const config = loadConfig();

@@ -10,7 +10,7 @@ import {
 } from '../lib/contracts';
 import type { replayWorkflow } from '../workflows';
 import { connectTemporal, runCli, textTable } from './cli';
-import { replayWorkflowId } from './replay';
+import { replayWorkflowId } from '../lib/workflow-inputs';
 
 type Action = (
   handle: ReturnType<Awaited<ReturnType<typeof connectTemporal>>['workflow']['getHandle']>,

@@ -1,17 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type Config } from '../lib/config';
-import { UsageError } from '../lib/errors';
+import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
 import {
-  type Pacing,
+  REPLAY_DEFAULTS,
+  REPLAY_PACING_DEFAULTS,
   replayFraction,
   type ReplayInput,
   type ReplayMarker,
@@ -19,6 +17,7 @@ import {
   replayProgressQuery,
   type ReplayResult,
 } from '../lib/contracts';
+import { replayInput, type ReplayOptions, replayWorkflowId } from '../lib/workflow-inputs';
 import { replayWorkflow } from '../workflows';
 import {
   awaitWhileWatching,
@@ -30,64 +29,10 @@ import {
   runCli,
 } from './cli';
 
-interface ReplayOptions {
-  topic?: string;
-  mode: 'ordered' | 'sample';
-  rate?: number;
-  timestampColumn?: string;
-  speed: number;
-  limit?: number;
-  loop?: boolean;
-  symbolColumn?: string;
-  runId?: string;
-  partitions: number;
-  batchRows: number;
-  chunkSeconds: number;
+interface ReplayCliOptions extends ReplayOptions {
   detach?: boolean;
   progress: boolean;
 }
-
-/** The workflow input from the command line, checked before anything starts. */
-export function replayInput(source: string, options: ReplayOptions, config: Config): ReplayInput {
-  let resolved = source;
-  if (!source.startsWith('s3://')) {
-    resolved = path.resolve(source);
-    if (!fs.existsSync(resolved)) throw new UsageError(`${source}: no such file`);
-  }
-  if (options.rate !== undefined && options.timestampColumn !== undefined) {
-    throw new UsageError('--rate and --timestamp-column are two ways to pace a replay: give one');
-  }
-  if (options.mode === 'sample' && options.loop) throw new UsageError('--loop applies to ordered mode only');
-  if (options.mode === 'sample' && options.timestampColumn !== undefined) {
-    throw new UsageError('--timestamp-column applies to ordered mode only');
-  }
-  // Sample mode defaults to the tutorial's one row per second.
-  const rate = options.rate ?? (options.mode === 'sample' ? 1 : undefined);
-  const pacing: Pacing =
-    options.timestampColumn !== undefined
-      ? { kind: 'timestamp', column: options.timestampColumn, speed: options.speed }
-      : rate !== undefined
-        ? { kind: 'rate', rowsPerSecond: rate }
-        : { kind: 'max' };
-  return {
-    source: resolved,
-    topic: options.topic ?? config.kafka.topic,
-    runId:
-      options.runId ??
-      `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`,
-    pacing,
-    mode: options.mode,
-    limit: options.limit,
-    loop: options.loop ?? false,
-    symbolColumn: options.symbolColumn,
-    partitions: options.partitions,
-    batchRows: options.batchRows,
-    chunkSeconds: options.chunkSeconds,
-    chunksPerRun: 500,
-  };
-}
-
-export const replayWorkflowId = (runId: string) => `replay-${runId}`;
 
 function progressLine(progress: ReplayProgress): string {
   const eta = progress.etaSeconds === undefined ? '' : ` | ETA ${progress.etaSeconds}s`;
@@ -157,15 +102,20 @@ const program = new Command('npm run replay --')
   .addOption(
     new Option('--mode <mode>', 'ordered: every row once, in order; sample: random rows with replacement')
       .choices(['ordered', 'sample'])
-      .default('ordered'),
+      .default(REPLAY_DEFAULTS.mode),
   )
   .option(
     '--rate <rows/s>',
-    'send at this many rows per second (default: as fast as possible; sample mode: 1)',
+    `send at this many rows per second (default: as fast as possible; sample mode: ${REPLAY_PACING_DEFAULTS.sampleRowsPerSecond})`,
     positiveNumber('--rate'),
   )
   .option('--timestamp-column <column>', "pace by this column's clock (real time, times --speed)")
-  .option('--speed <factor>', 'with --timestamp-column: how much faster than real time', positiveNumber('--speed'), 1)
+  .option(
+    '--speed <factor>',
+    'with --timestamp-column: how much faster than real time',
+    positiveNumber('--speed'),
+    REPLAY_PACING_DEFAULTS.speed,
+  )
   .option('--limit <rows>', 'stop after this many rows', positiveInteger('--limit'))
   .option('--loop', 'start over at the end of the file (until --limit or cancelled)')
   .option('--symbol-column <column>', 'the column used as message key (default: symbol, ticker or index)')
@@ -173,17 +123,27 @@ const program = new Command('npm run replay --')
     if (!/^[A-Za-z0-9._-]{1,100}$/.test(value)) throw new InvalidArgumentError('--run-id takes letters, digits, . _ -');
     return value;
   })
-  .option('--partitions <count>', 'partitions when the topic is created', positiveInteger('--partitions'), 6)
-  .option('--batch-rows <count>', 'rows per Kafka transaction at most', positiveInteger('--batch-rows'), 2000)
+  .option(
+    '--partitions <count>',
+    'partitions when the topic is created',
+    positiveInteger('--partitions'),
+    REPLAY_DEFAULTS.partitions,
+  )
+  .option(
+    '--batch-rows <count>',
+    'rows per Kafka transaction at most',
+    positiveInteger('--batch-rows'),
+    REPLAY_DEFAULTS.batchRows,
+  )
   .option(
     '--chunk-seconds <seconds>',
     'length of each activity call; signals act between calls',
     positiveInteger('--chunk-seconds'),
-    5,
+    REPLAY_DEFAULTS.chunkSeconds,
   )
   .option('--detach', 'start the run and exit, printing its id')
   .option('--no-progress', 'log progress lines instead of drawing a progress bar')
-  .action(async (source: string, options: ReplayOptions) => {
+  .action(async (source: string, options: ReplayCliOptions) => {
     const config = loadConfig();
     const input = replayInput(source, options, config);
     const client = await connectTemporal(config);

@@ -14,7 +14,8 @@ import type { CrawlInput } from '../lib/contracts';
 import { compactWorkflow, crawlWorkflow } from '../workflows';
 import { connectTemporal, duration, formatDuration, runCli } from './cli';
 import { compactInput, compactionOptions, type CompactOptions, compactWorkflowId } from './compact';
-import { crawlerName, crawlInput, crawlWorkflowId } from './crawl';
+import { crawlInput, crawlWorkflowId } from '../lib/workflow-inputs';
+import { crawlerName } from './crawl';
 
 /** One schedule per crawler, with a fixed id: running the create command again updates it. */
 export const crawlScheduleId = (crawler: string) => `ticksync-crawl-${crawler}`;

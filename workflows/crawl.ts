@@ -17,6 +17,7 @@ import {
   type CrawlProgress,
   type CrawlResult,
   type StartCrawlerResult,
+  CRAWL_DEFAULTS,
 } from '../lib/contracts';
 
 const { getCrawlerState, snapshotCatalog, startCrawler, stopCrawler } = proxyActivities<CatalogActivities>({
@@ -43,8 +44,8 @@ const isOver = (state: CrawlerState, start: StartCrawlerResult) =>
  * crawler's own message; cancelling the run stops the crawler.
  */
 export async function crawlWorkflow(input: CrawlInput): Promise<CrawlResult> {
-  const pollInitialSeconds = input.pollInitialSeconds ?? 2;
-  const pollMaxSeconds = input.pollMaxSeconds ?? 30;
+  const pollInitialSeconds = input.pollInitialSeconds ?? CRAWL_DEFAULTS.pollInitialSeconds;
+  const pollMaxSeconds = input.pollMaxSeconds ?? CRAWL_DEFAULTS.pollMaxSeconds;
   const progress: CrawlProgress = { crawler: input.crawler, phase: 'starting', polls: 0 };
   setHandler(crawlProgressQuery, () => progress);
 

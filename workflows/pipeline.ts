@@ -10,9 +10,11 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IngestActivities, QueryActivities } from '../activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
+import { hourKey } from '../lib/hour-keys';
 import { NAMED_QUERY_NAMES } from '../lib/queries';
 import { searchAttributes } from '../lib/search-attributes';
 import {
+  PIPELINE_DEFAULTS,
   pipelineProgressQuery,
   type ConsumerProgress,
   type PipelineInput,
@@ -28,12 +30,6 @@ import { replayWorkflow } from './replay';
 
 /** The patch under which the report lists the compacted hours (an activity older histories do not have). */
 const REPORT_COMPACTED_HOURS = 'report-compacted-hours';
-
-/** `dt || hour` of an instant, as the lake's partitions name it (UTC). */
-const hourKey = (epochMs: number) => {
-  const iso = new Date(epochMs).toISOString();
-  return `${iso.slice(0, 10)}${iso.slice(11, 13)}`;
-};
 
 /**
  * The whole pipeline, each stage a child workflow visible on its own: starts the
@@ -152,9 +148,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
   const options = { ...given, time: given.time ?? 'arrival', limit: given.limit ?? 10 };
   const query = (name: string, source: Pick<QueryInput, 'sql' | 'named'>, about: string) => {
     const childId = `${workflowId}-query-${name}`;
-    const args: [QueryInput] = [
-      { ...source, database, workGroup, outputLocation, maxRows: 1000, pollInitialMs: 200, pollMaxMs: 2000 },
-    ];
+    const args: [QueryInput] = [{ ...source, database, workGroup, outputLocation, ...PIPELINE_DEFAULTS.query }];
     return stage(`query ${name}`, childId, () =>
       executeChild(queryWorkflow, {
         workflowId: childId,

@@ -1,13 +1,9 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { LakeHour } from '../hour-keys';
 
 /** The compaction workflow's contract: closed hours of a raw table compacted into Parquet. */
 
-export interface LakeHour {
-  /** YYYY-MM-DD (UTC). */
-  dt: string;
-  /** 00–23. */
-  hour: string;
-}
+export type { LakeHour } from '../hour-keys';
 
 export interface CompactInput {
   /** Glue database and table of the raw topic (the crawled table). */
@@ -22,6 +18,10 @@ export interface CompactInput {
   /** Parquet file size aimed at. */
   targetMb: number;
 }
+
+/** A compaction's defaults: `npm run compact` and `npm run schedule -- compact` show them in their --help. */
+export const COMPACT_DEFAULTS: Readonly<Pick<CompactInput, 'graceMinutes' | 'lookbackHours' | 'targetMb'>> =
+  Object.freeze({ graceMinutes: 15, lookbackHours: 7 * 24, targetMb: 128 });
 
 export type HourOutcome = 'published' | 'unchanged' | 'empty';
 

@@ -29,6 +29,25 @@ export interface ConsumerInput {
   state?: ConsumerState;
 }
 
+/** Bytes in a MiB, the unit of the consumer's size flags. */
+export const MIB = 1024 * 1024;
+
+/** A member stops fetching while it holds this many flushes' worth of unwritten bytes (`maxBufferedBytes`). */
+export const BUFFERED_FLUSHES = 4;
+
+/**
+ * A consumer's defaults: `npm run consume` shows them in its --help (in MiB, KiB and seconds); the demo, the
+ * benchmarks and the test helpers start from them and name only what they change.
+ */
+export const CONSUMER_DEFAULTS: Readonly<Omit<ConsumerInput, 'topic' | 'groupId' | 'state'>> = Object.freeze({
+  members: 1,
+  flush: Object.freeze({ maxRecords: 100_000, maxBytes: 64 * MIB, maxAgeMs: 5_000 }),
+  maxRecordBytes: 1 * MIB,
+  maxBufferedBytes: BUFFERED_FLUSHES * 64 * MIB,
+  reportSeconds: 2,
+  maxHistoryEvents: 8_000,
+});
+
 export interface ConsumerTotals {
   /** Valid records written under raw/. */
   records: number;

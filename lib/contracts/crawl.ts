@@ -5,11 +5,15 @@ import { defineQuery } from '@temporalio/workflow';
 export interface CrawlInput {
   /** The Glue crawler to run. */
   crawler: string;
-  /** First wait between polls of the crawler's state (default 2); each wait doubles, up to pollMaxSeconds. */
+  /** First wait between polls of the crawler's state (CRAWL_DEFAULTS when absent); each wait doubles, up to pollMaxSeconds. */
   pollInitialSeconds?: number;
-  /** Longest wait between polls (default 30). */
+  /** Longest wait between polls. */
   pollMaxSeconds?: number;
 }
+
+/** The crawl's polling when its input leaves it out (`npm run crawl`, schedules); the demo polls faster. */
+export const CRAWL_DEFAULTS: Readonly<Required<Pick<CrawlInput, 'pollInitialSeconds' | 'pollMaxSeconds'>>> =
+  Object.freeze({ pollInitialSeconds: 2, pollMaxSeconds: 30 });
 
 export type CrawlerStateName = 'READY' | 'RUNNING' | 'STOPPING';
 export type CrawlStatus = 'SUCCEEDED' | 'CANCELLED' | 'FAILED';

@@ -1,8 +1,8 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { NamedQueryOptions } from '../queries';
-import type { ConsumerInput } from './consumer';
+import { BUFFERED_FLUSHES, MIB, type ConsumerInput } from './consumer';
 import type { CrawlInput, CrawlResult } from './crawl';
-import type { QueryResult } from './query';
+import { QUERY_DEFAULTS, type QueryInput, type QueryResult } from './query';
 import type { ReplayInput, ReplayResult } from './replay';
 
 /** The pipeline workflow's contract: replay, consume, crawl and query as one run, and its report. */
@@ -30,6 +30,26 @@ export interface PipelineInput {
   /** `<Web UI>/namespaces/<namespace>/workflows/`, to link each stage's workflow in the report. */
   workflowsUrl: string;
 }
+
+/**
+ * What the pipeline (`npm run demo`) changes in each stage's defaults: a small file end to end in seconds, so fewer
+ * partitions, quicker flushes and polls, and a one-hour window of five rows for the named queries.
+ */
+export const PIPELINE_DEFAULTS = Object.freeze({
+  replay: Object.freeze({ partitions: 3, chunkSeconds: 10 }),
+  consumer: Object.freeze({
+    flush: Object.freeze({ maxRecords: 50_000, maxBytes: 16 * MIB, maxAgeMs: 2_000 }),
+    maxBufferedBytes: BUFFERED_FLUSHES * 16 * MIB,
+  }) satisfies Partial<ConsumerInput>,
+  crawl: Object.freeze({ pollInitialSeconds: 1, pollMaxSeconds: 5 }) satisfies Partial<CrawlInput>,
+  /** Each named query's run (the workflow adds database, work group and output location). */
+  query: Object.freeze({
+    maxRows: QUERY_DEFAULTS.maxRows,
+    pollInitialMs: QUERY_DEFAULTS.pollInitialMs,
+    pollMaxMs: 2_000,
+  }) satisfies Partial<QueryInput>,
+  namedQueries: Object.freeze({ minutes: 60, limit: 5 }),
+});
 
 export interface PipelineStage {
   stage: string;

@@ -31,6 +31,13 @@ export interface QueryInput {
   pollMaxMs: number;
 }
 
+/** `npm run query`'s defaults (its --help shows maxRows). */
+export const QUERY_DEFAULTS: Readonly<Pick<QueryInput, 'maxRows' | 'pollInitialMs' | 'pollMaxMs'>> = Object.freeze({
+  maxRows: 1000,
+  pollInitialMs: 200,
+  pollMaxMs: 5000,
+});
+
 export type QueryState = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** Athena's AthenaError, for a FAILED query. */

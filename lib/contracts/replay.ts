@@ -32,6 +32,30 @@ export interface ReplayInput {
   state?: ReplayState;
 }
 
+/**
+ * A replay's defaults: `npm run replay` shows them in its --help; the demo, the benchmarks and the test helpers
+ * start from them and name only what they change.
+ */
+export const REPLAY_DEFAULTS: Readonly<
+  Pick<ReplayInput, 'pacing' | 'mode' | 'loop' | 'partitions' | 'batchRows' | 'chunkSeconds' | 'chunksPerRun'>
+> = Object.freeze({
+  pacing: Object.freeze({ kind: 'max' }),
+  mode: 'ordered',
+  loop: false,
+  partitions: 6,
+  batchRows: 2000,
+  chunkSeconds: 5,
+  chunksPerRun: 500,
+});
+
+/** Pacing when a flag leaves part of it out. */
+export const REPLAY_PACING_DEFAULTS = Object.freeze({
+  /** Sample mode without a rate: the tutorial's one row per second. */
+  sampleRowsPerSecond: 1,
+  /** With a timestamp column: the file's own clock. */
+  speed: 1,
+});
+
 /** The committed progress of a run, as stored with its last Kafka transaction. */
 export interface ReplayMarker {
   /** Source rows consumed (sent + rejected); the seq of the next row is rowsRead + 1. */

@@ -1,7 +1,13 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { WorkflowHandle } from '@temporalio/client';
-import { type ConsumerInput, type ConsumerProgress, consumerProgressQuery } from '../../lib/contracts';
+import {
+  CONSUMER_DEFAULTS,
+  type ConsumerInput,
+  type ConsumerProgress,
+  consumerProgressQuery,
+  MIB,
+} from '../../lib/contracts';
 import type { consumerWorkflow } from '../../workflows';
 
 export interface LakeObject {
@@ -57,17 +63,15 @@ export function expectExactlyOnce(objects: LakeObject[], runId: string, rows: nu
   expect(counts.size).toBe(rows);
 }
 
-/** A consumer input with the script's defaults and quick flushes. */
+/** A consumer input with the script's defaults, and quick flushes and reports. */
 export function consumerInputFor(topic: string, overrides: Partial<ConsumerInput> = {}): ConsumerInput {
   return {
     topic,
     groupId: `${topic}.lake`,
-    members: 1,
-    flush: { maxRecords: 2000, maxBytes: 8 << 20, maxAgeMs: 1000 },
-    maxRecordBytes: 1 << 20,
-    maxBufferedBytes: 32 << 20,
+    ...CONSUMER_DEFAULTS,
+    flush: { maxRecords: 2000, maxBytes: 8 * MIB, maxAgeMs: 1000 },
+    maxBufferedBytes: 32 * MIB,
     reportSeconds: 1,
-    maxHistoryEvents: 8000,
     ...overrides,
   };
 }

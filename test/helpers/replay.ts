@@ -1,24 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ReplayInput } from '../../lib/contracts';
+import { REPLAY_DEFAULTS, type ReplayInput } from '../../lib/contracts';
 import { uniqueName } from './workers';
 
 export const SAMPLE_CSV = path.join(__dirname, '../../data/indexProcessed-sample.csv');
 
-/** A replay input with the script's defaults, a fresh topic and run id. */
+/** A replay input with the script's defaults (three partitions), a fresh topic and run id. */
 export function replayInputFor(source: string, overrides: Partial<ReplayInput> = {}): ReplayInput {
   return {
     source,
     topic: uniqueName('ticks-test'),
     runId: uniqueName('run'),
-    pacing: { kind: 'max' },
-    mode: 'ordered',
-    loop: false,
+    ...REPLAY_DEFAULTS,
+    pacing: { ...REPLAY_DEFAULTS.pacing },
     partitions: 3,
-    batchRows: 2000,
-    chunkSeconds: 5,
-    chunksPerRun: 500,
     ...overrides,
   };
 }

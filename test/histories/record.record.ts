@@ -6,7 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
-import { pipelineInput } from '../../scripts/demo';
+import { pipelineInput } from '../../lib/workflow-inputs';
 import {
   consumerWorkflow,
   healthcheckWorkflow,

@@ -2,7 +2,7 @@ import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
-import { hourPartition } from '../../lib/lake';
+import { hourPartition } from '../../lib/hour-keys';
 import { connectClient } from '../../lib/temporal';
 import { consumerWorkflow, replayWorkflow } from '../../workflows';
 import {

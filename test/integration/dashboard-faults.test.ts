@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { StartCrawlerCommand } from '@aws-sdk/client-glue';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
-import { hourPartition } from '../../lib/lake';
+import { hourPartition } from '../../lib/hour-keys';
 import {
   collectPageErrors,
   launchChromium,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
-import { consumerTarget } from '../../scripts/consume';
+import { consumerTarget } from '../../lib/workflow-inputs';
 import { stopConsumerSignal } from '../../lib/contracts';
 import type { ServiceStatus } from '../../stack';
 import { npmRunWords, runOnTerminal, runScript, type ScriptResult } from '../helpers/scripts';

@@ -6,7 +6,7 @@ import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { parsePrometheusText, sumSamples, type MetricSample } from '../../lib/metrics';
 import { connectClient } from '../../lib/temporal';
 import { consumerProgressQuery, type PipelineReport, stopConsumerSignal } from '../../lib/contracts';
-import { pipelineInput } from '../../scripts/demo';
+import { pipelineInput } from '../../lib/workflow-inputs';
 import { pipelineWorkflow } from '../../workflows';
 import {
   createTestCrawler,

@@ -6,7 +6,8 @@ import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/
 import { loadConfig, PROJECT_ROOT } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { pipelineProgressQuery, type PipelineReport, stopConsumerSignal } from '../../lib/contracts';
-import { describePipeline, pipelineInput } from '../../scripts/demo';
+import { pipelineInput } from '../../lib/workflow-inputs';
+import { describePipeline } from '../../scripts/demo';
 import { pipelineWorkflow } from '../../workflows';
 import {
   createTestCrawler,

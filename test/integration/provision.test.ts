@@ -8,7 +8,7 @@ import { CreateTableCommand, GetTableCommand, UpdateCrawlerCommand } from '@aws-
 import { DeleteBucketCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
-import type { ProvisionStep } from '../../scripts/provision';
+import type { ProvisionStep } from '../../lib/provision';
 import { projectionParameters, TICKS_COLUMNS, ticksTableInput } from '../../lib/ticks-table';
 import { deletePrefix, dropTestCrawler, getCrawler, ticks, uniqueGlueName, writeTickObjects } from '../helpers/glue';
 import { runScript } from '../helpers/scripts';

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { ErrorType } from '../../lib/errors';
-import { hourPartition } from '../../lib/lake';
+import { hourPartition } from '../../lib/hour-keys';
 import { NAMED_QUERY_DEFAULTS, namedQuerySql, type NamedQueryName } from '../../lib/queries';
 import { connectClient } from '../../lib/temporal';
 import { type QueryInput, queryProgressQuery, type QueryResult, stopConsumerSignal } from '../../lib/contracts';

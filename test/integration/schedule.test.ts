@@ -2,6 +2,7 @@ import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
+import { CRAWL_DEFAULTS } from '../../lib/contracts';
 import type { crawlWorkflow } from '../../workflows';
 import {
   createTestCrawler,
@@ -78,7 +79,7 @@ test('the crawl schedule is created, updated in place, listed, paused, unpaused,
     workflowType: 'crawlWorkflow',
     workflowId: `crawl-${crawler.crawler}`,
     taskQueue: env.TICKSYNC_CATALOG_TASK_QUEUE,
-    args: [{ crawler: crawler.crawler, pollInitialSeconds: 2, pollMaxSeconds: 30 }],
+    args: [{ crawler: crawler.crawler, ...CRAWL_DEFAULTS }],
   });
 
   const same = await schedule('crawl', '--crawler', crawler.crawler, '--every', '5m');

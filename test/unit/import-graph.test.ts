@@ -33,8 +33,10 @@ function cruise(): { status: number | null; output: string } {
 // A tree that keeps every rule: the layers as the project has them.
 const clean = {
   'lib/contracts/replay.ts': 'export interface ReplayInput { topic: string }\n',
+  'lib/hour-keys.ts': 'export const HOUR_MS = 3_600_000;\n',
   'workflows/replay.ts':
-    "import type { ReplayInput } from '../lib/contracts/replay';\nexport const run = (i: ReplayInput) => i;\n",
+    "import type { ReplayInput } from '../lib/contracts/replay';\nimport { HOUR_MS } from '../lib/hour-keys';\n" +
+    'export const run = (i: ReplayInput) => [i, HOUR_MS];\n',
   'activities/replay.ts':
     "import type { ReplayInput } from '../lib/contracts/replay';\nexport const act = (i: ReplayInput) => i;\n",
   'lib/provisioning.ts': 'export const crawler = 1;\n',
@@ -66,6 +68,14 @@ test.each([
   [
     'bench-only-from-bench-script',
     { 'scripts/replay.ts': "import { benchReplay } from '../bench/replay';\nexport const r = benchReplay;\n" },
+  ],
+  [
+    'hour-keys-pure',
+    { 'lib/hour-keys.ts': "import { randomUUID } from 'node:crypto';\nexport const id = randomUUID;\n" },
+  ],
+  [
+    'hour-keys-pure',
+    { 'lib/hour-keys.ts': "import { crawler } from './provisioning';\nexport const HOUR_MS = crawler;\n" },
   ],
   [
     'no-circular',

@@ -1,12 +1,5 @@
-import {
-  checkRecord,
-  checkRecords,
-  deadLetterLine,
-  hourPartition,
-  manifestKey,
-  objectKey,
-  segmentLength,
-} from '../../lib/lake';
+import { checkRecord, checkRecords, deadLetterLine, manifestKey, objectKey, segmentLength } from '../../lib/lake';
+import { hourPartition } from '../../lib/hour-keys';
 
 const envelope = { ts: '2026-03-01T23:59:59.999Z', run_id: 'r1', seq: 7 };
 const check = (value: unknown, maxBytes = 1 << 20) =>

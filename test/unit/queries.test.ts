@@ -6,8 +6,8 @@ import {
   type NamedQueryOptions,
   type TableColumn,
 } from '../../lib/queries';
-import { firstRows, textTable } from '../../scripts/cli';
-import { displayValue } from '../../scripts/query';
+import { firstRows, textTable } from '../../lib/text-output';
+import { displayValue } from '../../lib/text-output';
 
 const columns = (...names: string[]): TableColumn[] =>
   names.map((name) => ({ name, type: name === 'volume' || name === 'close' ? 'double' : 'string' }));
