@@ -294,10 +294,18 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
         );
       throw classifyAwsError('GetTable', error);
     }
-    // A compacted topic table is read through its lake view (`<table>_lake`): each tick once, closed hours
-    // from curated/ Parquet and the rest raw. Without a view (nothing compacted yet) the raw table is read.
+    // A topic table is read through its lake view (`<table>_lake`, made by provision or the first compaction):
+    // each tick once, closed hours from curated/ Parquet and the rest raw. Without a view, or with one that
+    // lacks a column a crawl has since added (the next compaction or provision brings it up to date), the raw
+    // table is read.
     const view = await lakeView(database, options.table);
-    const from = view ? lakeViewName(options.table) : options.table;
+    const viewColumns = new Set((view?.StorageDescriptor?.Columns ?? []).map((column) => column.Name?.toLowerCase()));
+    const current =
+      view !== undefined &&
+      [...(table?.StorageDescriptor?.Columns ?? []), ...(table?.PartitionKeys ?? [])].every((column) =>
+        viewColumns.has(column.Name?.toLowerCase()),
+      );
+    const from = current ? lakeViewName(options.table) : options.table;
     try {
       const columns = resolveColumns(options.table, columnsOf(table ?? { Name: options.table }), options);
       return {

@@ -36,7 +36,14 @@ import { isAwsError, UsageError } from '../lib/errors';
 import { createLogger } from '../lib/logger';
 import { crawlerDefinition, crawlerDifferences, folderPrefixes } from '../lib/provisioning';
 import { parseS3Uri } from '../lib/s3-uri';
-import { hasProjection, projectionParameters, ticksTableInput } from '../lib/ticks-table';
+import { ensureLakeTables } from '../lib/provision-lake';
+import {
+  curatedTableName,
+  hasProjection,
+  lakeViewName,
+  projectionParameters,
+  ticksTableInput,
+} from '../lib/ticks-table';
 import { inferJson } from '../local-aws/glue/crawler/json';
 import { toColumns } from '../local-aws/glue/crawler/schema';
 import { requireServices, runCli } from './cli';
@@ -44,7 +51,7 @@ import { requireServices, runCli } from './cli';
 export type ProvisionAction = 'created' | 'unchanged' | 'updated';
 
 export interface ProvisionStep {
-  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup' | 'table';
+  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup' | 'table' | 'view';
   name: string;
   action: ProvisionAction;
   /** For an updated crawler, work group or table: the settings that differed. */
@@ -264,6 +271,27 @@ async function ensureTicksTable(
 }
 
 /**
+ * Compaction's catalog beside the ticks table, once the table exists: `<table>_curated` and the lake view
+ * `<table>_lake` (lib/provision-lake.ts), so the named queries read the view from the first query on. Before
+ * the first crawl there is no table to read them from: a later provision (or the first compaction) makes them.
+ */
+async function ensureLake(glue: GlueClient, config: Config): Promise<ProvisionStep[]> {
+  const name = ticksTableInput(config).Name!;
+  let raw;
+  try {
+    raw = (await glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))).Table;
+  } catch (error) {
+    if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+  }
+  if (!raw) return [];
+  const lake = await ensureLakeTables(glue, config, config.glue.database, raw);
+  return [
+    { resource: 'table', name: curatedTableName(name), action: lake.curated },
+    { resource: 'view', name: lakeViewName(name), action: lake.view },
+  ];
+}
+
+/**
  * The Athena work group TickSync's queries run in: engine v3, results under
  * TICKSYNC_ATHENA_OUTPUT_LOCATION, enforced so no query writes elsewhere.
  */
@@ -313,8 +341,9 @@ async function ensureWorkGroup(athena: AthenaClient, config: Config): Promise<Pr
 /**
  * Creates what TickSync needs and is missing, with the admin credentials: the
  * lake bucket and its folders, the Glue database, the crawler, the Athena
- * work group (updated when their settings drifted) and partition projection on the
- * ticks table (see ensureTicksTable). Running it again changes nothing.
+ * work group (updated when their settings drifted), partition projection on the
+ * ticks table (see ensureTicksTable), and once that table exists the curated table and the lake view
+ * compaction publishes through (see ensureLake). Running it again changes nothing.
  */
 export async function provision(
   config: Config,
@@ -341,6 +370,7 @@ export async function provision(
     record(await ensureWorkGroup(athena, config));
     const table = await ensureTicksTable(glue, config, options, logger);
     if (table) record(table);
+    for (const step of await ensureLake(glue, config)) record(step);
     return steps;
   } finally {
     s3.destroy();
@@ -355,7 +385,8 @@ if (require.main === module) {
       'Create, idempotently, what TickSync needs in S3, Glue and Athena: the lake bucket and its folders (raw/, dlq/, ' +
         'input/, manifests/, curated/, athena-results/), the Glue database, the crawler of raw/<topic>/, the Athena work group, and ' +
         'partition projection on the ticks table once the crawler has made it (dt a date up to NOW, hour 00-23: a new hour is ' +
-        'queryable without a crawl). Against the local stack by default; against AWS with TICKSYNC_TARGET=aws (admin ' +
+        'queryable without a crawl), and once the ticks table exists the curated table <topic>_curated and the view <topic>_lake ' +
+        'the named queries read (compacted hours from curated/, the rest raw). Against the local stack by default; against AWS with TICKSYNC_TARGET=aws (admin ' +
         'credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
     )
     .option('--projection', 'also create the ticks table with partition projection if the crawler has not made it yet')
