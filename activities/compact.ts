@@ -6,7 +6,6 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import {
   CreatePartitionCommand,
-  CreateTableCommand,
   GetPartitionCommand,
   GetTableCommand,
   UpdatePartitionCommand,
@@ -17,7 +16,6 @@ import {
   type PartitionInput,
   type StorageDescriptor,
   type Table,
-  type TableInput,
 } from '@aws-sdk/client-glue';
 import {
   DeleteObjectsCommand,
@@ -35,8 +33,8 @@ import { callAws, classifyAwsError, ErrorType, isAwsError, nonRetryable } from '
 import { COMPACTED_SOURCE, deadLetterLine } from '../lib/lake';
 import { HOUR_MS, hourFolder as hourName, hourStart, isLakeHour, nextHour } from '../lib/hour-keys';
 import { COLUMN_CANDIDATES } from '../lib/queries';
-import { prestoViewInput } from '../lib/glue-view';
-import { curatedTableName, LAKE_WATERMARK, lakeViewName, lakeViewSql, NO_WATERMARK } from '../lib/ticks-table';
+import { ensureLakeTables, lakeViewInput, PARQUET_STORAGE } from '../lib/provision-lake';
+import { curatedTableName, lakeViewName } from '../lib/ticks-table';
 import type { ClosedHoursInput, CompactHourInput, HourCompaction, LakeHour } from '../lib/contracts';
 
 const gunzipAsync = promisify(gunzip);
@@ -59,15 +57,6 @@ export const COMPACTED = {
   rawLocation: 'ticksync.compacted.raw-location',
   at: 'ticksync.compacted.at',
 } as const;
-
-const PARQUET_STORAGE = {
-  InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-  OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-  SerdeInfo: {
-    SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
-    Parameters: { 'serialization.format': '1' },
-  },
-};
 
 const HEARTBEAT_MS = 5_000;
 const S3_CONCURRENCY = 8;
@@ -172,78 +161,18 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
     }
   }
 
-  /** A Glue table or view, or undefined if there is none of that name. */
-  async function findTable(database: string, name: string): Promise<Table | undefined> {
-    try {
-      return (await glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table;
-    } catch (error) {
-      if (isAwsError(error, 'EntityNotFoundException')) return undefined;
-      throw classifyAwsError('GetTable', error);
-    }
-  }
-
-  async function putTable(database: string, input: TableInput, exists: boolean): Promise<void> {
-    if (exists) {
-      await callAws('UpdateTable', () =>
-        glue.send(new UpdateTableCommand({ DatabaseName: database, TableInput: input })),
-      );
-      return;
-    }
-    try {
-      await glue.send(new CreateTableCommand({ DatabaseName: database, TableInput: input }));
-    } catch (error) {
-      // Another attempt made it meanwhile: it is made the same way.
-      if (!isAwsError(error, 'AlreadyExistsException')) throw classifyAwsError('CreateTable', error);
-    }
-  }
-
-  const sameColumns = (a: Column[] | undefined, b: Column[]) =>
-    JSON.stringify((a ?? []).map((c) => [c.Name, c.Type])) === JSON.stringify(b.map((c) => [c.Name, c.Type]));
-
   /**
-   * The curated table and the lake view beside the raw table, made if missing and given the raw table's
-   * columns when they changed (a crawl added one); the view keeps its watermark. Returns the watermark.
+   * The curated table and the lake view beside the raw table (lib/provision-lake.ts: provision makes them up
+   * front; a lake provisioned before that gets them here), made if missing and given the raw table's columns
+   * when they changed. Returns the view's watermark.
    */
   async function ensureLake(database: string, raw: Table): Promise<string> {
-    const columns = raw.StorageDescriptor?.Columns ?? [];
-    const curatedName = curatedTableName(raw.Name!);
-    const curated = await findTable(database, curatedName);
-    if (!curated || !sameColumns(curated.StorageDescriptor?.Columns, columns)) {
-      await putTable(
-        database,
-        {
-          Name: curatedName,
-          Description: `TickSync: the compacted hours of ${raw.Name} (Parquet, one partition per published hour)`,
-          TableType: 'EXTERNAL_TABLE',
-          PartitionKeys: raw.PartitionKeys,
-          StorageDescriptor: {
-            ...PARQUET_STORAGE,
-            Columns: columns,
-            Location: `s3://${config.s3.bucket}/${config.s3.curatedPrefix}${raw.Name}/`,
-            Compressed: true,
-          },
-          Parameters: { classification: 'parquet', compressionType: 'zstd', 'ticksync.curated.of': raw.Name! },
-        },
-        curated !== undefined,
-      );
+    try {
+      return (await ensureLakeTables(glue, config, database, raw)).watermark;
+    } catch (error) {
+      throw classifyAwsError('ensureLakeTables', error);
     }
-    const view = await findTable(database, lakeViewName(raw.Name!));
-    const watermark = view?.Parameters?.[LAKE_WATERMARK] ?? NO_WATERMARK;
-    const viewColumns = [...columns, ...(raw.PartitionKeys ?? [])];
-    if (!view || !sameColumns(view.StorageDescriptor?.Columns, viewColumns)) {
-      await putTable(database, lakeView(database, raw, watermark), view !== undefined);
-    }
-    return watermark;
   }
-
-  const lakeView = (database: string, raw: Table, watermark: string): TableInput =>
-    prestoViewInput(
-      lakeViewName(raw.Name!),
-      database,
-      lakeViewSql(raw.Name!, raw.StorageDescriptor?.Columns ?? [], watermark),
-      [...(raw.StorageDescriptor?.Columns ?? []), ...(raw.PartitionKeys ?? [])],
-      { [LAKE_WATERMARK]: watermark },
-    );
 
   /** The hours that have raw objects, from the `dt=…/hour=…/` folders under the table's location. */
   async function rawHours(table: Table, fromDt: string): Promise<LakeHour[]> {
@@ -305,7 +234,7 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
     if (next <= current) return;
     await callAws('UpdateTable', () =>
       glue.send(
-        new UpdateTableCommand({ DatabaseName: input.database, TableInput: lakeView(input.database, raw, next) }),
+        new UpdateTableCommand({ DatabaseName: input.database, TableInput: lakeViewInput(input.database, raw, next) }),
       ),
     );
     logger.info({ table: lakeViewName(input.table), watermark: next }, 'lake watermark advanced');

@@ -255,6 +255,23 @@ export interface CatalogReadActivityDeps {
 /** Reads the catalog for the query workers: the columns a named query finds in its table. */
 export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
   /**
+   * A topic table's lake view (`<table>_lake`) as the catalog has it now, or undefined when there is none
+   * (nothing provisioned or compacted yet, or a table of that name that is not a view).
+   */
+  async function lakeView(database: string, table: string): Promise<Table | undefined> {
+    try {
+      const { Table: view } = await glue.send(
+        new GetTableCommand({ DatabaseName: database, Name: lakeViewName(table) }),
+        { abortSignal: Context.current().cancellationSignal },
+      );
+      return view?.TableType === 'VIRTUAL_VIEW' ? view : undefined;
+    } catch (error) {
+      if (isAwsError(error, 'EntityNotFoundException')) return undefined;
+      throw classifyAwsError('GetTable', error);
+    }
+  }
+
+  /**
    * A named query's SQL for a table as the catalog has it now: each role's columns
    * found in the table's schema (or the ones the caller named), and the window's clock.
    */
@@ -278,18 +295,18 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
         );
       throw classifyAwsError('GetTable', error);
     }
-    // A compacted topic table is read through its lake view (`<table>_lake`): each tick once, closed hours
-    // from curated/ Parquet and the rest raw. Without a view (nothing compacted yet) the raw table is read.
-    let from = options.table;
-    try {
-      const { Table: view } = await glue.send(
-        new GetTableCommand({ DatabaseName: database, Name: lakeViewName(options.table) }),
-        { abortSignal: Context.current().cancellationSignal },
+    // A topic table is read through its lake view (`<table>_lake`, made by provision or the first compaction):
+    // each tick once, closed hours from curated/ Parquet and the rest raw. Without a view, or with one that
+    // lacks a column a crawl has since added (the next compaction or provision brings it up to date), the raw
+    // table is read.
+    const view = await lakeView(database, options.table);
+    const viewColumns = new Set((view?.StorageDescriptor?.Columns ?? []).map((column) => column.Name?.toLowerCase()));
+    const current =
+      view !== undefined &&
+      [...(table?.StorageDescriptor?.Columns ?? []), ...(table?.PartitionKeys ?? [])].every((column) =>
+        viewColumns.has(column.Name?.toLowerCase()),
       );
-      if (view?.TableType === 'VIRTUAL_VIEW') from = lakeViewName(options.table);
-    } catch (error) {
-      if (!isAwsError(error, 'EntityNotFoundException')) throw classifyAwsError('GetTable', error);
-    }
+    const from = current ? lakeViewName(options.table) : options.table;
     try {
       const columns = resolveColumns(options.table, columnsOf(table ?? { Name: options.table }), options);
       return {
@@ -310,17 +327,9 @@ export function createCatalogReadActivities({ glue }: CatalogReadActivityDeps) {
    */
   async function compactedHours(input: { database: string; table: string }): Promise<string[]> {
     const signal = Context.current().cancellationSignal;
-    let watermark: string;
-    try {
-      const { Table: view } = await glue.send(
-        new GetTableCommand({ DatabaseName: input.database, Name: lakeViewName(input.table) }),
-        { abortSignal: signal },
-      );
-      watermark = view?.Parameters?.[LAKE_WATERMARK] ?? NO_WATERMARK;
-    } catch (error) {
-      if (isAwsError(error, 'EntityNotFoundException')) return [];
-      throw classifyAwsError('GetTable', error);
-    }
+    const view = await lakeView(input.database, input.table);
+    if (!view) return [];
+    const watermark = view.Parameters?.[LAKE_WATERMARK] ?? NO_WATERMARK;
     const hours: string[] = [];
     let token: string | undefined;
     do {

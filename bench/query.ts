@@ -19,7 +19,6 @@ import {
   GetPartitionsCommand,
   GetTableCommand,
   StartCrawlerCommand,
-  UpdatePartitionCommand,
   type GlueClient,
 } from '@aws-sdk/client-glue';
 import {
@@ -32,7 +31,7 @@ import {
 import { DuckDBInstance, type DuckDBConnection, type JS } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Logger } from 'pino';
-import { COMPACTED, createCompactActivities } from '../activities/compact';
+import { createCompactActivities } from '../activities/compact';
 import { createAthenaClient, createGlueClient, createS3Client } from '../lib/clients';
 import { createKafka } from '../lib/kafka';
 import type { Config } from '../lib/config';
@@ -47,6 +46,7 @@ import {
   type NamedQueryName,
 } from '../lib/queries';
 import { connectClient } from '../lib/temporal';
+import { curatedTableName, lakeViewName } from '../lib/ticks-table';
 import { ObjectCache } from '../local-aws/athena/engine/object-cache';
 import { crawlerDefinition } from '../lib/provisioning';
 import { provision } from '../lib/provision';
@@ -571,31 +571,17 @@ async function compactLake(config: Config, logger: Logger, glue: GlueClient, dat
   return partitions.length;
 }
 
-/** The compacted hours pointed back at their raw objects, as the crawler had them. */
-async function restoreRawLake(glue: GlueClient, database: string, table: string) {
-  const { Table: found } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }));
-  const { Partitions: partitions = [] } = await glue.send(
-    new GetPartitionsCommand({ DatabaseName: database, TableName: table }),
-  );
-  for (const partition of partitions) {
-    const rawLocation = partition.Parameters?.[COMPACTED.rawLocation];
-    if (!rawLocation) continue;
-    const parameters = Object.fromEntries(
-      Object.entries(partition.Parameters ?? {}).filter(([key]) => !key.startsWith('ticksync.compacted.')),
-    );
-    await glue.send(
-      new UpdatePartitionCommand({
-        DatabaseName: database,
-        TableName: table,
-        PartitionValueList: partition.Values,
-        PartitionInput: {
-          Values: partition.Values,
-          StorageDescriptor: { ...found!.StorageDescriptor, Location: rawLocation },
-          Parameters: { ...parameters, classification: 'json' },
-        },
-      }),
-    );
+/**
+ * The lake as it was before compaction: the lake view and the curated table dropped and the curated Parquet
+ * deleted (the raw table and its objects never change), so the next run measures the raw lake and compacts anew.
+ */
+async function restoreRawLake(config: Config, s3: S3Client, glue: GlueClient, database: string, table: string) {
+  for (const name of [lakeViewName(table), curatedTableName(table)]) {
+    await glue.send(new DeleteTableCommand({ DatabaseName: database, Name: name })).catch((error: unknown) => {
+      if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+    });
   }
+  await deletePrefix(s3, config.s3.bucket, `${config.s3.curatedPrefix}${table}/`);
 }
 
 /**
@@ -680,12 +666,14 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       results.push(line);
     }
 
-    // The same lake compacted: every hour to Parquet as compactWorkflow's activity makes it, then the same queries.
+    // The same lake compacted: every hour to Parquet as compactWorkflow's activity makes it, then the same queries
+    // through the lake view `<table>_lake`, as the named queries read it (every hour below its watermark now).
+    await restoreRawLake(config, s3, glue, database, table);
     const hours = await compactLake(config, logger, glue, database, table);
     const compacted = [];
     try {
       for (const raw of results) {
-        const sql = namedQuerySql(raw.query, { table, ...NAMED_QUERY_DEFAULTS }).replaceAll(
+        const sql = namedQuerySql(raw.query, { table: lakeViewName(table), ...NAMED_QUERY_DEFAULTS }).replaceAll(
           'current_timestamp',
           `from_iso8601_timestamp('${end}')`,
         );
@@ -715,7 +703,7 @@ export async function benchQuery(config: Config, logger: Logger, options: QueryB
       }
     } finally {
       // The next run measures the raw lake again.
-      await restoreRawLake(glue, database, table);
+      await restoreRawLake(config, s3, glue, database, table);
     }
 
     const freshness = await measureFreshness(config, logger, { athena, glue, s3 }, options.pollMs);

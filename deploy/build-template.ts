@@ -10,7 +10,8 @@ import {
   type PolicyDocument,
 } from '../iam/policies';
 import { loadConfig, PROJECT_ROOT, type Config, type Role } from '../lib/config';
-import { DEFAULT_PROJECTION_START, ticksTableInput } from '../lib/ticks-table';
+import { DEFAULT_PROJECTION_START, NO_WATERMARK, ticksTableInput } from '../lib/ticks-table';
+import { curatedTableInput, lakeViewInput } from '../lib/provision-lake';
 import { crawlerDefinition } from '../lib/provisioning';
 import { parseS3Uri } from '../lib/s3-uri';
 
@@ -126,7 +127,7 @@ export async function templateDefinition(): Promise<Json> {
   const placeholders: Config = {
     ...defaults,
     kafka: { ...defaults.kafka, topic: '${Topic}' },
-    s3: { ...defaults.s3, bucket: '${LakeBucket}', rawPrefix: '${RawPrefix}' },
+    s3: { ...defaults.s3, bucket: '${LakeBucket}', rawPrefix: '${RawPrefix}', curatedPrefix: '${CuratedPrefix}' },
     glue: { database: '${Database}', crawler: '${GlueCrawler}', crawlerRole: '${CrawlerRole.Arn}' },
   };
   const {
@@ -150,6 +151,14 @@ export async function templateDefinition(): Promise<Json> {
     projection: true,
     projectionStart: '${ProjectionStart}',
   });
+
+  // Compaction's catalog beside it, as provision makes it once the ticks table exists: the curated table and the
+  // lake view (a Presto view: its SQL and columns, base64 in ViewOriginalText, get the names by Fn::Base64).
+  const curatedTable = curatedTableInput(placeholders, ticksTable);
+  const { ViewOriginalText: viewText, ...lakeView } = lakeViewInput('${Database}', ticksTable, NO_WATERMARK);
+  const viewMatch = /^(\/\* Presto View: )(.*)( \*\/)$/.exec(viewText ?? '');
+  if (!viewMatch) throw new Error('lakeViewInput made no Presto view text: update deploy/build-template.ts');
+  const viewDocument = Buffer.from(viewMatch[2]!, 'base64').toString('utf8');
 
   const prefix = (what: string, defaultValue: string) =>
     stringParameter(`Key prefix of ${what}, ending in '/'`, '^([A-Za-z0-9._-]+/)+$', defaultValue);
@@ -293,6 +302,33 @@ export async function templateDefinition(): Promise<Json> {
           CatalogId: { Ref: 'AWS::AccountId' },
           DatabaseName: { Ref: 'Database' },
           TableInput: cfnDeep(ticksTable),
+        },
+      },
+      // Compaction publishes hours into this table and moves the view's watermark (npm run compact).
+      CuratedTicksTable: {
+        Type: 'AWS::Glue::Table',
+        Condition: 'ProjectTicks',
+        DependsOn: 'TicksTable',
+        Properties: {
+          CatalogId: { Ref: 'AWS::AccountId' },
+          DatabaseName: { Ref: 'Database' },
+          TableInput: cfnDeep(curatedTable),
+        },
+      },
+      // The named queries read this view: compacted hours from curated/, the rest raw.
+      TicksLakeView: {
+        Type: 'AWS::Glue::Table',
+        Condition: 'ProjectTicks',
+        DependsOn: 'CuratedTicksTable',
+        Properties: {
+          CatalogId: { Ref: 'AWS::AccountId' },
+          DatabaseName: { Ref: 'Database' },
+          TableInput: {
+            ...(cfnDeep(lakeView) as Record<string, Json>),
+            ViewOriginalText: {
+              'Fn::Join': ['', [viewMatch[1]!, { 'Fn::Base64': cfn(viewDocument) }, viewMatch[3]!]],
+            },
+          },
         },
       },
       // No Schedule: crawls run from a Temporal Schedule (npm run schedule -- crawl).

@@ -30,7 +30,14 @@ import { createAthenaClient, createGlueClient, createS3Client } from './clients'
 import type { Config } from './config';
 import { isAwsError } from './errors';
 import { crawlerDefinition, crawlerDifferences, folderPrefixes } from './provisioning';
-import { hasProjection, projectionParameters, ticksTableInput } from './ticks-table';
+import { ensureLakeTables } from './provision-lake';
+import {
+  curatedTableName,
+  hasProjection,
+  lakeViewName,
+  projectionParameters,
+  ticksTableInput,
+} from './ticks-table';
 
 /**
  * `provision`, the operation: creates what lib/provisioning.ts defines, on the local stack or AWS. `npm run provision`
@@ -39,7 +46,7 @@ import { hasProjection, projectionParameters, ticksTableInput } from './ticks-ta
 export type ProvisionAction = 'created' | 'unchanged' | 'updated';
 
 export interface ProvisionStep {
-  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup' | 'table';
+  resource: 'bucket' | 'folder' | 'database' | 'crawler' | 'workgroup' | 'table' | 'view';
   name: string;
   action: ProvisionAction;
   /** For an updated crawler, work group or table: the settings that differed. */
@@ -204,6 +211,27 @@ async function ensureTicksTable(
 }
 
 /**
+ * Compaction's catalog beside the ticks table, once the table exists: `<table>_curated` and the lake view
+ * `<table>_lake` (lib/provision-lake.ts), so the named queries read the view from the first query on. Before
+ * the first crawl there is no table to read them from: a later provision (or the first compaction) makes them.
+ */
+async function ensureLake(glue: GlueClient, config: Config): Promise<ProvisionStep[]> {
+  const name = ticksTableInput(config).Name!;
+  let raw;
+  try {
+    raw = (await glue.send(new GetTableCommand({ DatabaseName: config.glue.database, Name: name }))).Table;
+  } catch (error) {
+    if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+  }
+  if (!raw) return [];
+  const lake = await ensureLakeTables(glue, config, config.glue.database, raw);
+  return [
+    { resource: 'table', name: curatedTableName(name), action: lake.curated },
+    { resource: 'view', name: lakeViewName(name), action: lake.view },
+  ];
+}
+
+/**
  * The Athena work group TickSync's queries run in: engine v3, results under
  * TICKSYNC_ATHENA_OUTPUT_LOCATION, enforced so no query writes elsewhere.
  */
@@ -253,8 +281,9 @@ async function ensureWorkGroup(athena: AthenaClient, config: Config): Promise<Pr
 /**
  * Creates what TickSync needs and is missing, with the admin credentials: the
  * lake bucket and its folders, the Glue database, the crawler, the Athena
- * work group (updated when their settings drifted) and partition projection on the
- * ticks table (see ensureTicksTable). Running it again changes nothing.
+ * work group (updated when their settings drifted), partition projection on the
+ * ticks table (see ensureTicksTable), and once that table exists the curated table and the lake view
+ * compaction publishes through (see ensureLake). Running it again changes nothing.
  */
 export async function provision(
   config: Config,
@@ -281,6 +310,7 @@ export async function provision(
     record(await ensureWorkGroup(athena, config));
     const table = await ensureTicksTable(glue, config, options, logger);
     if (table) record(table);
+    for (const step of await ensureLake(glue, config)) record(step);
     return steps;
   } finally {
     s3.destroy();

@@ -72,7 +72,8 @@ if (require.main === module) {
       'Create, idempotently, what TickSync needs in S3, Glue and Athena: the lake bucket and its folders (raw/, dlq/, ' +
         'input/, manifests/, curated/, athena-results/), the Glue database, the crawler of raw/<topic>/, the Athena work group, and ' +
         'partition projection on the ticks table once the crawler has made it (dt a date up to NOW, hour 00-23: a new hour is ' +
-        'queryable without a crawl). Against the local stack by default; against AWS with TICKSYNC_TARGET=aws (admin ' +
+        'queryable without a crawl), and once the ticks table exists the curated table <topic>_curated and the view <topic>_lake ' +
+        'the named queries read (compacted hours from curated/, the rest raw). Against the local stack by default; against AWS with TICKSYNC_TARGET=aws (admin ' +
         'credentials, TICKSYNC_GLUE_CRAWLER_ROLE set).',
     )
     .option('--projection', 'also create the ticks table with partition projection if the crawler has not made it yet')

@@ -4,12 +4,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
-import { CreateTableCommand, GetTableCommand, UpdateCrawlerCommand } from '@aws-sdk/client-glue';
+import { CreateTableCommand, GetTableCommand, UpdateCrawlerCommand, UpdateTableCommand } from '@aws-sdk/client-glue';
 import { DeleteBucketCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { createAthenaClient, createGlueClient, createS3Client } from '../../lib/clients';
 import { loadConfig } from '../../lib/config';
 import type { ProvisionStep } from '../../lib/provision';
-import { projectionParameters, TICKS_COLUMNS, ticksTableInput } from '../../lib/ticks-table';
+import {
+  curatedTableName,
+  LAKE_WATERMARK,
+  lakeViewName,
+  NO_WATERMARK,
+  projectionParameters,
+  TICKS_COLUMNS,
+  ticksTableInput,
+} from '../../lib/ticks-table';
 import { deletePrefix, dropTestCrawler, getCrawler, ticks, uniqueGlueName, writeTickObjects } from '../helpers/glue';
 import { runScript } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
@@ -164,15 +172,30 @@ test('provision --projection creates the ticks table with projection: a new hour
     (await glue.send(new GetTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, Name: name }))).Table!;
   const tableStep = (steps: ProvisionStep[]) => steps.find((step) => step.resource === 'table');
 
-  expect(tableStep(await provision(['--projection']))).toEqual({
+  const first = await provision(['--projection']);
+  expect(tableStep(first)).toEqual({
     resource: 'table',
     name: env.TICKSYNC_TOPIC,
     action: 'created',
   });
+  // Compaction's catalog up front: the curated table and the lake view the named queries read.
+  const lakeSteps = (steps: ProvisionStep[]) => steps.slice(steps.findIndex((step) => step === tableStep(steps)) + 1);
+  expect(lakeSteps(first)).toEqual([
+    { resource: 'table', name: curatedTableName(env.TICKSYNC_TOPIC), action: 'created' },
+    { resource: 'view', name: lakeViewName(env.TICKSYNC_TOPIC), action: 'created' },
+  ]);
   const created = await table(env.TICKSYNC_TOPIC);
   expect(created.Parameters).toMatchObject(projectionParameters(location));
   expect(created.StorageDescriptor?.Columns).toEqual(TICKS_COLUMNS);
-  expect(tableStep(await provision(['--projection']))?.action).toBe('unchanged');
+  const curated = await table(curatedTableName(env.TICKSYNC_TOPIC));
+  expect(curated.StorageDescriptor?.Columns).toEqual(TICKS_COLUMNS);
+  expect(curated.StorageDescriptor?.Location).toBe(`s3://${env.TICKSYNC_S3_BUCKET}/curated/${env.TICKSYNC_TOPIC}/`);
+  const view = await table(lakeViewName(env.TICKSYNC_TOPIC));
+  expect(view.TableType).toBe('VIRTUAL_VIEW');
+  expect(view.Parameters?.[LAKE_WATERMARK]).toBe(NO_WATERMARK);
+  const second = await provision(['--projection']);
+  expect(tableStep(second)?.action).toBe('unchanged');
+  expect(lakeSteps(second).map((step) => step.action)).toEqual(['unchanged', 'unchanged']);
 
   // The current hour, never crawled: the provisioned work group's query answers from the projection.
   const iso = new Date().toISOString();
@@ -193,6 +216,24 @@ test('provision --projection creates the ticks table with projection: a new hour
   } while (state !== 'SUCCEEDED');
   const results = await athena.send(new GetQueryResultsCommand({ QueryExecutionId }));
   expect(results.ResultSet?.Rows?.[1]?.Data?.map((datum) => datum.VarCharValue)).toEqual(['7', String(7 * 10 + 21)]);
+  // The same through the lake view: nothing compacted yet, every hour reads raw.
+  const { QueryExecutionId: throughView } = await athena.send(
+    new StartQueryExecutionCommand({
+      QueryString: `SELECT count(*), sum(size) FROM ${env.TICKSYNC_GLUE_DATABASE}.${lakeViewName(env.TICKSYNC_TOPIC)} WHERE dt = '${hour.dt}' AND hour = '${hour.hour}'`,
+      WorkGroup: env.TICKSYNC_ATHENA_WORKGROUP,
+    }),
+  );
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: throughView }));
+    state = QueryExecution?.Status?.State;
+    if (state === 'FAILED') throw new Error(QueryExecution?.Status?.StateChangeReason);
+  } while (state !== 'SUCCEEDED');
+  const viewResults = await athena.send(new GetQueryResultsCommand({ QueryExecutionId: throughView }));
+  expect(viewResults.ResultSet?.Rows?.[1]?.Data?.map((datum) => datum.VarCharValue)).toEqual([
+    '7',
+    String(7 * 10 + 21),
+  ]);
 });
 
 test('provision sets projection on the table the crawler made, keeping its columns; --schema-from infers a new one', async () => {
@@ -204,7 +245,8 @@ test('provision sets projection on the table the crawler made, keeping its colum
 
   const steps = await provision([], other);
   const location = `s3://${env.TICKSYNC_S3_BUCKET}/raw/${other.TICKSYNC_TOPIC}/`;
-  expect(steps.at(-1)).toEqual({
+  const ticksStep = (all: ProvisionStep[]) => all.find((step) => step.name === other.TICKSYNC_TOPIC);
+  expect(ticksStep(steps)).toEqual({
     resource: 'table',
     name: other.TICKSYNC_TOPIC,
     action: 'updated',
@@ -215,9 +257,45 @@ test('provision sets projection on the table the crawler made, keeping its colum
   ).Table!;
   expect(updated.StorageDescriptor?.Columns).toEqual([{ Name: 'only', Type: 'string' }]);
   expect(updated.Parameters).toMatchObject({ ...projectionParameters(location), recordCount: '12', team: 'kept' });
-  // --no-projection leaves tables alone; a start date moves the range.
-  expect((await provision(['--no-projection'], other)).some((step) => step.resource === 'table')).toBe(false);
-  expect((await provision(['--projection-start', '2025-06-01'], other)).at(-1)).toMatchObject({
+  // The lake over the crawled table has its columns; a column a later crawl adds reaches the view on a rerun.
+  const lakeView = async () =>
+    (
+      await glue.send(
+        new GetTableCommand({ DatabaseName: env.TICKSYNC_GLUE_DATABASE, Name: lakeViewName(other.TICKSYNC_TOPIC) }),
+      )
+    ).Table!;
+  expect((await lakeView()).StorageDescriptor?.Columns?.map((column) => column.Name)).toEqual(['only', 'dt', 'hour']);
+  await glue.send(
+    new UpdateTableCommand({
+      DatabaseName: env.TICKSYNC_GLUE_DATABASE,
+      TableInput: {
+        ...crawled,
+        StorageDescriptor: {
+          ...updated.StorageDescriptor,
+          Columns: [
+            { Name: 'only', Type: 'string' },
+            { Name: 'added', Type: 'bigint' },
+          ],
+        },
+        Parameters: updated.Parameters,
+      },
+    }),
+  );
+  expect((await provision(['--no-projection'], other)).filter((step) => step.name !== other.TICKSYNC_TOPIC)).toEqual(
+    expect.arrayContaining([
+      { resource: 'table', name: curatedTableName(other.TICKSYNC_TOPIC), action: 'updated' },
+      { resource: 'view', name: lakeViewName(other.TICKSYNC_TOPIC), action: 'updated' },
+    ]),
+  );
+  expect((await lakeView()).StorageDescriptor?.Columns?.map((column) => column.Name)).toEqual([
+    'only',
+    'added',
+    'dt',
+    'hour',
+  ]);
+  // --no-projection leaves the ticks table alone; a start date moves the range.
+  expect((await provision(['--no-projection'], other)).some((step) => step.name === other.TICKSYNC_TOPIC)).toBe(false);
+  expect(ticksStep(await provision(['--projection-start', '2025-06-01'], other))).toMatchObject({
     action: 'updated',
     changed: ['projection.dt.range'],
   });

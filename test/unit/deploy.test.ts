@@ -23,7 +23,8 @@ import {
   type PolicyStatement,
 } from '../../iam/policies';
 import { loadConfig, PROJECT_ROOT, ROLES, type Role } from '../../lib/config';
-import { DEFAULT_PROJECTION_START, ticksTableInput } from '../../lib/ticks-table';
+import { DEFAULT_PROJECTION_START, NO_WATERMARK, ticksTableInput } from '../../lib/ticks-table';
+import { curatedTableInput, lakeViewInput } from '../../lib/provision-lake';
 import { crawlerDefinition, crawlerDifferences } from '../../lib/provisioning';
 
 const ACCOUNT = '123456789012';
@@ -262,6 +263,13 @@ function evaluate(value: unknown, names: Record<string, string>): unknown {
       literal ? `\${${name}}` : name in variables ? String(evaluate(variables[name], names)) : lookup(name),
     );
   }
+  if (entries.length === 1 && fn === 'Fn::Join') {
+    const [separator, items] = argument as [string, unknown[]];
+    return items.map((item) => String(evaluate(item, names))).join(separator);
+  }
+  if (entries.length === 1 && fn === 'Fn::Base64') {
+    return Buffer.from(String(evaluate(argument, names))).toString('base64');
+  }
   return Object.fromEntries(entries.map(([key, item]) => [key, evaluate(item, names)]));
 }
 
@@ -397,6 +405,24 @@ describe('deploy/ticksync.yaml', () => {
       CatalogId: ACCOUNT,
       DatabaseName: config.glue.database,
       TableInput: ticksTableInput(config, { projection: true }),
+    });
+  });
+
+  test('makes the curated table and the lake view provision makes beside the projected ticks table', () => {
+    const ticks = ticksTableInput(config, { projection: true });
+    const curated = resource('CuratedTicksTable') as { Condition?: string; Properties: Record<string, unknown> };
+    expect(curated.Condition).toBe('ProjectTicks');
+    expect(evaluate(curated.Properties, names)).toEqual({
+      CatalogId: ACCOUNT,
+      DatabaseName: config.glue.database,
+      TableInput: curatedTableInput(config, ticks),
+    });
+    const view = resource('TicksLakeView') as { Condition?: string; Properties: Record<string, unknown> };
+    expect(view.Condition).toBe('ProjectTicks');
+    expect(evaluate(view.Properties, names)).toEqual({
+      CatalogId: ACCOUNT,
+      DatabaseName: config.glue.database,
+      TableInput: lakeViewInput(config.glue.database, ticks, NO_WATERMARK),
     });
   });
 

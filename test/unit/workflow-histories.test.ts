@@ -53,6 +53,7 @@ test('every workflow has recorded histories, covering its signal, cancel, failur
     histories.map(({ history }) => history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name),
   );
   expect([...types].sort()).toEqual([
+    'compactWorkflow',
     'consumerWorkflow',
     'crawlWorkflow',
     'healthcheckWorkflow',

@@ -405,7 +405,7 @@ export class QueryRun {
       new Set(
         [...descendants(term)]
           .filter((node) => node.class === 'COLUMN_REF')
-          .map((node) => String(arrayField(node, 'column_names').at(-1)).toLowerCase()),
+          .flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
       );
     const perKey: string[][] = [];
     for (const [index, key] of projection.keys.entries()) {
@@ -494,7 +494,7 @@ export class QueryRun {
    * file whole, a Parquet file as Athena counts it, only the column chunks of the columns the query names
    * and the rest of the file that is not column data (footer, headers). A `*` whose columns reach the result
    * reads every column; one inside a subquery or CTE reads only those the query goes on to name, as Trino
-   * prunes the columns nothing uses.
+   * prunes the columns nothing uses; so does a column a view's select list only passes through.
    */
   private async fetch(tables: TableScan[], analysis: AnalyzedQuery, everyColumn: boolean): Promise<number> {
     const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
@@ -510,8 +510,11 @@ export class QueryRun {
     if (parquet.length === 0 || everyColumn) {
       return textBytes + parquet.reduce((total, file) => total + file.object.size, 0);
     }
+    // A view's pass-through columns count only where the query over it names them (as Trino prunes them).
     const named = new Set(
-      analysis.columnRefs.flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
+      analysis.columnRefs
+        .filter((node) => !analysis.viewPassThroughRefs.has(node))
+        .flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
     );
     const unique = [...new Set(parquet.map((file) => file.file))];
     const result = await this.execute(

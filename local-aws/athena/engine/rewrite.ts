@@ -11,6 +11,7 @@ import {
   queryLocation,
   replaceNode,
   stringField,
+  descendants,
 } from './ast';
 import {
   currentTimeConstant,
@@ -35,6 +36,12 @@ import { type LoadedView, pushDownFilters, viewKey } from './views';
 export interface AnalyzedQuery {
   tables: TableReference[];
   columnRefs: JsonObject[];
+  /**
+   * The column references of views' select lists that only pass a column through (`SELECT a, b FROM t` in
+   * a view's body): Trino reads such a column only when the query over the view names it, so data scanned
+   * counts it only then (query-run.ts).
+   */
+  viewPassThroughRefs: ReadonlySet<JsonObject>;
   /** VALUES without column names: DuckDB calls the columns col0, col1 where Trino says _col0, _col1. */
   anonymousValues: boolean;
 }
@@ -109,6 +116,7 @@ class QueryRewriter {
   private cteCount = 0;
   readonly tables: TableReference[] = [];
   readonly columnRefs: JsonObject[] = [];
+  readonly viewPassThroughRefs = new Set<JsonObject>();
   anonymousValues = false;
   private lambdaDepth = 0;
   private readonly placements = new WeakMap<JsonObject, FromPlacement>();
@@ -260,6 +268,13 @@ class QueryRewriter {
     }
     const alias = stringField(ref, 'alias') || name;
     const body = clone(view.node);
+    for (const node of descendants(body)) {
+      const items = node.select_list;
+      if (!Array.isArray(items)) continue;
+      for (const item of items) {
+        if (isObject(item) && item.class === 'COLUMN_REF') this.viewPassThroughRefs.add(item);
+      }
+    }
     const placement = this.placements.get(ref);
     if (placement?.preserved) {
       const single = placement.from.items.length === 1;
@@ -353,7 +368,12 @@ export function analyzeStatement(
 ): AnalyzedQuery {
   const rewriter = new QueryRewriter(context, views);
   rewriter.visit(statement, new Map());
-  return { tables: rewriter.tables, columnRefs: rewriter.columnRefs, anonymousValues: rewriter.anonymousValues };
+  return {
+    tables: rewriter.tables,
+    columnRefs: rewriter.columnRefs,
+    viewPassThroughRefs: rewriter.viewPassThroughRefs,
+    anonymousValues: rewriter.anonymousValues,
+  };
 }
 
 /** Marks unnamed result columns so they can be renamed `_colN` (Trino's name, by final position) afterwards. */
