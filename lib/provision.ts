@@ -31,13 +31,7 @@ import type { Config } from './config';
 import { isAwsError } from './errors';
 import { crawlerDefinition, crawlerDifferences, folderPrefixes } from './provisioning';
 import { ensureLakeTables } from './provision-lake';
-import {
-  curatedTableName,
-  hasProjection,
-  lakeViewName,
-  projectionParameters,
-  ticksTableInput,
-} from './ticks-table';
+import { curatedTableName, hasProjection, lakeViewName, projectionParameters, ticksTableInput } from './ticks-table';
 
 /**
  * `provision`, the operation: creates what lib/provisioning.ts defines, on the local stack or AWS. `npm run provision`
