@@ -13,8 +13,9 @@ const base = {
 /**
  * Two projects: every test with the default Kafka client (kafkajs), and the consumer's exactly-once tests and the
  * whole pipeline again with TICKSYNC_KAFKA_CLIENT=confluent, which the worker processes they start inherit.
- * replay-faults and consume-faults run on confluent too: their SIGSEGV after a broker restart was librdkafka's
- * ListConsumerGroupOffsets on an admin client (lib/kafka/confluent.ts fetchGroupOffsets). One file of one project:
+ * replay-faults and consume-faults run on confluent too (kill -9, broker restart, unreachable broker: what the
+ * client must guarantee); consume-faults' S3-outage, two-worker rebalance and frozen-worker tests run on kafkajs
+ * only, for CI's time (docs/ARCHITECTURE.md, "Tests and CI"). One file of one project:
  * `npx jest test/integration/x.test.ts --selectProjects kafkajs` (the file first: the option takes every word
  * after it as a project name). kafka-adapter.test.ts runs both clients itself.
  */
