@@ -179,21 +179,37 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     }
   }
 
+  /**
+   * Consumer handles of groups that never join, one per group, made when first needed: librdkafka reads a group's
+   * committed offsets (committed()) and commits offsets in a transaction (sendOffsetsToTransaction) through a
+   * consumer of the group. A handle whose connect failed is forgotten, so the next call makes a new one.
+   */
+  function groupHandles() {
+    const handles = new Map<string, Promise<KafkaJS.Consumer>>();
+    return {
+      get(groupId: string): Promise<KafkaJS.Consumer> {
+        let handle = handles.get(groupId);
+        if (!handle) {
+          const consumer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
+          handle = call(() => consumer.connect()).then(() => consumer);
+          handle.catch(() => handles.delete(groupId));
+          handles.set(groupId, handle);
+        }
+        return handle;
+      },
+      async closeAll() {
+        const open = [...handles.values()];
+        handles.clear();
+        await Promise.allSettled(open.map((handle) => handle.then((consumer) => consumer.disconnect())));
+      },
+    };
+  }
+
   function admin(): KafkaAdmin {
     const client = kafka.admin();
     let connected = false;
-    // Consumer handles of groups, for their committed offsets (see fetchGroupOffsets), made when first needed.
-    const groupHandles = new Map<string, Promise<KafkaJS.Consumer>>();
-    const groupHandle = (groupId: string) => {
-      let handle = groupHandles.get(groupId);
-      if (!handle) {
-        const consumer = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
-        handle = call(() => consumer.connect()).then(() => consumer);
-        handle.catch(() => groupHandles.delete(groupId));
-        groupHandles.set(groupId, handle);
-      }
-      return handle;
-    };
+    // For the groups' committed offsets (see fetchGroupOffsets).
+    const groups = groupHandles();
     const topicPartitions = async (topics: string[]) => {
       const metadata = await call(() => client.fetchTopicMetadata({ topics }));
       return metadata;
@@ -205,9 +221,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
         await reachable(client);
       },
       async disconnect() {
-        const handles = [...groupHandles.values()];
-        groupHandles.clear();
-        await Promise.allSettled(handles.map((handle) => handle.then((consumer) => consumer.disconnect())));
+        await groups.closeAll();
         if (connected) await client.disconnect();
         connected = false;
       },
@@ -241,7 +255,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
         const [partitions] = await topicPartitions([topic]).then((metadata) =>
           metadata.map(({ partitions: list }) => list.map(({ partitionId }) => partitionId)),
         );
-        const handle = await groupHandle(groupId);
+        const handle = await groups.get(groupId);
         const committed = await call(
           () =>
             new Promise<NativeCommitted[]>((resolve, reject) =>
@@ -310,18 +324,8 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
       'delivery.report.only.error': true,
     });
     let connected = false;
-    // librdkafka commits offsets in a transaction for a consumer handle of the group (its group metadata):
-    // one that never joins, per group, made when first needed.
-    const groupHandles = new Map<string, KafkaJS.Consumer>();
-    async function groupHandle(groupId: string) {
-      let handle = groupHandles.get(groupId);
-      if (!handle) {
-        handle = kafka.consumer({ kafkaJS: { groupId, autoCommit: false } });
-        groupHandles.set(groupId, handle);
-        await call(() => handle!.connect());
-      }
-      return handle;
-    }
+    // librdkafka commits offsets in a transaction for a consumer handle of the group (its group metadata).
+    const groups = groupHandles();
     return {
       async connect() {
         await probe();
@@ -329,8 +333,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
         await call(() => client.connect());
       },
       async disconnect() {
-        await Promise.allSettled([...groupHandles.values()].map((handle) => handle.disconnect()));
-        groupHandles.clear();
+        await groups.closeAll();
         if (connected) await client.disconnect();
         connected = false;
       },
@@ -353,7 +356,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           },
           async sendOffsets({ groupId, topic, partitions }) {
             // The KafkaJS-style sendOffsets drops the metadata (the progress marker): the native call keeps it.
-            const handle = await groupHandle(groupId);
+            const handle = await groups.get(groupId);
             await call(
               () =>
                 new Promise<void>((resolve, reject) =>
