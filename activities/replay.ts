@@ -1,3 +1,8 @@
+/**
+ * The replay activities. Their parts live in activities/replay/: the source (file or S3, rows in order or sampled),
+ * the pacing (pure: when each row is due) and the transaction pipeline (one transaction in flight while the next
+ * batch is read); this module ties them to Kafka and Temporal.
+ */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { classifyKafkaError } from '../lib/errors';
@@ -9,11 +14,6 @@ import { counted, mustWait, nextDue, pacingOf, rowDue, startClock } from './repl
 import { orderedRows, readHead, resolveSource, sampleRows, type SampleCache, type SourceRow } from './replay/source';
 import { OpenBatch, TransactionPipeline, type TransactionBatch } from './replay/transactions';
 
-/**
- * The replay activities. Their parts live in activities/replay/: the source (file or S3, rows in order or sampled),
- * the pacing (pure: when each row is due) and the transaction pipeline (one transaction in flight while the next
- * batch is read); this module ties them to Kafka and Temporal.
- */
 export interface ReplayActivityDeps {
   kafka: KafkaClient;
   /** Reads CSVs kept under the input prefix, with the producer's credentials. */
