@@ -1,16 +1,19 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+/**
+ * The replay activities. Their parts live in activities/replay/: the source (file or S3, rows in order or sampled),
+ * the pacing (pure: when each row is due) and the transaction pipeline (one transaction in flight while the next
+ * batch is read); this module ties them to Kafka and Temporal.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
-import { callAws, classifyKafkaError, ErrorType, nonRetryable } from '../lib/errors';
+import { classifyKafkaError } from '../lib/errors';
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
 import { convertRow, inferSchema, isoClock, tickValueEncoder, type RowSchema } from '../lib/rows';
-import { parseS3Uri } from '../lib/s3-uri';
-import { CsvReaderPool } from './replay/csv-reader';
-import { csvParser, isCsvError, type CsvRow } from './replay/csv';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
+import { counted, mustWait, nextDue, pacingOf, rowDue, startClock } from './replay/pacing';
+import { orderedRows, readHead, resolveSource, sampleRows, type SampleCache, type SourceRow } from './replay/source';
+import { CsvReaderPool } from './replay/csv-reader';
+import { OpenBatch, TransactionPipeline, type TransactionBatch } from './replay/transactions';
 
 export interface ReplayActivityDeps {
   kafka: KafkaClient;
@@ -22,120 +25,15 @@ export interface ReplayActivityDeps {
   metrics: TickSyncMetrics;
 }
 
-/** Rows sampled from the top of a file to tell numeric columns from text. */
-const SCHEMA_SAMPLE_ROWS = 1000;
-/** `sample` mode keeps the file in memory to draw rows at random. */
-const SAMPLE_MODE_MAX_ROWS = 2_000_000;
-/** Paced replays commit what is due in slices of this length: ~10 transactions a second. */
-const PACING_SLICE_MS = 100;
 /** A transaction stays open this long at most, so progress shows even at low rates. */
 const MAX_TRANSACTION_MS = 1000;
 
-interface Source {
-  name: string;
-  size(): Promise<number>;
-  open(start: number): Promise<Readable>;
-}
-
-/** Pipes a source into a new parser; a read error (disk, S3) fails the parser instead of the process. */
-function parseStream(stream: Readable, withBom: boolean) {
-  const parser = csvParser(withBom);
-  stream.once('error', (error) => parser.destroy(error));
-  stream.pipe(parser);
-  return parser;
-}
-
-/** A 32-bit hash of (run, seq): `sample` mode draws the same row for the same seq on every attempt. */
-function sampleIndex(runId: string, seq: number, rows: number): number {
-  let hash = 2166136261;
-  for (const char of `${runId}:${seq}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
-  hash ^= hash >>> 15;
-  hash = Math.imul(hash, 2246822507);
-  hash ^= hash >>> 13;
-  return (hash >>> 0) % rows;
-}
-
 export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix, metrics }: ReplayActivityDeps) {
-  function resolveSource(source: string): Source {
-    const s3 = parseS3Uri(source);
-    if (s3?.key) {
-      const { bucket, key } = s3;
-      if (!key.startsWith(inputPrefix)) {
-        throw nonRetryable(ErrorType.InvalidInput, `${source}: replays read S3 objects under ${inputPrefix} only`);
-      }
-      const head = () =>
-        callAws('HeadObject', () => inputS3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).catch(
-          (error) => {
-            if ((error as { cause?: { name?: string } }).cause?.name === 'NotFound') {
-              throw nonRetryable(ErrorType.InvalidInput, `${source}: no such object`);
-            }
-            throw error;
-          },
-        );
-      return {
-        name: source,
-        size: async () => (await head()).ContentLength ?? 0,
-        open: async (start) => {
-          // S3 answers a range that starts at the end with 416: a resume at the end reads nothing.
-          if (start > 0 && start >= ((await head()).ContentLength ?? 0)) return Readable.from([]);
-          const object = await callAws('GetObject', () =>
-            inputS3.send(
-              new GetObjectCommand({ Bucket: bucket, Key: key, Range: start > 0 ? `bytes=${start}-` : undefined }),
-            ),
-          );
-          return object.Body as Readable;
-        },
-      };
-    }
-    if (!path.isAbsolute(source)) {
-      throw nonRetryable(
-        ErrorType.InvalidInput,
-        `${source}: expected an absolute path on the worker's host or an s3:// URL`,
-      );
-    }
-    return {
-      name: source,
-      size: async () => {
-        try {
-          const stat = await fs.promises.stat(source);
-          if (!stat.isFile()) throw nonRetryable(ErrorType.InvalidInput, `${source}: not a file`);
-          await fs.promises.access(source, fs.constants.R_OK);
-          return stat.size;
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') throw nonRetryable(ErrorType.InvalidInput, `${source}: no such file on worker host`);
-          if (code === 'EACCES') throw nonRetryable(ErrorType.InvalidInput, `${source}: not readable by the worker`);
-          throw error;
-        }
-      },
-      open: async (start) => fs.createReadStream(source, { start, highWaterMark: 1 << 20 }),
-    };
-  }
-
   /** Checks the source, infers the schema from its header and first rows, and creates the topics. */
   async function prepareReplay(input: ReplayInput): Promise<ReplayPlan> {
-    const source = resolveSource(input.source);
+    const source = resolveSource(input.source, inputS3, inputPrefix);
     const sourceBytes = await source.size();
-    const stream = await source.open(0);
-    const parser = parseStream(stream, true);
-    let header: string[] | undefined;
-    let dataOffset = 0;
-    const sample: string[][] = [];
-    try {
-      for await (const row of parser as AsyncIterable<CsvRow>) {
-        if (!header) {
-          header = row.record;
-          dataOffset = row.info.bytes;
-        } else sample.push(row.record);
-        if (sample.length >= SCHEMA_SAMPLE_ROWS) break;
-      }
-    } catch (error) {
-      if (!isCsvError(error)) throw error; // a read that failed (S3, disk) is retried
-      throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${error.message}`);
-    } finally {
-      stream.destroy();
-    }
-    if (!header) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: empty file, expected a header line`);
+    const { header, dataOffset, sample } = await readHead(source);
     const schema = inferSchema(source.name, header, sample, {
       symbolColumn: input.symbolColumn,
       timestampColumn: input.pacing.kind === 'timestamp' ? input.pacing.column : undefined,
@@ -159,6 +57,11 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     }
     return { ...schema, dataOffset, sourceBytes, rejectsTopic, progressTopic };
   }
+
+  /** The last file read in `sample` mode, kept across chunks. */
+  const sampleCache: SampleCache = new Map();
+  /** CSV parser threads kept between chunks (a thread starts in 0.1–0.4 s; chunks can be 1 s). */
+  const csvReaders = new CsvReaderPool();
 
   const progressGroup = (runId: string) => `${groupPrefix}.replay.${runId}`;
 
@@ -216,121 +119,48 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     context.heartbeat();
     try {
       const marker = await readMarker(chunk);
-      const rows = input.mode === 'sample' ? sampleRows(input, plan, marker) : orderedRows(input, plan, marker);
-      return await sendRows(chunk, producer, marker, rows, started);
+      const source = resolveSource(input.source, inputS3, inputPrefix);
+      if (input.mode === 'sample') {
+        const rows = sampleRows(source, input, plan, marker, sampleCache, () => context.heartbeat());
+        return await sendRows(chunk, producer, marker, rows, started);
+      }
+      const reader = csvReaders.acquire();
+      try {
+        return await sendRows(chunk, producer, marker, orderedRows(source, reader, input, plan, marker), started);
+      } finally {
+        csvReaders.release(reader);
+      }
     } finally {
       await producer.disconnect().catch(() => undefined);
       context.heartbeat();
     }
   }
 
-  interface SourceRow {
-    record: string[];
-    raw: string;
-    /** Data row number within the file, 1-based. */
-    row: number;
-    /** Marker fields after this row. */
-    byteOffset: number;
-    pass: number;
-  }
-
-  const csvReaders = new CsvReaderPool();
-
-  /** The file's rows from the marker on, parsed on a thread of their own (most of a replay's CPU). */
-  async function* orderedRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow[]> {
-    const source = resolveSource(input.source);
-    const reader = csvReaders.acquire();
-    let { byteOffset, pass, passRow } = from;
+  /** Commits one batch with the run's marker in one Kafka transaction, then counts and heartbeats it. */
+  async function commitTransaction(
+    producer: TransactionalProducer,
+    chunk: ReplayChunkInput,
+    batch: TransactionBatch<OutgoingMessage, ReplayMarker>,
+  ): Promise<void> {
+    const { input, plan } = chunk;
+    const transaction = await producer.transaction();
     try {
-      for (;;) {
-        const stream = await source.open(byteOffset);
-        const start = byteOffset;
-        try {
-          for await (const { fields, widths, raw, rawEnds, ends } of reader.batches(stream)) {
-            const rows: SourceRow[] = new Array<SourceRow>(widths.length);
-            let field = 0;
-            for (let index = 0; index < widths.length; index++) {
-              const width = widths[index] as number;
-              passRow += 1;
-              byteOffset = start + (ends[index] as number);
-              rows[index] = {
-                record: fields.slice(field, field + width),
-                raw: raw.slice(index === 0 ? 0 : rawEnds[index - 1], rawEnds[index]).replace(/\r?\n?$/, ''),
-                row: passRow,
-                byteOffset,
-                pass,
-              };
-              field += width;
-            }
-            yield rows;
-          }
-        } catch (error) {
-          if (!isCsvError(error)) throw error;
-          throw nonRetryable(
-            ErrorType.InvalidInput,
-            `${source.name}: unreadable CSV after data row ${passRow}: ${error.message}`,
-          );
-        } finally {
-          stream.destroy();
-        }
-        // A file with no data rows would loop forever without sending anything.
-        if (!input.loop || passRow === 0) return;
-        pass += 1;
-        passRow = 0;
-        byteOffset = plan.dataOffset;
-      }
-    } finally {
-      csvReaders.release(reader);
-    }
-  }
-
-  const sampleCache = new Map<string, { records: string[][]; raws: string[] }>();
-
-  async function* sampleRows(input: ReplayInput, plan: ReplayPlan, from: ReplayMarker): AsyncGenerator<SourceRow[]> {
-    const source = resolveSource(input.source);
-    const cacheKey = `${input.source}:${plan.sourceBytes}`;
-    let cached = sampleCache.get(cacheKey);
-    if (!cached) {
-      const records: string[][] = [];
-      const raws: string[] = [];
-      const stream = await source.open(plan.dataOffset);
-      const parser = parseStream(stream, false);
-      try {
-        for await (const { record, raw } of parser as AsyncIterable<CsvRow>) {
-          records.push(record);
-          raws.push(raw.replace(/\r?\n?$/, ''));
-          if (records.length % 10_000 === 0) Context.current().heartbeat();
-          if (records.length > SAMPLE_MODE_MAX_ROWS) {
-            throw nonRetryable(
-              ErrorType.InvalidInput,
-              `${source.name}: sample mode holds the file in memory and takes ${SAMPLE_MODE_MAX_ROWS} rows at most`,
-            );
-          }
-        }
-      } catch (error) {
-        if (!isCsvError(error)) throw error;
-        throw nonRetryable(ErrorType.InvalidInput, `${source.name}: unreadable CSV: ${error.message}`);
-      } finally {
-        stream.destroy();
-      }
-      if (records.length === 0) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: no data rows to sample`);
-      cached = { records, raws };
-      sampleCache.clear();
-      sampleCache.set(cacheKey, cached);
-    }
-    // Drawing by (run, seq) makes a retried chunk send the rows the failed attempt drew.
-    for (let seq = from.rowsRead + 1; ; seq += 1000) {
-      yield Array.from({ length: 1000 }, (_, offset) => {
-        const index = sampleIndex(input.runId, seq + offset, cached.records.length);
-        return {
-          record: cached.records[index] as string[],
-          raw: cached.raws[index] as string,
-          row: index + 1,
-          byteOffset: 0,
-          pass: 0,
-        };
+      if (batch.messages.length > 0) await transaction.send({ topic: input.topic, messages: batch.messages });
+      if (batch.rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, messages: batch.rejects });
+      await transaction.sendOffsets({
+        groupId: progressGroup(input.runId),
+        topic: plan.progressTopic,
+        partitions: [{ partition: 0, offset: String(batch.marker.rowsRead), metadata: JSON.stringify(batch.marker) }],
       });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw classifyKafkaError('Kafka transaction', error);
     }
+    // Counted once committed: the counters move with the run's marker, never ahead of it.
+    metrics.replayRowsSent.add(batch.messages.length, { topic: input.topic });
+    metrics.replayRowsRejected.add(batch.rejects.length, { topic: input.topic });
+    Context.current().heartbeat(batch.marker);
   }
 
   async function sendRows(
@@ -344,79 +174,34 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const { input, plan } = chunk;
     const schema: RowSchema = plan;
     const deadline = started + input.chunkSeconds * 1000;
-    const rate = chunk.rowsPerSecond ?? (input.pacing.kind === 'rate' ? input.pacing.rowsPerSecond : undefined);
-    const speed = input.pacing.kind === 'timestamp' ? input.pacing.speed : undefined;
+    const pacing = pacingOf(input.pacing, chunk.rowsPerSecond);
+    let clock = startClock(Date.now(), chunk.notBefore, from.pass);
     const marker: ReplayMarker = { ...from };
     const encodeValue = tickValueEncoder(input.runId);
     const now = isoClock();
-    let messages: OutgoingMessage[] = [];
-    let rejects: OutgoingMessage[] = [];
-    let openedAt = Date.now();
-    // Pacing carries over chunks: the first row of this chunk is due when the last chunk
-    // said the next row would be (notBefore), and later rows count from there.
-    let paceStart = Math.max(Date.now(), chunk.notBefore ?? 0);
-    let paced = 0;
-    let firstEventTime: number | undefined;
-    let anchorPass = from.pass;
-    let resumeAt: number | undefined;
-
-    async function commitTransaction(batch: {
-      messages: OutgoingMessage[];
-      rejects: OutgoingMessage[];
-      marker: ReplayMarker;
-    }) {
-      const transaction = await producer.transaction();
-      try {
-        if (batch.messages.length > 0) await transaction.send({ topic: input.topic, messages: batch.messages });
-        if (batch.rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, messages: batch.rejects });
-        await transaction.sendOffsets({
-          groupId: progressGroup(input.runId),
-          topic: plan.progressTopic,
-          partitions: [{ partition: 0, offset: String(batch.marker.rowsRead), metadata: JSON.stringify(batch.marker) }],
-        });
-        await transaction.commit();
-      } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        throw classifyKafkaError('Kafka transaction', error);
-      }
-      // Counted once committed: the counters move with the run's marker, never ahead of it.
-      metrics.replayRowsSent.add(batch.messages.length, { topic: input.topic });
-      metrics.replayRowsRejected.add(batch.rejects.length, { topic: input.topic });
-      context.heartbeat(batch.marker);
-    }
-
-    // One transaction is in flight while the next batch is read and encoded:
-    // the broker's round trips overlap the CPU work instead of following it.
-    let inFlight: Promise<void> | undefined;
-    const settle = async () => {
-      const pending = inFlight;
-      inFlight = undefined;
-      await pending;
-    };
+    const open = new OpenBatch<OutgoingMessage>(input.batchRows, MAX_TRANSACTION_MS, Date.now());
+    const pipeline = new TransactionPipeline((batch: TransactionBatch<OutgoingMessage, ReplayMarker>) =>
+      commitTransaction(producer, chunk, batch),
+    );
     const flush = async () => {
-      if (messages.length === 0 && rejects.length === 0) return;
-      const batch = { messages, rejects, marker: { ...marker } };
-      messages = [];
-      rejects = [];
-      openedAt = Date.now();
-      await settle();
-      inFlight = commitTransaction(batch);
-      inFlight.catch(() => undefined); // surfaced by the next settle()
+      const batch = open.take({ ...marker }, Date.now());
+      if (batch) await pipeline.submit(batch);
     };
+    let resumeAt: number | undefined;
 
     let done = false;
     try {
       // The previous chunk ended before its next row was due: wait for it (bounded by this chunk).
       for (
-        let wait = Math.min(paceStart, deadline) - Date.now();
+        let wait = Math.min(clock.start, deadline) - Date.now();
         wait > 0;
-        wait = Math.min(paceStart, deadline) - Date.now()
+        wait = Math.min(clock.start, deadline) - Date.now()
       ) {
         await context.sleep(Math.min(wait, 1000));
         // A copy: the worker may encode a heartbeat later, when the marker already counts uncommitted rows.
         context.heartbeat({ ...marker });
       }
-      if (paceStart >= deadline) resumeAt = paceStart;
+      if (clock.start >= deadline) resumeAt = clock.start;
       reading: for (;;) {
         if (Date.now() >= deadline) break;
         const next = await rows.next();
@@ -435,23 +220,18 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
           }
           const outcome = convertRow(schema, row.record);
 
-          // Pacing: a row is due at its place in the rate or the file's own clock; what is due
-          // within the next slice goes into the open batch, then we commit and wait.
-          let dueAt: number | undefined;
-          if (rate !== undefined) dueAt = paceStart + (paced * 1000) / rate;
-          else if (speed !== undefined && outcome.ok && outcome.eventTime !== undefined) {
-            if (row.pass !== anchorPass) {
-              // A looped file starts its clock over: re-anchor instead of bursting the new pass.
-              anchorPass = row.pass;
-              firstEventTime = undefined;
-              paceStart = Math.max(Date.now(), paceStart);
-            }
-            firstEventTime ??= outcome.eventTime;
-            dueAt = paceStart + (outcome.eventTime - firstEventTime) / speed;
-          }
-          if (dueAt !== undefined && dueAt > Date.now() + PACING_SLICE_MS) {
+          // Pacing: what is due within the next slice goes into the open batch, then we commit and wait.
+          const due = rowDue(
+            pacing,
+            clock,
+            { pass: row.pass, eventTime: outcome.ok ? outcome.eventTime : undefined },
+            Date.now(),
+          );
+          clock = due.clock;
+          if (mustWait(due.dueAt, Date.now())) {
+            const dueAt = due.dueAt;
             await flush();
-            await settle();
+            await pipeline.settle();
             if (dueAt >= deadline) {
               // Due after this chunk: the next chunk starts with this row, at its time.
               resumeAt = dueAt;
@@ -464,7 +244,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
             }
           }
 
-          paced += 1;
+          clock = counted(clock);
           marker.rowsRead += 1;
           marker.byteOffset = row.byteOffset;
           marker.pass = row.pass;
@@ -472,13 +252,13 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
           const seq = marker.rowsRead;
           if (outcome.ok) {
             marker.sent += 1;
-            messages.push({
+            open.add({
               key: outcome.key,
               value: encodeValue(outcome.fields, now(), seq),
             });
           } else {
             marker.rejected += 1;
-            rejects.push({
+            open.reject({
               key: input.runId,
               value: JSON.stringify({
                 run_id: input.runId,
@@ -490,19 +270,17 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
               }),
             });
           }
-          if (messages.length + rejects.length >= input.batchRows || Date.now() - openedAt >= MAX_TRANSACTION_MS) {
-            await flush();
-          }
+          if (open.full(Date.now())) await flush();
         }
       }
       await flush();
-      await settle();
+      await pipeline.settle();
     } finally {
-      await inFlight?.catch(() => undefined);
+      await pipeline.close();
       await rows.return(undefined);
     }
     // Stopped by the deadline between rows: at a fixed rate the next row's time is known.
-    if (!done && resumeAt === undefined && rate !== undefined) resumeAt = paceStart + (paced * 1000) / rate;
+    if (!done && resumeAt === undefined) resumeAt = nextDue(pacing, clock);
     return { marker, done, elapsedMs: Date.now() - started, resumeAt };
   }
 

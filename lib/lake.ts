@@ -5,12 +5,6 @@ import { isUtf8 } from 'node:buffer';
  * Pure functions: the consumer activity, tests and (later) the crawler share them.
  */
 
-/**
- * @deprecated Import hourPartition from lib/hour-keys. Re-exported only for activities/consume.ts, which is being
- * split into activities/consumer/ on another branch; drop this line once that split imports lib/hour-keys.
- */
-export { hourPartition } from './hour-keys';
-
 /** `raw/<topic>/dt=…/hour=…/<topic>+<partition>+<startOffset>.jsonl.gz` (and the same shape under dlq/). */
 export function objectKey(prefix: string, topic: string, hour: string, partition: number, startOffset: string): string {
   return `${prefix}${topic}/${hour}/${topic}+${partition}+${startOffset}.jsonl.gz`;
