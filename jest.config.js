@@ -14,8 +14,9 @@ const base = {
  * Two projects: every test with the default Kafka client (kafkajs), and the consumer's exactly-once tests and the
  * whole pipeline again with TICKSYNC_KAFKA_CLIENT=confluent, which the worker processes they start inherit.
  * replay, replay-faults and consume-faults run on confluent too (exactly once, kill -9, broker restart, unreachable
- * broker: what the client must guarantee); their tests of TickSync's own handling (replay's pacing, S3 source and
- * script; consume-faults' S3 outage, two-worker rebalance and frozen worker) run on kafkajs only, for CI's time
+ * broker, a two-worker rebalance, a frozen member's late writes: what the client must guarantee); their tests of
+ * TickSync's own handling (replay's pacing, S3 source and script; consume-faults' S3 outage) run on kafkajs only,
+ * for CI's time
  * (docs/ARCHITECTURE.md, "Tests and CI"). One file of one project:
  * `npx jest test/integration/x.test.ts --selectProjects kafkajs` (the file first: the option takes every word
  * after it as a project name). kafka-adapter.test.ts runs both clients itself.
