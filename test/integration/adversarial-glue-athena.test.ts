@@ -181,11 +181,19 @@ function expectNoLeak(text: string, sent = ''): void {
   }
 }
 
+/** What the watched folders held before the suite: a file of the machine's own named like a case is no leak. */
+const entriesBefore = new Map<string, Set<string>>();
+const entriesOf = (folder: string) => (fs.existsSync(folder) ? fs.readdirSync(folder) : []);
+beforeAll(() => {
+  for (const folder of watchedFolders) entriesBefore.set(folder, new Set(entriesOf(folder)));
+});
+
 /** After each case: nothing named after it appeared where an attack aims, and the service answers. */
 async function expectIntact(marker: string): Promise<void> {
   for (const folder of watchedFolders) {
-    const entries = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
-    expect({ folder, found: entries.filter((name) => name.includes(marker)) }).toEqual({ folder, found: [] });
+    const before = entriesBefore.get(folder) ?? new Set<string>();
+    const found = entriesOf(folder).filter((name) => name.includes(marker) && !before.has(name));
+    expect({ folder, found }).toEqual({ folder, found: [] });
   }
   const { Database } = await clients.adminGlue.send(new GetDatabaseCommand({ Name: database }));
   expect(Database?.Name).toBe(database);
