@@ -103,6 +103,17 @@ describe('JSON type inference', () => {
     expect(inferJson('{"a":"very long', true)).toMatchObject({ kind: 'not-json' });
   });
 
+  test('a sample cut where the rest reads as a syntax error (a number cut at its dot) drops the cut record', () => {
+    // Seen in CI: a 1 MB sample of gzip JSON Lines ended in `"price":0.`, and the object was skipped as not JSON.
+    for (const cut of ['{"a":1,"p":0.', '{"a":1,"p":1e', '{"a":1,"p":-', '{"a":1,"b":tr']) {
+      const outcome = inferJson(`{"a":1,"p":0.5}\n${cut}`, false);
+      expect(outcome).toMatchObject({ kind: 'json', records: 1, consumed: '{"a":1,"p":0.5}'.length });
+    }
+    // The whole object, or an error before the sample's last line, is still not JSON.
+    expect(inferJson('{"a":1,"p":0.5}\n{"a":1,"p":0.', true)).toMatchObject({ kind: 'not-json' });
+    expect(inferJson('{"a":1,,}\n{"a":1,"p":0.', false)).toMatchObject({ kind: 'not-json' });
+  });
+
   test('syntax errors and scalar records are not JSON, and the reason names the line', () => {
     expect(inferJson('{"a":1}\n{"a":2,}\n', true)).toEqual({
       kind: 'not-json',

@@ -228,6 +228,9 @@ export function inferJson(text: string, complete: boolean): JsonOutcome {
         return { kind: 'not-json', reason: `JSON ends inside a value (line ${lineAt(text, start)})` };
       }
       if (error instanceof JsonSyntaxError) {
+        // A sample cut inside a value can read as a syntax error (`{"p":0.` ends a number at the dot): on the
+        // sample's last line it is the cut, not the object's.
+        if (!complete && !text.includes('\n', reader.position)) break;
         return { kind: 'not-json', reason: `not JSON: ${error.message} at line ${lineAt(text, reader.position)}` };
       }
       throw error;
