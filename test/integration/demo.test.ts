@@ -45,7 +45,9 @@ const screenLines = (output: string) =>
 
 /** What every command shows a user on a 100-column terminal: no error, no stack trace, no NULL symbol, nothing wider. */
 function expectReadable(command: string, result: ScriptResult): void {
-  expect({ command, code: result.code }).toEqual({ command, code: 0 });
+  // A failure shows what the command printed last: the reason is there, not in the exit code.
+  const said = result.code === 0 ? '' : `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
+  expect({ command, code: result.code, said }).toEqual({ command, code: 0, said: '' });
   const lines = screenLines(result.stdout);
   expect({ command, wide: lines.filter((line) => [...line].length > 100) }).toEqual({ command, wide: [] });
   expect({ command, traces: lines.filter((line) => /^\s+at .+[(:]\d+/.test(line)) }).toEqual({ command, traces: [] });
