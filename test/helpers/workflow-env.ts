@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -114,4 +114,14 @@ export async function timerDurations(handle: WorkflowHandle): Promise<number[]> 
     if (!timeout) return [];
     return [Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6)];
   });
+}
+
+/** The cause of the workflow failure a result rejects with (and that it is one). */
+export async function failureOf(result: Promise<unknown>) {
+  const error = await result.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  return (error as WorkflowFailedError).cause;
 }

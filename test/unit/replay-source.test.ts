@@ -63,6 +63,10 @@ async function plan(source: string): Promise<ReplayPlan> {
   };
 }
 
+/** The file's rows in order from a marker, parsed by the suite's reader. */
+const ordered = (source: string, replayPlan: ReplayPlan, from: ReplayMarker, extra: Partial<ReplayInput> = {}) =>
+  orderedRows(resolveSource(source, noS3, 'inputs/'), reader, input(source, extra), replayPlan, from);
+
 const start = (dataOffset: number): ReplayMarker => ({
   rowsRead: 0,
   sent: 0,
@@ -94,16 +98,7 @@ describe('replay source', () => {
     const replayPlan = await plan(source);
     expect(replayPlan.columns).toEqual(['symbol', 'price']);
     expect(replayPlan.dataOffset).toBe(Buffer.byteLength('\uFEFFsymbol,price\r\n'));
-    const rows = await take(
-      orderedRows(
-        resolveSource(source, noS3, 'inputs/'),
-        reader,
-        input(source),
-        replayPlan,
-        start(replayPlan.dataOffset),
-      ),
-      10,
-    );
+    const rows = await take(ordered(source, replayPlan, start(replayPlan.dataOffset)), 10);
     expect(rows.map((row) => [row.record, row.raw, row.row, row.pass])).toEqual([
       [['AAA', '1'], 'AAA,1', 1, 0],
       [['BBB', '2'], 'BBB,2', 2, 0],
@@ -115,21 +110,9 @@ describe('replay source', () => {
   it('resumes at a marker: the rows after its byte offset, numbered on from its row', async () => {
     const source = file('resume.csv', CSV);
     const replayPlan = await plan(source);
-    const all = await take(
-      orderedRows(
-        resolveSource(source, noS3, 'inputs/'),
-        reader,
-        input(source),
-        replayPlan,
-        start(replayPlan.dataOffset),
-      ),
-      10,
-    );
+    const all = await take(ordered(source, replayPlan, start(replayPlan.dataOffset)), 10);
     const marker = { ...start(0), rowsRead: 1, sent: 1, byteOffset: all[0]!.byteOffset, passRow: 1 };
-    const rest = await take(
-      orderedRows(resolveSource(source, noS3, 'inputs/'), reader, input(source), replayPlan, marker),
-      10,
-    );
+    const rest = await take(ordered(source, replayPlan, marker), 10);
     expect(rest.map((row) => [row.raw, row.row])).toEqual([
       ['BBB,2', 2],
       ['CCC,3', 3],
@@ -139,16 +122,7 @@ describe('replay source', () => {
   it('loops pass after pass from the first data row when asked, and not at all over a file without rows', async () => {
     const source = file('loop.csv', CSV);
     const replayPlan = await plan(source);
-    const rows = await take(
-      orderedRows(
-        resolveSource(source, noS3, 'inputs/'),
-        reader,
-        input(source, { loop: true }),
-        replayPlan,
-        start(replayPlan.dataOffset),
-      ),
-      7,
-    );
+    const rows = await take(ordered(source, replayPlan, start(replayPlan.dataOffset), { loop: true }), 7);
     expect(rows.map((row) => `${row.pass}:${row.row}:${row.raw}`)).toEqual([
       '0:1:AAA,1',
       '0:2:BBB,2',
@@ -160,16 +134,7 @@ describe('replay source', () => {
     ]);
     const empty = file('empty-rows.csv', 'symbol,price\n');
     const emptyPlan = await plan(empty);
-    const none = await take(
-      orderedRows(
-        resolveSource(empty, noS3, 'inputs/'),
-        reader,
-        input(empty, { loop: true }),
-        emptyPlan,
-        start(emptyPlan.dataOffset),
-      ),
-      5,
-    );
+    const none = await take(ordered(empty, emptyPlan, start(emptyPlan.dataOffset), { loop: true }), 5);
     expect(none).toEqual([]);
   });
 

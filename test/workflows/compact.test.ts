@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CompactActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
@@ -12,7 +11,7 @@ import {
 } from '../../lib/contracts';
 import { compactWorkflow } from '../../workflows/compact';
 import { uniqueName } from '../helpers/workers';
-import { eventually, gate, openWorkflowEnv, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
+import { eventually, failureOf, gate, openWorkflowEnv, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
 
 /**
  * compactWorkflow with mocked compact activities (the activities themselves run against the real stack in
@@ -70,15 +69,6 @@ const input = (rest: Partial<CompactInput> = {}): CompactInput => ({
   targetMb: 128,
   ...rest,
 });
-
-async function failureOf(result: Promise<unknown>) {
-  const error = await result.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  return (error as WorkflowFailedError).cause;
-}
 
 test('compacts each closed hour found, oldest first, one after another, and reports each', async () => {
   const fake = fakeCompaction(HOURS);

@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { CatalogActivities } from '../../activities';
 import { ErrorType } from '../../lib/errors';
@@ -12,7 +11,14 @@ import {
 } from '../../lib/contracts';
 import { crawlWorkflow } from '../../workflows/crawl';
 import { uniqueName } from '../helpers/workers';
-import { eventually, openWorkflowEnv, timerDurations, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
+import {
+  eventually,
+  failureOf,
+  openWorkflowEnv,
+  timerDurations,
+  withWorker,
+  type WorkflowEnv,
+} from '../helpers/workflow-env';
 
 /**
  * crawlWorkflow with mocked Glue activities: the crawler's states come from a script, one a poll. Polls are
@@ -89,15 +95,6 @@ beforeAll(async () => (env = await openWorkflowEnv()));
 afterAll(() => env?.close());
 
 const crawlInput = (crawler: string): CrawlInput => ({ crawler, pollInitialSeconds: 0.1, pollMaxSeconds: 0.4 });
-
-async function failureOf(result: Promise<unknown>) {
-  const error = await result.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  return (error as WorkflowFailedError).cause;
-}
 
 test('polls with backoff until READY with a newer LastCrawl, then reports what the crawl changed', async () => {
   const crawler = uniqueName('crawler');

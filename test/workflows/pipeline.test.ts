@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { CatalogActivities, IngestActivities, QueryActivities } from '../../activities';
 import { createPipelineActivities } from '../../activities/pipeline';
@@ -17,7 +16,7 @@ import { pipelineWorkflow } from '../../workflows/pipeline';
 import { testKafka } from '../helpers/kafka';
 import { replayInputFor } from '../helpers/replay';
 import { uniqueName } from '../helpers/workers';
-import { eventually, openWorkflowEnv, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
+import { eventually, failureOf, openWorkflowEnv, withWorker, type WorkflowEnv } from '../helpers/workflow-env';
 
 /**
  * pipelineWorkflow and its children (the real consumer, replay, crawl and query workflows) with mocked
@@ -184,15 +183,6 @@ async function stopConsumer(workflowId: string) {
     .getHandle(workflowId)
     .terminate('test over')
     .catch(() => undefined);
-}
-
-async function failureOf(result: Promise<unknown>) {
-  const error = await result.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  return (error as WorkflowFailedError).cause;
 }
 
 test('runs the stages in order, each a child workflow, and reports them; a second run joins the consumer', async () => {
