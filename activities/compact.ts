@@ -117,7 +117,38 @@ function fitsType(value: unknown, glueType: string): boolean {
   return true;
 }
 
+/** A compaction's work folder on the worker's host, named after the worker's pid. */
+const WORK_PREFIX = 'ticksync-compact-';
+const workOwner = (name: string) => Number(/^ticksync-compact-(\d+)-/.exec(name)?.[1] ?? 0);
+
+/** Whether a process with this pid runs on the host (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the work folders of compact workers that no longer run (killed mid-hour, they could not clean up);
+ * folders of live workers on the same host are theirs and stay.
+ */
+export async function removeOrphanedWork(logger: Logger, tmp = os.tmpdir()): Promise<string[]> {
+  const orphans = (await fs.readdir(tmp)).filter((name) => {
+    const pid = workOwner(name);
+    return pid > 0 && !processAlive(pid);
+  });
+  for (const name of orphans) await fs.rm(path.join(tmp, name), { recursive: true, force: true });
+  if (orphans.length > 0) logger.info({ folders: orphans }, 'removed work folders of compact workers that stopped');
+  return orphans;
+}
+
 export function createCompactActivities({ s3, glue, config, logger }: CompactActivityDeps) {
+  removeOrphanedWork(logger).catch((error: Error) =>
+    logger.warn({ err: error }, 'could not remove the work folders of stopped compact workers'),
+  );
   async function getTable(database: string, name: string): Promise<Table> {
     let table: Table | undefined;
     try {
@@ -366,7 +397,7 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
       throw nonRetryable(ErrorType.InvalidInput, `table ${input.database}.${input.table} has no columns`);
     }
 
-    const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ticksync-compact-'));
+    const work = await fs.mkdtemp(path.join(os.tmpdir(), `${WORK_PREFIX}${process.pid}-`));
     try {
       const files = await mapLimit(objects, async (object, index) => {
         const file = path.join(work, `${index}.jsonl.gz`);

@@ -19,9 +19,19 @@ export function replayInputFor(source: string, overrides: Partial<ReplayInput> =
   };
 }
 
-/** Writes a CSV into a fresh temporary folder and returns its path. */
+/** This test file's temporary CSVs, in one folder removed when the file's tests are done (bench/ has no jest). */
+let csvRoot: string | undefined;
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (csvRoot) fs.rmSync(csvRoot, { recursive: true, force: true });
+    csvRoot = undefined;
+  });
+}
+
+/** Writes a CSV into a fresh temporary folder (removed after the test file) and returns its path. */
 export function writeTempCsv(name: string, content: string | Buffer): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-csv-'));
+  csvRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ticksync-csv-'));
+  const dir = fs.mkdtempSync(path.join(csvRoot, 'csv-'));
   const file = path.join(dir, name);
   fs.writeFileSync(file, content);
   return file;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import {
   GetQueryExecutionCommand,
@@ -325,17 +327,24 @@ describe('compaction under kill -9', () => {
       ],
     });
     const killedWhileRunning: boolean[] = [];
+    const killedPids: number[] = [];
     for (let kill = 0; kill < 3; kill++) {
       // Once an attempt of compactHour runs on this worker (a retry comes after the killed attempt's heartbeat
       // timeout), kill at a random moment of it: reading, writing, uploading, publishing, or just after.
       await activityStarted(handle);
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
       killedWhileRunning.push((await handle.describe()).status.name === 'RUNNING');
+      killedPids.push(worker.child.pid!);
       await worker.stop('SIGKILL');
       await expectEachTickOnce();
       worker = await startWorkerProcess('compact', env);
     }
     const result = await handle.result();
+    // The work folders the killed workers left on the host are gone: each new worker removed its dead peers'.
+    const leftovers = fs
+      .readdirSync(os.tmpdir())
+      .filter((name) => killedPids.some((pid) => name.startsWith(`ticksync-compact-${pid}-`)));
+    expect(leftovers).toEqual([]);
     // The kills proved something: at least one came in the middle of the run.
     expect(killedWhileRunning).toContain(true);
     expect(result.hours.map((hour) => hour.records)).toEqual([KILLED_TICKS, KILLED_TICKS, KILLED_TICKS]);
