@@ -43,6 +43,16 @@ module.exports = {
       to: { path: '^bench/' },
     },
     {
+      name: 'scripts-not-to-scripts',
+      comment:
+        'A script (npm run x) builds on lib/ and the shared CLI helpers in scripts/cli.ts, never on another script: ' +
+        'what two commands share (workflow inputs and ids, option parsers) lives in lib/ or scripts/cli.ts.',
+      severity: 'error',
+      // The set-up's plain .js helpers (bootstrap, the native build) run before npm install and are not commands.
+      from: { path: '^scripts/.+\\.ts$' },
+      to: { path: '^scripts/', pathNot: '^scripts/cli\\.ts$' },
+    },
+    {
       name: 'hour-keys-pure',
       comment:
         'lib/hour-keys.ts names the lake hours for workflow code too: it imports nothing (no Node built-in, no package, ' +

@@ -10,13 +10,16 @@ import {
   REPLAY_DEFAULTS,
   REPLAY_PACING_DEFAULTS,
   BUFFERED_FLUSHES,
+  type CompactInput,
   type ConsumerInput,
   type CrawlInput,
+  type LakeHour,
   type Pacing,
   type PipelineInput,
   type ReplayInput,
 } from './contracts';
 import { UsageError } from './errors';
+import { HOUR_MS } from './hour-keys';
 import { tableForTopic, type TimeBasis } from './queries';
 import { workflowUrl } from './temporal';
 
@@ -140,6 +143,30 @@ export function crawlInput(crawler: string, options: { pollSeconds?: number; pol
     crawler,
     pollInitialSeconds: options.pollSeconds ?? CRAWL_DEFAULTS.pollInitialSeconds,
     pollMaxSeconds: options.pollMaxSeconds ?? CRAWL_DEFAULTS.pollMaxSeconds,
+  };
+}
+
+/** The id of the compaction run `npm run compact` starts; a Schedule's runs add the scheduled time to it. */
+export const compactWorkflowId = (table: string) => `compact-${table}`;
+
+/** What `npm run compact` and `npm run schedule -- compact` take from their flags (durations in ms). */
+export interface CompactOptions {
+  hour?: LakeHour[];
+  grace: number;
+  targetMb: number;
+  lookback: number;
+  table?: string;
+  database?: string;
+}
+
+export function compactInput(options: CompactOptions, defaults: { table: string; database: string }): CompactInput {
+  return {
+    database: options.database ?? defaults.database,
+    table: options.table ?? defaults.table,
+    hours: options.hour,
+    graceMinutes: options.grace / 60_000,
+    lookbackHours: options.lookback / HOUR_MS,
+    targetMb: options.targetMb,
   };
 }
 

@@ -1,9 +1,11 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command, type Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../lib/config';
+import { COMPACT_DEFAULTS } from '../lib/contracts';
 import { UsageError } from '../lib/errors';
+import { HOUR_MS } from '../lib/hour-keys';
 import { logToFile } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
 import { OUTPUT_WIDTH } from '../lib/text-output';
@@ -217,3 +219,35 @@ export const duration = (flag: string, minimumMs: number, why: string) => (value
   if (ms < minimumMs) throw new InvalidArgumentError(`${flag} must be at least ${formatDuration(minimumMs)}: ${why}`);
   return ms;
 };
+
+/** A Glue crawler name given to `flag`. */
+export const crawlerName = (flag: string) => (value: string) => {
+  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(value)) {
+    throw new InvalidArgumentError(`${flag} expects a Glue crawler name (letters, digits, . _ -), got '${value}'`);
+  }
+  return value;
+};
+
+/** The options a compaction run takes, shared by `npm run compact` and `npm run schedule -- compact`. */
+export function compactionOptions(command: Command, lookback: string): Command {
+  const graceMs = COMPACT_DEFAULTS.graceMinutes * 60_000;
+  const lookbackMs = COMPACT_DEFAULTS.lookbackHours * HOUR_MS;
+  return command
+    .addOption(
+      new Option('--grace <duration>', 'how long after its end an hour counts as closed (late records)')
+        .argParser(duration('--grace', 0, 'a grace cannot be negative'))
+        .default(graceMs, formatDuration(graceMs)),
+    )
+    .option(
+      '--target-mb <mb>',
+      'size of each Parquet file aimed at',
+      positiveNumber('--target-mb'),
+      COMPACT_DEFAULTS.targetMb,
+    )
+    .addOption(
+      new Option('--lookback <duration>', lookback)
+        .argParser(duration('--lookback', HOUR_MS, 'an hour is the smallest unit compacted'))
+        .default(lookbackMs, formatDuration(lookbackMs)),
+    )
+    .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)');
+}

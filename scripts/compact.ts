@@ -1,15 +1,13 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../lib/config';
-import { HOUR_MS, hourFolder, parseLakeHour } from '../lib/hour-keys';
+import { hourFolder, parseLakeHour } from '../lib/hour-keys';
 import { searchAttributes } from '../lib/search-attributes';
 import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temporal';
-import { COMPACT_DEFAULTS, type CompactInput, type CompactResult, type LakeHour } from '../lib/contracts';
+import type { CompactResult, LakeHour } from '../lib/contracts';
 import { compactWorkflow } from '../workflows';
-import { connectTemporal, duration, formatDuration, positiveNumber, runCli, textTable } from './cli';
-
-/** The id of the compaction run this script starts; a Schedule's runs add the scheduled time to it. */
-export const compactWorkflowId = (table: string) => `compact-${table}`;
+import { compactInput, type CompactOptions, compactWorkflowId } from '../lib/workflow-inputs';
+import { compactionOptions, connectTemporal, formatDuration, runCli, textTable } from './cli';
 
 /** `2024-01-02T03`, `2024-01-02/03` or `dt=2024-01-02/hour=03`, as partition values. */
 export function parseHour(value: string): LakeHour {
@@ -20,26 +18,6 @@ export function parseHour(value: string): LakeHour {
     );
   }
   return hour;
-}
-
-export interface CompactOptions {
-  hour?: LakeHour[];
-  grace: number;
-  targetMb: number;
-  lookback: number;
-  table?: string;
-  database?: string;
-}
-
-export function compactInput(options: CompactOptions, defaults: { table: string; database: string }): CompactInput {
-  return {
-    database: options.database ?? defaults.database,
-    table: options.table ?? defaults.table,
-    hours: options.hour,
-    graceMinutes: options.grace / 60_000,
-    lookbackHours: options.lookback / HOUR_MS,
-    targetMb: options.targetMb,
-  };
 }
 
 export function describeCompaction(result: CompactResult): string {
@@ -56,30 +34,6 @@ export function describeCompaction(result: CompactResult): string {
       String(hour.deadLetters),
     ]),
   );
-}
-
-/** The options a compaction run takes, shared by `npm run compact` and `npm run schedule -- compact`. */
-export function compactionOptions(command: Command, lookback: string): Command {
-  const graceMs = COMPACT_DEFAULTS.graceMinutes * 60_000;
-  const lookbackMs = COMPACT_DEFAULTS.lookbackHours * HOUR_MS;
-  return command
-    .addOption(
-      new Option('--grace <duration>', 'how long after its end an hour counts as closed (late records)')
-        .argParser(duration('--grace', 0, 'a grace cannot be negative'))
-        .default(graceMs, formatDuration(graceMs)),
-    )
-    .option(
-      '--target-mb <mb>',
-      'size of each Parquet file aimed at',
-      positiveNumber('--target-mb'),
-      COMPACT_DEFAULTS.targetMb,
-    )
-    .addOption(
-      new Option('--lookback <duration>', lookback)
-        .argParser(duration('--lookback', HOUR_MS, 'an hour is the smallest unit compacted'))
-        .default(lookbackMs, formatDuration(lookbackMs)),
-    )
-    .option('--table <name>', 'the raw topic table (default: TICKSYNC_TOPIC)');
 }
 
 const program = new Command('npm run compact --')

@@ -5,7 +5,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { searchAttributes } from '../lib/search-attributes';
@@ -13,14 +13,7 @@ import { assertWorkersPolling, rootCauseMessage, workflowUrl } from '../lib/temp
 import { CRAWL_DEFAULTS, type CrawlProgress, crawlProgressQuery, type CrawlResult } from '../lib/contracts';
 import { crawlInput, crawlWorkflowId } from '../lib/workflow-inputs';
 import { crawlWorkflow } from '../workflows';
-import { awaitWhileWatching, connectTemporal, positiveNumber, runCli } from './cli';
-
-export const crawlerName = (flag: string) => (value: string) => {
-  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(value)) {
-    throw new InvalidArgumentError(`${flag} expects a Glue crawler name (letters, digits, . _ -), got '${value}'`);
-  }
-  return value;
-};
+import { awaitWhileWatching, connectTemporal, crawlerName, positiveNumber, runCli } from './cli';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

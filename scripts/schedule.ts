@@ -12,10 +12,14 @@ import { loadConfig, type Config } from '../lib/config';
 import { workflowUrl } from '../lib/temporal';
 import type { CrawlInput } from '../lib/contracts';
 import { compactWorkflow, crawlWorkflow } from '../workflows';
-import { connectTemporal, duration, formatDuration, runCli } from './cli';
-import { compactInput, compactionOptions, type CompactOptions, compactWorkflowId } from './compact';
-import { crawlInput, crawlWorkflowId } from '../lib/workflow-inputs';
-import { crawlerName } from './crawl';
+import {
+  compactInput,
+  type CompactOptions,
+  compactWorkflowId,
+  crawlInput,
+  crawlWorkflowId,
+} from '../lib/workflow-inputs';
+import { compactionOptions, connectTemporal, crawlerName, duration, formatDuration, runCli } from './cli';
 
 /** One schedule per crawler, with a fixed id: running the create command again updates it. */
 export const crawlScheduleId = (crawler: string) => `ticksync-crawl-${crawler}`;

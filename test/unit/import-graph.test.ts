@@ -41,7 +41,9 @@ const clean = {
     "import type { ReplayInput } from '../lib/contracts/replay';\nexport const act = (i: ReplayInput) => i;\n",
   'lib/provisioning.ts': 'export const crawler = 1;\n',
   'deploy/build-template.ts': "import { crawler } from '../lib/provisioning';\nexport const template = crawler;\n",
-  'scripts/provision.ts': "import { crawler } from '../lib/provisioning';\nexport const provision = crawler;\n",
+  'scripts/cli.ts': 'export const runCli = 1;\n',
+  'scripts/provision.ts':
+    "import { crawler } from '../lib/provisioning';\nimport { runCli } from './cli';\nexport const provision = [crawler, runCli];\n",
   'bench/replay.ts': "import { crawler } from '../lib/provisioning';\nexport const benchReplay = crawler;\n",
   'scripts/bench.ts': "import { benchReplay } from '../bench/replay';\nexport const run = benchReplay;\n",
 };
@@ -68,6 +70,10 @@ test.each([
   [
     'bench-only-from-bench-script',
     { 'scripts/replay.ts': "import { benchReplay } from '../bench/replay';\nexport const r = benchReplay;\n" },
+  ],
+  [
+    'scripts-not-to-scripts',
+    { 'scripts/demo.ts': "import { provision } from './provision';\nexport const demo = provision;\n" },
   ],
   [
     'hour-keys-pure',
