@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { createMetrics, HISTOGRAM_BUCKETS, type TickSyncMetrics } from '../lib/metrics';
 import { temporalConnectionOptions } from '../lib/temporal';
+import { workflowBundle } from './workflow-bundle';
 
 export interface WorkerSpec {
   taskQueue: string;
@@ -69,7 +70,7 @@ async function runWorker(config: Config, logger: Logger, { taskQueue, activities
       connection,
       namespace: config.temporal.namespace,
       taskQueue,
-      workflowsPath: require.resolve('../workflows'),
+      workflowBundle: await workflowBundle(logger),
       activities,
       shutdownGraceTime: '10 seconds',
       // Heartbeats carry progress (the replay's committed marker) that scripts show live.

@@ -1,17 +1,11 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  makeTelemetryFilterString,
-  Runtime,
-  Worker,
-  type LogEntry,
-  type WorkflowBundle,
-} from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { loadConfig, type Config } from '../../lib/config';
 import { temporalConnectionOptions } from '../../lib/temporal';
+import { workflowBundle } from '../../workers/workflow-bundle';
 import { uniqueName } from './workers';
 
 /**
@@ -24,7 +18,7 @@ import { uniqueName } from './workers';
  * ones (poll intervals, backoffs, chunk sizes); see docs/OPERATIONS.md.
  *
  * Each test runs an in-process Worker on a task queue of its own, with the
- * workflows of `workflows/` (bundled once per file) and the mock activities it
+ * workflows of `workflows/` (the workers' cached bundle, workers/workflow-bundle.ts) and the mock activities it
  * passes, for as long as the test's body runs.
  */
 export interface WorkflowEnv {
@@ -36,7 +30,7 @@ export interface WorkflowEnv {
   close(): Promise<void>;
 }
 
-let bundle: Promise<WorkflowBundle> | undefined;
+let bundle: ReturnType<typeof workflowBundle> | undefined;
 const logs: LogEntry[] = [];
 
 export async function openWorkflowEnv(): Promise<WorkflowEnv> {
@@ -52,10 +46,7 @@ export async function openWorkflowEnv(): Promise<WorkflowEnv> {
     namespace: config.temporal.namespace,
     connectionOptions: { apiKey, tls },
   });
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: new DefaultLogger('ERROR'),
-  });
+  bundle ??= workflowBundle(pino({ level: 'silent' }));
   await bundle;
   return { config, env, client: env.client, logs, close: () => env.teardown() };
 }
