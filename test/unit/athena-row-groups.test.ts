@@ -295,3 +295,48 @@ describe('hostile SQL: never fewer bytes than the row groups a match needs', () 
     expect(outcome.dataScannedBytes).toBe(bytesOf([...groups[0]!.bytes.keys()], kept));
   });
 });
+
+describe('columns only an unused column of a WITH query reads are not counted (Trino prunes them)', () => {
+  const all = () => [...groups[0]!.bytes.keys()];
+  const cases: [string, string, string[]][] = [
+    [
+      'an item nothing reads',
+      'WITH w AS (SELECT *, symbol AS s, CAST(seqno AS varchar) || ts AS o FROM trades) SELECT s, count(*) FROM w GROUP BY s',
+      ['symbol'],
+    ],
+    [
+      'the same item read by ORDER BY',
+      'WITH w AS (SELECT *, symbol AS s, CAST(seqno AS varchar) || ts AS o FROM trades) SELECT s FROM w ORDER BY o LIMIT 1',
+      ['symbol', 'seqno', 'ts'],
+    ],
+    // A * that reaches the result counts every column of the table (as before).
+    ['a * outside the WITH query', 'WITH w AS (SELECT symbol AS s, seqno AS o FROM trades) SELECT * FROM w', ['*']],
+    [
+      'a * in a subquery over it',
+      'WITH w AS (SELECT symbol AS s, seqno AS o FROM trades) SELECT s FROM (SELECT * FROM w) AS x',
+      ['symbol', 'seqno'],
+    ],
+    [
+      'a WITH query that groups',
+      'WITH w AS (SELECT symbol AS s, max(seqno) AS m FROM trades GROUP BY symbol) SELECT s FROM w',
+      ['symbol', 'seqno'],
+    ],
+    [
+      'a WITH query with a LIMIT',
+      'WITH w AS (SELECT symbol AS s, seqno AS m FROM trades LIMIT 5) SELECT s FROM w',
+      ['symbol', 'seqno'],
+    ],
+    ['a column list', 'WITH w(s, o) AS (SELECT symbol, seqno FROM trades) SELECT s FROM w', ['symbol', 'seqno']],
+    [
+      'an alias another reference names',
+      'WITH w AS (SELECT symbol AS s, seqno AS price FROM trades) SELECT s FROM w WHERE s IN (SELECT symbol FROM trades WHERE price > 0)',
+      ['symbol', 'seqno', 'price'],
+    ],
+  ];
+  test.each(cases)('%s', async (_name, sql, columns) => {
+    const outcome = await run(sql);
+    const reads = (sql.match(/FROM trades/g) ?? []).length;
+    const counted = columns[0] === '*' ? all() : columns;
+    expect(outcome.dataScannedBytes).toBe(reads * bytesOf(counted, every()));
+  });
+});

@@ -42,6 +42,7 @@ import {
   type TableProjection,
 } from './projection';
 import { type PartitionKey, partitionColumnTest, pruningPredicates, pruningQuery } from './pruning';
+import { unusedWithColumnRefs } from './cte-columns';
 import { type ChunkStats, dataColumnOf, type RowGroupStats, rowGroupQuery, rowGroupTerms } from './row-groups';
 import { renderValue, resultColumn } from './render';
 import {
@@ -218,7 +219,7 @@ export class QueryRun {
     for (const table of tables) table.partitions = await this.prune(table, tables);
     for (const table of tables) table.scans = await this.list(table);
     this.planningMs = this.elapsed();
-    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root));
+    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root), unusedWithColumnRefs(root));
     for (const table of tables) {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
@@ -497,7 +498,12 @@ export class QueryRun {
    * reads every column; one inside a subquery or CTE reads only those the query goes on to name, as Trino
    * prunes the columns nothing uses; so does a column a view's select list only passes through.
    */
-  private async fetch(tables: TableScan[], analysis: AnalyzedQuery, everyColumn: boolean): Promise<number> {
+  private async fetch(
+    tables: TableScan[],
+    analysis: AnalyzedQuery,
+    everyColumn: boolean,
+    unusedRefs: ReadonlySet<JsonObject>,
+  ): Promise<number> {
     const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
     await mapLimit(files, S3_CONCURRENCY, async (file) => {
       const { file: path } = await this.deps.cache.fetch(this.request.objects, file.object, this.signal);
@@ -509,10 +515,11 @@ export class QueryRun {
     const text = files.filter((file) => file.format !== 'parquet');
     const textBytes = text.reduce((total, file) => total + file.object.size, 0);
     if (parquet.length === 0) return textBytes;
-    // A view's pass-through columns count only where the query over it names them (as Trino prunes them).
+    // A view's pass-through columns count only where the query over it names them (as Trino prunes them);
+    // so do the columns only a WITH query's unused column is computed from.
     const named = new Set(
       analysis.columnRefs
-        .filter((node) => !analysis.viewPassThroughRefs.has(node))
+        .filter((node) => !analysis.viewPassThroughRefs.has(node) && !unusedRefs.has(node))
         .flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
     );
     const unique = [...new Set(parquet.map((file) => file.file))];
