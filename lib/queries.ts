@@ -193,11 +193,14 @@ export function namedQuerySql(name: NamedQueryName, options: NamedQueryOptions, 
     order = `concat(CAST(window_time AS varchar), ${arrival})`;
   } else {
     const since = `current_timestamp - interval '${minutes}' minute`;
-    // The partition terms let Athena skip every hour before the window; the last term is the window itself.
+    // The partition terms let Athena skip every hour before the window; the ts term (ts as text from the
+    // window's first minute: implied by the last term, as ts is ISO-8601 UTC) lets it skip the Parquet row
+    // groups of a compacted hour whose ts statistics end before the window; the last term is the window itself.
     source = `${table}
   WHERE ${[
     `dt >= date_format(${since}, '%Y-%m-%d')`,
     `dt || hour >= date_format(${since}, '%Y-%m-%d%H')`,
+    `ts >= date_format(${since}, '%Y-%m-%dT%H:%i')`,
     `from_iso8601_timestamp(ts) >= ${since}`,
   ].join('\n    AND ')}`;
     time = 'from_iso8601_timestamp(ts)';

@@ -42,6 +42,8 @@ import {
   type TableProjection,
 } from './projection';
 import { type PartitionKey, partitionColumnTest, pruningPredicates, pruningQuery } from './pruning';
+import { unusedWithColumnRefs } from './cte-columns';
+import { type ChunkStats, dataColumnOf, type RowGroupStats, rowGroupQuery, rowGroupTerms } from './row-groups';
 import { renderValue, resultColumn } from './render';
 import {
   type AnalyzedQuery,
@@ -217,7 +219,7 @@ export class QueryRun {
     for (const table of tables) table.partitions = await this.prune(table, tables);
     for (const table of tables) table.scans = await this.list(table);
     this.planningMs = this.elapsed();
-    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root));
+    const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root), unusedWithColumnRefs(root));
     for (const table of tables) {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);
@@ -496,7 +498,12 @@ export class QueryRun {
    * reads every column; one inside a subquery or CTE reads only those the query goes on to name, as Trino
    * prunes the columns nothing uses; so does a column a view's select list only passes through.
    */
-  private async fetch(tables: TableScan[], analysis: AnalyzedQuery, everyColumn: boolean): Promise<number> {
+  private async fetch(
+    tables: TableScan[],
+    analysis: AnalyzedQuery,
+    everyColumn: boolean,
+    unusedRefs: ReadonlySet<JsonObject>,
+  ): Promise<number> {
     const files = tables.flatMap((table) => table.scans.flatMap((scan) => scan.files));
     await mapLimit(files, S3_CONCURRENCY, async (file) => {
       const { file: path } = await this.deps.cache.fetch(this.request.objects, file.object, this.signal);
@@ -507,30 +514,103 @@ export class QueryRun {
     const parquet = files.filter((file) => file.format === 'parquet');
     const text = files.filter((file) => file.format !== 'parquet');
     const textBytes = text.reduce((total, file) => total + file.object.size, 0);
-    if (parquet.length === 0 || everyColumn) {
-      return textBytes + parquet.reduce((total, file) => total + file.object.size, 0);
-    }
-    // A view's pass-through columns count only where the query over it names them (as Trino prunes them).
+    if (parquet.length === 0) return textBytes;
+    // A view's pass-through columns count only where the query over it names them (as Trino prunes them);
+    // so do the columns only a WITH query's unused column is computed from.
     const named = new Set(
       analysis.columnRefs
-        .filter((node) => !analysis.viewPassThroughRefs.has(node))
+        .filter((node) => !analysis.viewPassThroughRefs.has(node) && !unusedRefs.has(node))
         .flatMap((node) => arrayField(node, 'column_names').map((name) => String(name).toLowerCase())),
     );
     const unique = [...new Set(parquet.map((file) => file.file))];
+    // One row per column chunk: its file, row group, top-level column, size, and min/max when exact.
     const result = await this.execute(
-      `SELECT file_name, lower(split_part(path_in_schema, ',', 1)), sum(total_compressed_size) FROM parquet_metadata([${unique.map(quoteString).join(', ')}]) GROUP BY ALL`,
+      `SELECT file_name, row_group_id, lower(path_in_schema), total_compressed_size, CASE WHEN min_is_exact IS DISTINCT FROM false THEN stats_min_value END, CASE WHEN max_is_exact IS DISTINCT FROM false THEN stats_max_value END FROM parquet_metadata([${unique.map(quoteString).join(', ')}])`,
     );
-    const chunks = new Map<string, { all: number; read: number }>();
-    for (const [name, column, bytes] of await result.getRows()) {
-      const entry = chunks.get(String(name)) ?? { all: 0, read: 0 };
-      entry.all += Number(bytes);
-      if (named.has(String(column))) entry.read += Number(bytes);
-      chunks.set(String(name), entry);
+    /** Per file, per row group: the chunks' sizes and statistics by column (a nested column's chunks summed, no statistics). */
+    const groups = new Map<string, Map<number, Map<string, { bytes: number } & ChunkStats>>>();
+    for (const [name, group, path, bytes, min, max] of await result.getRows()) {
+      const byGroup = groups.get(String(name)) ?? new Map<number, Map<string, { bytes: number } & ChunkStats>>();
+      groups.set(String(name), byGroup);
+      const columns = byGroup.get(Number(group)) ?? new Map<string, { bytes: number } & ChunkStats>();
+      byGroup.set(Number(group), columns);
+      const column = String(path).split(',')[0]!;
+      const nested = String(path).includes(',');
+      const entry = columns.get(column);
+      if (entry) {
+        entry.bytes += Number(bytes);
+        entry.min = entry.max = null;
+      } else {
+        columns.set(column, {
+          bytes: Number(bytes),
+          min: nested || min === null ? null : String(min),
+          max: nested || max === null ? null : String(max),
+        });
+      }
     }
-    return parquet.reduce((total, file) => {
-      const entry = chunks.get(file.file) ?? { all: 0, read: 0 };
-      return total + Math.max(0, file.object.size - entry.all) + entry.read;
-    }, textBytes);
+    let total = textBytes;
+    for (const table of tables) {
+      const files = table.scans.flatMap((scan) => scan.files).filter((file) => file.format === 'parquet');
+      if (files.length === 0) continue;
+      const skipped = await this.skippedRowGroups(table, tables, files, groups);
+      for (const [index, file] of files.entries()) {
+        const byGroup = groups.get(file.file) ?? new Map<number, Map<string, { bytes: number } & ChunkStats>>();
+        let all = 0;
+        let read = 0;
+        for (const [group, columns] of byGroup) {
+          for (const [column, chunk] of columns) {
+            all += chunk.bytes;
+            if ((everyColumn || named.has(column)) && !skipped.has(`${index}:${group}`)) read += chunk.bytes;
+          }
+        }
+        total += Math.max(0, file.object.size - all) + read;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * The row groups (`<file index>:<row group>`) of the table's Parquet files that its WHERE terms rule out by
+   * their min/max statistics (local-aws/athena/engine/row-groups.ts); none when a term cannot be evaluated.
+   */
+  private async skippedRowGroups(
+    table: TableScan,
+    tables: TableScan[],
+    files: ScanFile[],
+    groups: Map<string, Map<number, Map<string, ChunkStats>>>,
+  ): Promise<Set<string>> {
+    const types = new Map(table.layout.columns.map((column) => [column.name.toLowerCase(), column.type]));
+    const columnOf = dataColumnOf(table.ref, [...types.keys()], (column) =>
+      this.otherItemHasColumn(table, tables, column),
+    );
+    const { terms, columns } = rowGroupTerms(table.ref, columnOf, types);
+    if (terms.length === 0) return new Set();
+    const keys: string[] = [];
+    const stats: RowGroupStats[] = [];
+    for (const [index, file] of files.entries()) {
+      for (const [group, chunks] of groups.get(file.file) ?? []) {
+        keys.push(`${index}:${group}`);
+        stats.push({ columns: chunks });
+      }
+    }
+    if (stats.length === 0) return new Set();
+    const condition = selectStatement([conjunction(terms)]);
+    try {
+      const result = await this.execute(
+        "SELECT * FROM query($1::VARCHAR || substr(json_deserialize_sql($2::VARCHAR), length('SELECT ') + 1) || ', true)')",
+        [rowGroupQuery(columns, types, stats), serializedStatement(condition)],
+      );
+      const kept = new Set((await result.getRows()).map((row) => keys[Number(row[0])]!));
+      return new Set(keys.filter((key) => !kept.has(key)));
+    } catch (error) {
+      if (this.signal.aborted) throw error;
+      // Reading every row group is always correct.
+      this.deps.logger?.warn(
+        { err: error, table: table.ref.table },
+        'row-group pruning failed; counting every row group',
+      );
+      return new Set();
+    }
   }
 
   private async profile(table: TableScan): Promise<void> {
