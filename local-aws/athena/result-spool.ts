@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ColumnInfo } from '@aws-sdk/client-athena';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { toCsvLine } from './results';
+import { fromCsvLines, toCsvLine } from './results';
 
 /**
  * Result files kept on local disk for GetQueryResults, each with the byte offset
@@ -246,10 +246,13 @@ export class ResultSpool {
     try {
       const buffer = Buffer.alloc(length);
       await handle.read(buffer, 0, length, start);
-      const rows = parseCsv(buffer, {
-        cast: (value, context) => (context.quoting || value !== '' ? value : null),
-        relax_column_count: true,
-      }) as (string | null)[][];
+      // Files this service wrote read the fast way; any other CSV (a result file replaced in S3) csv-parse's way.
+      const rows =
+        fromCsvLines(buffer.toString('utf8')) ??
+        (parseCsv(buffer, {
+          cast: (value, context) => (context.quoting || value !== '' ? value : null),
+          relax_column_count: true,
+        }) as (string | null)[][]);
       return rows.slice(from, to);
     } finally {
       await handle.close();

@@ -67,6 +67,18 @@ test('a result read back from a stream pages as the one written', async () => {
   }
 });
 
+test('a result file not in the form this service writes (unquoted values, CRLF) still pages, by csv-parse', async () => {
+  const spool = new ResultSpool(path.join(dir, 'spool'));
+  const text = '"n","text"\r\n1,plain\r\n2,\r\n"3",""\r\n4,"a ""quoted"", value"\r\n';
+  await spool.copy('other', columns, true, Readable.from([Buffer.from(text)]));
+  expect(await spool.page('other', 0, 1000)).toEqual([
+    ['1', 'plain'],
+    ['2', null],
+    ['3', ''],
+    ['4', 'a "quoted", value'],
+  ]);
+});
+
 test('a result without a header, and an empty one', async () => {
   const spool = new ResultSpool(path.join(dir, 'spool'));
   await write(spool, 'utility', undefined, [['a', 'b']]);
