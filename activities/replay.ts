@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { classifyKafkaError } from '../lib/errors';
 import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib/kafka';
 import type { TickSyncMetrics } from '../lib/metrics';
-import { convertRow, inferSchema, isoClock, tickValueEncoder, type RowSchema } from '../lib/rows';
+import { inferSchema, isoClock, tickValueCloser } from '../lib/rows';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
 import { counted, mustWait, nextDue, pacingOf, rowDue, startClock } from './replay/pacing';
 import { orderedRows, readHead, resolveSource, sampleRows, type SampleCache, type SourceRow } from './replay/source';
@@ -171,13 +171,12 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     started: number,
   ): Promise<ReplayChunkResult> {
     const context = Context.current();
-    const { input, plan } = chunk;
-    const schema: RowSchema = plan;
+    const { input } = chunk;
     const deadline = started + input.chunkSeconds * 1000;
     const pacing = pacingOf(input.pacing, chunk.rowsPerSecond);
     let clock = startClock(Date.now(), chunk.notBefore, from.pass);
     const marker: ReplayMarker = { ...from };
-    const encodeValue = tickValueEncoder(input.runId);
+    const closeValue = tickValueCloser(input.runId);
     const now = isoClock();
     const open = new OpenBatch<OutgoingMessage>(input.batchRows, MAX_TRANSACTION_MS, Date.now());
     const pipeline = new TransactionPipeline((batch: TransactionBatch<OutgoingMessage, ReplayMarker>) =>
@@ -218,13 +217,11 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
             done = true;
             break reading;
           }
-          const outcome = convertRow(schema, row.record);
-
           // Pacing: what is due within the next slice goes into the open batch, then we commit and wait.
           const due = rowDue(
             pacing,
             clock,
-            { pass: row.pass, eventTime: outcome.ok ? outcome.eventTime : undefined },
+            { pass: row.pass, eventTime: row.ok ? row.eventTime : undefined },
             Date.now(),
           );
           clock = due.clock;
@@ -250,12 +247,10 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
           marker.pass = row.pass;
           marker.passRow = row.row;
           const seq = marker.rowsRead;
-          if (outcome.ok) {
+          if (row.ok) {
             marker.sent += 1;
-            open.add({
-              key: outcome.key,
-              value: encodeValue(outcome.fields, now(), seq),
-            });
+            // The envelope is stamped now, at sending: pacing may have held the row since it was read.
+            open.add({ key: row.key, value: closeValue(row.head, now(), seq) });
           } else {
             marker.rejected += 1;
             open.reject({
@@ -266,7 +261,7 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
                 row: row.row,
                 source: input.source,
                 raw: row.raw,
-                reason: outcome.reason,
+                reason: row.reason,
               }),
             });
           }

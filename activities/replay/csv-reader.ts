@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import type { RowSchema } from '../../lib/rows';
 import type { FromCsvThread, ParsedBatch, ToCsvThread } from './csv';
 
 /**
@@ -27,8 +28,8 @@ function startThread(): Worker {
 const IDLE_MS = 60_000;
 
 /**
- * A CSV parser on a thread of its own: `batches` parses one source stream at a time and yields its
- * records in order; `close` ends the thread. The thread never keeps the process alive.
+ * A CSV parser on a thread of its own: `batches` parses and converts one source stream at a time and
+ * yields its records in order; `close` ends the thread. The thread never keeps the process alive.
  */
 export class CsvReader {
   private readonly thread = startThread();
@@ -56,10 +57,11 @@ export class CsvReader {
   }
 
   /**
-   * The stream's records, parsed on the thread. A malformed CSV fails with csv-parse's error (its CSV_*
+   * The stream's records, parsed on the thread and converted there by `schema` (keys, value heads, event
+   * times, rejects with their reasons). A malformed CSV fails with csv-parse's error (its CSV_*
    * code kept); a failed read fails with the stream's error, after the records before it.
    */
-  async *batches(stream: Readable, withBom = false): AsyncGenerator<ParsedBatch> {
+  async *batches(stream: Readable, schema: RowSchema, withBom = false): AsyncGenerator<ParsedBatch> {
     if (this.exited) throw this.exited;
     const id = ++this.parses;
     const ready: ParsedBatch[] = [];
@@ -98,7 +100,9 @@ export class CsvReader {
       failure ??= error;
       notify();
     };
-    this.post({ kind: 'start', id, withBom });
+    // The plan's schema only: a plan carries more than the thread needs.
+    const { columns, fields, numeric, symbolIndex, timestampIndex } = schema;
+    this.post({ kind: 'start', id, withBom, schema: { columns, fields, numeric, symbolIndex, timestampIndex } });
     stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('error', onError);

@@ -1,4 +1,5 @@
 import { parse, type Info } from 'csv-parse';
+import type { RowSchema } from '../../lib/rows';
 
 /**
  * The replay's CSV dialect. relax_column_count: a short or long row is one bad row to reject, not the end
@@ -28,25 +29,28 @@ export function isCsvError(error: unknown): error is Error {
 }
 
 /**
- * Records parsed by the thread, in columns: a few arrays cross the thread boundary instead of an object
- * per record, so the activity's thread pays little to receive them.
+ * Records parsed and converted by the thread (`convertForSending`), in columns: a few arrays and strings
+ * cross the thread boundary instead of an object per record, so the activity's thread pays little to
+ * receive them.
  */
 export interface ParsedBatch {
-  /** Every record's fields, one after another. */
-  fields: string[];
-  /** How many of `fields` each record has. */
-  widths: Uint32Array;
-  /** The records' text as written (line end included), one after another. */
-  raw: string;
-  /** Where each record's text ends in `raw`. */
-  rawEnds: Uint32Array;
   /** The byte offset just after each record, counted from the first byte the parse was given. */
   ends: Float64Array;
+  /** Each record's key ('' for a reject), one after another; `keyEnds` says where each ends. */
+  keys: string;
+  keyEnds: Uint32Array;
+  /** Each record's value head (`fieldsHead`; '' for a reject), one after another; `headEnds` says where each ends. */
+  heads: string;
+  headEnds: Uint32Array;
+  /** Each record's event time, NaN when it has none. */
+  eventTimes: Float64Array;
+  /** The rejected records: their index in the batch, reason and text as written (line end dropped). */
+  rejects: { index: number; reason: string; raw: string }[];
 }
 
 /** Activity → thread: a parse starts, takes the source's bytes, ends. `id` tells one parse from the next. */
 export type ToCsvThread =
-  | { kind: 'start'; id: number; withBom: boolean }
+  | { kind: 'start'; id: number; withBom: boolean; schema: RowSchema }
   | { kind: 'bytes'; id: number; bytes: Uint8Array }
   | { kind: 'end'; id: number };
 

@@ -10,6 +10,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { callAws, ErrorType, nonRetryable } from '../../lib/errors';
 import { parseS3Uri } from '../../lib/s3-uri';
 import type { ReplayInput, ReplayMarker, ReplayPlan } from '../../lib/contracts';
+import { convertForSending, type ConvertedRow } from '../../lib/rows';
 import { csvParser, isCsvError, type CsvRow } from './csv';
 import type { CsvReader } from './csv-reader';
 
@@ -25,16 +26,17 @@ export interface Source {
   open(start: number): Promise<Readable>;
 }
 
-/** A row to send, with where the marker stands after it. */
-export interface SourceRow {
-  record: string[];
-  raw: string;
+/**
+ * A row to send, converted (its key, the start of its value and its event time, or a reject's reason and
+ * text), with where the marker stands after it.
+ */
+export type SourceRow = ConvertedRow & {
   /** Data row number within the file, 1-based. */
   row: number;
   /** Marker fields after this row. */
   byteOffset: number;
   pass: number;
-}
+};
 
 /** `s3://bucket/key` (under `inputPrefix` only) or an absolute path; anything else is InvalidInput. */
 export function resolveSource(source: string, inputS3: S3Client, inputPrefix: string): Source {
@@ -126,7 +128,7 @@ export async function readHead(source: Source): Promise<{ header: string[]; data
 
 /**
  * The rows in file order from the marker on, a batch at a time; with `loop`, pass after pass. The reader
- * parses them on its own thread (csv-parse is most of a replay's CPU).
+ * parses, converts and encodes them on its own thread (csv-parse and conversion are most of a replay's CPU).
  */
 export async function* orderedRows(
   source: Source,
@@ -140,21 +142,29 @@ export async function* orderedRows(
     const stream = await source.open(byteOffset);
     const start = byteOffset;
     try {
-      for await (const { fields, widths, raw, rawEnds, ends } of reader.batches(stream)) {
-        const rows = new Array<SourceRow>(widths.length);
-        let field = 0;
-        for (let index = 0; index < widths.length; index++) {
-          const width = widths[index] as number;
+      for await (const batch of reader.batches(stream, plan)) {
+        const { ends, keys, keyEnds, heads, headEnds, eventTimes, rejects } = batch;
+        const rows = new Array<SourceRow>(ends.length);
+        let reject = 0;
+        for (let index = 0; index < ends.length; index++) {
           passRow += 1;
           byteOffset = start + (ends[index] as number);
-          rows[index] = {
-            record: fields.slice(field, field + width),
-            raw: raw.slice(index === 0 ? 0 : rawEnds[index - 1], rawEnds[index]).replace(/\r?\n?$/, ''),
-            row: passRow,
-            byteOffset,
-            pass,
-          };
-          field += width;
+          const rejected = rejects[reject];
+          if (rejected?.index === index) {
+            reject += 1;
+            rows[index] = { ok: false, reason: rejected.reason, raw: rejected.raw, row: passRow, byteOffset, pass };
+          } else {
+            const eventTime = eventTimes[index] as number;
+            rows[index] = {
+              ok: true,
+              key: keys.slice(index === 0 ? 0 : keyEnds[index - 1], keyEnds[index]),
+              head: heads.slice(index === 0 ? 0 : headEnds[index - 1], headEnds[index]),
+              eventTime: Number.isNaN(eventTime) ? undefined : eventTime,
+              row: passRow,
+              byteOffset,
+              pass,
+            };
+          }
         }
         yield rows;
       }
@@ -185,8 +195,8 @@ export function sampleIndex(runId: string, seq: number, rows: number): number {
   return (hash >>> 0) % rows;
 }
 
-/** A file held in memory for `sample` mode: the last one read, kept across chunks. */
-export type SampleCache = Map<string, { records: string[][]; raws: string[] }>;
+/** A file held in memory for `sample` mode, its rows converted: the last one read, kept across chunks. */
+export type SampleCache = Map<string, ConvertedRow[]>;
 
 /** Rows drawn at random (by run and seq), without end; the file is read into `cache` once. */
 export async function* sampleRows(
@@ -197,19 +207,27 @@ export async function* sampleRows(
   cache: SampleCache,
   heartbeat: () => void,
 ): AsyncGenerator<SourceRow[]> {
-  const cacheKey = `${input.source}:${plan.sourceBytes}`;
+  // Converted by the plan's schema: a run with another symbol or timestamp column converts the file anew.
+  const { columns, fields, numeric, symbolIndex, timestampIndex } = plan;
+  const cacheKey = JSON.stringify([
+    input.source,
+    plan.sourceBytes,
+    columns,
+    fields,
+    numeric,
+    symbolIndex,
+    timestampIndex,
+  ]);
   let cached = cache.get(cacheKey);
   if (!cached) {
-    const records: string[][] = [];
-    const raws: string[] = [];
+    const converted: ConvertedRow[] = [];
     const stream = await source.open(plan.dataOffset);
     const parser = parseStream(stream, false);
     try {
       for await (const { record, raw } of parser as AsyncIterable<CsvRow>) {
-        records.push(record);
-        raws.push(raw.replace(/\r?\n?$/, ''));
-        if (records.length % 10_000 === 0) heartbeat();
-        if (records.length > SAMPLE_MODE_MAX_ROWS) {
+        converted.push(convertForSending(plan, record, raw));
+        if (converted.length % 10_000 === 0) heartbeat();
+        if (converted.length > SAMPLE_MODE_MAX_ROWS) {
           throw nonRetryable(
             ErrorType.InvalidInput,
             `${source.name}: sample mode holds the file in memory and takes ${SAMPLE_MODE_MAX_ROWS} rows at most`,
@@ -222,23 +240,17 @@ export async function* sampleRows(
     } finally {
       stream.destroy();
     }
-    if (records.length === 0) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: no data rows to sample`);
-    cached = { records, raws };
+    if (converted.length === 0) throw nonRetryable(ErrorType.InvalidInput, `${source.name}: no data rows to sample`);
+    cached = converted;
     cache.clear();
     cache.set(cacheKey, cached);
   }
   const rows = cached;
   // Drawing by (run, seq) makes a retried chunk send the rows the failed attempt drew.
   for (let seq = from.rowsRead + 1; ; seq += 1000) {
-    yield Array.from({ length: 1000 }, (_, offset) => {
-      const index = sampleIndex(input.runId, seq + offset, rows.records.length);
-      return {
-        record: rows.records[index] as string[],
-        raw: rows.raws[index] as string,
-        row: index + 1,
-        byteOffset: 0,
-        pass: 0,
-      };
+    yield Array.from({ length: 1000 }, (_, offset): SourceRow => {
+      const index = sampleIndex(input.runId, seq + offset, rows.length);
+      return { ...(rows[index] as ConvertedRow), row: index + 1, byteOffset: 0, pass: 0 };
     });
   }
 }

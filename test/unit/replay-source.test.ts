@@ -92,6 +92,10 @@ async function take(rows: AsyncGenerator<SourceRow[]>, count: number): Promise<S
 
 const CSV = '\uFEFFsymbol,price\r\nAAA,1\r\nBBB,2\r\nCCC,3\r\n';
 
+/** A row's text: a reject's as written, a sent row's fields (all text in these plans) joined by commas again. */
+const text = (row: SourceRow): string =>
+  row.ok ? Object.values(JSON.parse(`${row.head.replace(/,$/, '')}}`) as Record<string, string>).join(',') : row.raw;
+
 describe('replay source', () => {
   it('reads the header past a BOM and the rows in order, each with the byte offset after it', async () => {
     const source = file('ordered.csv', CSV);
@@ -99,10 +103,10 @@ describe('replay source', () => {
     expect(replayPlan.columns).toEqual(['symbol', 'price']);
     expect(replayPlan.dataOffset).toBe(Buffer.byteLength('\uFEFFsymbol,price\r\n'));
     const rows = await take(ordered(source, replayPlan, start(replayPlan.dataOffset)), 10);
-    expect(rows.map((row) => [row.record, row.raw, row.row, row.pass])).toEqual([
-      [['AAA', '1'], 'AAA,1', 1, 0],
-      [['BBB', '2'], 'BBB,2', 2, 0],
-      [['CCC', '3'], 'CCC,3', 3, 0],
+    expect(rows.map((row) => [row.ok && row.key, row.ok && row.head, row.row, row.pass])).toEqual([
+      ['AAA', '{"symbol":"AAA","price":"1",', 1, 0],
+      ['BBB', '{"symbol":"BBB","price":"2",', 2, 0],
+      ['CCC', '{"symbol":"CCC","price":"3",', 3, 0],
     ]);
     expect(rows.at(-1)!.byteOffset).toBe(fs.statSync(source).size);
   });
@@ -113,7 +117,7 @@ describe('replay source', () => {
     const all = await take(ordered(source, replayPlan, start(replayPlan.dataOffset)), 10);
     const marker = { ...start(0), rowsRead: 1, sent: 1, byteOffset: all[0]!.byteOffset, passRow: 1 };
     const rest = await take(ordered(source, replayPlan, marker), 10);
-    expect(rest.map((row) => [row.raw, row.row])).toEqual([
+    expect(rest.map((row) => [text(row), row.row])).toEqual([
       ['BBB,2', 2],
       ['CCC,3', 3],
     ]);
@@ -123,7 +127,7 @@ describe('replay source', () => {
     const source = file('loop.csv', CSV);
     const replayPlan = await plan(source);
     const rows = await take(ordered(source, replayPlan, start(replayPlan.dataOffset), { loop: true }), 7);
-    expect(rows.map((row) => `${row.pass}:${row.row}:${row.raw}`)).toEqual([
+    expect(rows.map((row) => `${row.pass}:${row.row}:${text(row)}`)).toEqual([
       '0:1:AAA,1',
       '0:2:BBB,2',
       '0:3:CCC,3',
@@ -136,6 +140,35 @@ describe('replay source', () => {
     const emptyPlan = await plan(empty);
     const none = await take(ordered(empty, emptyPlan, start(emptyPlan.dataOffset), { loop: true }), 5);
     expect(none).toEqual([]);
+  });
+
+  it('a bad row comes as a reject with its reason, text, row number and byte offset; the rows around it are sent', async () => {
+    const source = file('bad.csv', 'symbol,price\nAAA,1\nBBB,x\nCCC,3\n');
+    const replayPlan = { ...(await plan(source)), numeric: [false, true] };
+    const rows = await take(ordered(source, replayPlan, start(replayPlan.dataOffset)), 10);
+    expect(rows).toEqual([
+      { ok: true, key: 'AAA', head: '{"symbol":"AAA","price":1,', row: 1, byteOffset: 19, pass: 0 },
+      { ok: false, reason: "column price: 'x' is not a number", raw: 'BBB,x', row: 2, byteOffset: 25, pass: 0 },
+      { ok: true, key: 'CCC', head: '{"symbol":"CCC","price":3,', row: 3, byteOffset: 31, pass: 0 },
+    ]);
+    // Sample mode converts the same way, and a plan with other columns converts the cached file anew.
+    const cache: SampleCache = new Map();
+    const sampled = (samplePlan: ReplayPlan) =>
+      take(
+        sampleRows(
+          resolveSource(source, noS3, 'inputs/'),
+          input(source, { mode: 'sample' }),
+          samplePlan,
+          start(0),
+          cache,
+          () => undefined,
+        ),
+        30,
+      );
+    const typed = await sampled(replayPlan);
+    expect(typed.find((row) => row.row === 2)).toMatchObject({ ok: false, raw: 'BBB,x' });
+    const asText = await sampled({ ...replayPlan, numeric: [false, false] });
+    expect(asText.find((row) => row.row === 2)).toMatchObject({ ok: true, head: '{"symbol":"BBB","price":"x",' });
   });
 
   it('sample mode draws the same rows for the same run and seq, so a retried chunk sends what the failed one drew', async () => {
@@ -154,17 +187,17 @@ describe('replay source', () => {
         20,
       );
     const first = await draw(0);
-    expect(first.map((row) => row.raw)).toEqual((await draw(0)).map((row) => row.raw));
+    expect(first.map((row) => text(row))).toEqual((await draw(0)).map((row) => text(row)));
     expect(first.map((row) => row.row)).toEqual(
       Array.from({ length: 20 }, (_, index) => sampleIndex('run-1', index + 1, 3) + 1),
     );
-    expect(new Set(first.map((row) => row.raw)).size).toBeGreaterThan(1);
+    expect(new Set(first.map((row) => text(row))).size).toBeGreaterThan(1);
     // Resumed after 5 rows: the 6th draw onwards.
-    expect((await draw(5)).map((row) => row.raw)).toEqual(
+    expect((await draw(5)).map((row) => text(row))).toEqual(
       first
         .slice(5)
         .concat((await draw(20)).slice(0, 5))
-        .map((row) => row.raw),
+        .map((row) => text(row)),
     );
   });
 

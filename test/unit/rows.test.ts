@@ -1,11 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../lib/errors';
 import {
+  convertForSending,
   convertRow,
+  fieldsHead,
   inferSchema,
   isoClock,
   normaliseFieldName,
   parseEventTime,
+  tickValueCloser,
   tickValueEncoder,
 } from '../../lib/rows';
 
@@ -157,6 +160,50 @@ describe('tickValueEncoder', () => {
     const value = tickValueEncoder(runId)(fields, ts, 42);
     expect(value).toBe(JSON.stringify({ ...fields, ts, run_id: runId, seq: 42 }));
     expect(Object.keys(JSON.parse(value) as object)).toEqual([...Object.keys(fields), 'ts', 'run_id', 'seq']);
+  });
+});
+
+describe('fieldsHead and tickValueCloser (the parser thread starts a value, the activity ends it)', () => {
+  const ts = '2026-12-06T01:02:03.004Z';
+  test.each<[string, Record<string, string | number | null>]>([
+    ['numbers, text and nulls', { symbol: 'HSI', price: 2568.300049, volume: 0, note: null }],
+    ['text that JSON must escape', { symbol: 'A"B\\C\n\u2028\u0000', side: '</script>' }],
+    ['names that look like prototypes or indexes', { ['__proto__']: 'x', constructor: 1, '2': 'two', '1': 'one' }],
+    ['no fields', {}],
+  ])('the same bytes as tickValueEncoder and JSON.stringify: %s', (_, fields) => {
+    const runId = 'run "1"\\';
+    const close = tickValueCloser(runId);
+    for (const [at, seq] of [
+      [ts, 1],
+      [ts, 2],
+      ['2026-12-06T01:02:03.005Z', 3],
+    ] as const) {
+      const value = close(fieldsHead(fields), at, seq);
+      expect(value).toBe(tickValueEncoder(runId)(fields, at, seq));
+      expect(value).toBe(JSON.stringify({ ...fields, ts: at, run_id: runId, seq }));
+    }
+  });
+
+  test('convertForSending: the key, value head and event time of a good row; the reason and text of a bad one', () => {
+    const schema = inferSchema('t.csv', ['Symbol', 'Time', 'Price'], [['A', '2024-01-02', '1']], {
+      timestampColumn: 'Time',
+    });
+    expect(convertForSending(schema, ['A', '2024-01-02', '1.50'], 'A,2024-01-02,1.50\r\n')).toEqual({
+      ok: true,
+      key: 'A',
+      head: '{"symbol":"A","time":"2024-01-02","price":1.5,',
+      eventTime: Date.parse('2024-01-02T00:00:00Z'),
+    });
+    const bad = ['B', '2024-01-02', 'x'];
+    expect(convertForSending(schema, bad, 'B,2024-01-02,x\n')).toEqual({
+      ok: false,
+      reason: (convertRow(schema, bad) as { reason: string }).reason,
+      raw: 'B,2024-01-02,x',
+    });
+    const good = convertRow(schema, ['A', '2024-01-02', '1.50']);
+    expect(good.ok && tickValueCloser('r')(fieldsHead(good.fields), ts, 7)).toBe(
+      tickValueEncoder('r')((good as { fields: Record<string, number> }).fields, ts, 7),
+    );
   });
 });
 
