@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,14 +5,13 @@ import { gzipSync } from 'node:zlib';
 import type { Column, Partition, Table } from '@aws-sdk/client-glue';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
-  type ObjectSource,
   type QueryOutcome,
   QueryEngine,
   QueryFailure,
-  type StoredObject,
   type TableCatalog,
   type TableLookup,
 } from '../../local-aws/athena/engine';
+import { BUCKET, FolderObjectSource } from '../helpers/folder-objects';
 
 /**
  * The Athena engine on real DuckDB over real files: a folder stands in for S3
@@ -21,62 +19,7 @@ import {
  * makes them, and expected values are computed here from the rows written.
  */
 
-const BUCKET = 'lake';
 const DATABASE = 'market';
-
-/** S3 as a folder: ETags are MD5s of the content, as S3 gives for single-part uploads. */
-class FolderObjectSource implements ObjectSource {
-  readonly downloads: string[] = [];
-
-  constructor(readonly root: string) {}
-
-  put(key: string, body: Buffer | string): number {
-    const file = path.join(this.root, BUCKET, key);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, body);
-    return fs.statSync(file).size;
-  }
-
-  size(key: string): number {
-    return fs.statSync(path.join(this.root, BUCKET, key)).size;
-  }
-
-  takeDownloads(): string[] {
-    return this.downloads.splice(0).sort();
-  }
-
-  async list(bucket: string, prefix: string, signal: AbortSignal): Promise<StoredObject[]> {
-    signal.throwIfAborted();
-    const base = path.join(this.root, bucket);
-    const found: StoredObject[] = [];
-    const walk = (directory: string) => {
-      if (!fs.existsSync(directory)) return;
-      for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-        const file = path.join(directory, entry.name);
-        if (entry.isDirectory()) walk(file);
-        else {
-          const key = path.relative(base, file).split(path.sep).join('/');
-          const body = fs.readFileSync(file);
-          const etag = `"${crypto.createHash('md5').update(body).digest('hex')}"`;
-          if (key.startsWith(prefix)) found.push({ key, size: body.length, etag });
-        }
-      }
-    };
-    walk(base);
-    return found;
-  }
-
-  async head(bucket: string, key: string, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    await fs.promises.access(path.join(this.root, bucket, key));
-  }
-
-  async download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    this.downloads.push(key);
-    await fs.promises.copyFile(path.join(this.root, bucket, key), file);
-  }
-}
 
 class MemoryCatalog implements TableCatalog {
   readonly databases = new Map<string, Map<string, { table: Table; partitions: Partition[] }>>();

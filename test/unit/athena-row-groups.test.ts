@@ -1,17 +1,10 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Partition, Table } from '@aws-sdk/client-glue';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import {
-  type ObjectSource,
-  type QueryOutcome,
-  QueryEngine,
-  type StoredObject,
-  type TableCatalog,
-  type TableLookup,
-} from '../../local-aws/athena/engine';
+import { type QueryOutcome, QueryEngine, type TableCatalog, type TableLookup } from '../../local-aws/athena/engine';
+import { BUCKET, FolderObjectSource } from '../helpers/folder-objects';
 
 /**
  * Data scanned with Parquet row groups skipped by their min/max statistics, on the real engine over a real
@@ -22,52 +15,10 @@ import {
  * subqueries, columns compared with columns).
  */
 
-const BUCKET = 'lake';
 const DATABASE = 'market';
 const KEY = 'curated/trades/part-0.parquet';
 const GROUP_ROWS = 2048;
 const GROUPS = 10;
-
-class FolderObjectSource implements ObjectSource {
-  constructor(readonly root: string) {}
-
-  put(key: string, body: Buffer): void {
-    const file = path.join(this.root, BUCKET, key);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, body);
-  }
-
-  async list(bucket: string, prefix: string, signal: AbortSignal): Promise<StoredObject[]> {
-    signal.throwIfAborted();
-    const base = path.join(this.root, bucket);
-    const found: StoredObject[] = [];
-    const walk = (directory: string) => {
-      if (!fs.existsSync(directory)) return;
-      for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
-        const file = path.join(directory, entry.name);
-        if (entry.isDirectory()) walk(file);
-        else {
-          const key = path.relative(base, file).split(path.sep).join('/');
-          const body = fs.readFileSync(file);
-          const etag = `"${crypto.createHash('md5').update(body).digest('hex')}"`;
-          if (key.startsWith(prefix)) found.push({ key, size: body.length, etag });
-        }
-      }
-    };
-    walk(base);
-    return found;
-  }
-
-  async head(bucket: string, key: string, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    await fs.promises.access(path.join(this.root, bucket, key));
-  }
-
-  async download(bucket: string, key: string, file: string, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    await fs.promises.copyFile(path.join(this.root, bucket, key), file);
-  }
-}
 
 const table: Table = {
   Name: 'trades',
