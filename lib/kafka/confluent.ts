@@ -394,7 +394,19 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
               }
             }
           },
-          abort: () => call(() => client.abort()),
+          async abort() {
+            // Like commit, abort gives up after 5 s while the coordinator recovers (a broker restarting), and the
+            // client then still counts the transaction as ongoing: wait it out, up to the transaction's timeout.
+            const until = Date.now() + transactionTimeoutMs;
+            for (;;) {
+              try {
+                return await call(() => client.abort());
+              } catch (error) {
+                const { retriable } = error as { retriable?: boolean };
+                if (!retriable || Date.now() > until) throw error;
+              }
+            }
+          },
         };
       },
     };

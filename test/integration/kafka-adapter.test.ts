@@ -199,10 +199,16 @@ describe.each(clients)('%s', (client) => {
       await ownAdmin.disconnect();
       const producer = own.transactionalProducer({ transactionalId: uniqueName('adapter-restart') });
       await producer.connect();
+      // As the replay does: a transaction that fails is aborted, so the next one can begin.
       const send = async (value: string) => {
         const transaction = await producer.transaction();
-        await transaction.send({ topic, messages: [{ value }] });
-        await transaction.commit();
+        try {
+          await transaction.send({ topic, messages: [{ value }] });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
       };
       const read = await reader(own, topic);
       try {
