@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../lib/config';
  */
 
 const WORKFLOWS = require.resolve('../workflows');
-export const BUNDLE_CACHE = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'ticksync-workflow-bundle');
+const BUNDLE_CACHE = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'ticksync-workflow-bundle');
 
 interface Manifest {
   /** Project files (relative to the root) the bundle holds, as webpack names its modules. */
