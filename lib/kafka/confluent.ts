@@ -316,6 +316,27 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
     };
   }
 
+  /**
+   * Commits and aborts through librdkafka give up after the client's fixed 5 s while the records' deliveries or
+   * the coordinator are pending (a broker restarting), and go on in the background: librdkafka resumes a timed-out
+   * call when it is made again, and until then the client still counts the transaction as ongoing (an abort in
+   * between fails as conflicting, and every later transaction() as "one at a time"). The call is made again on a
+   * timeout or a retriable error, as kafkajs's own commit waits, up to the transaction's timeout.
+   */
+  async function resumed(what: string, operation: () => Promise<void>, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await call(operation);
+      } catch (error) {
+        const { code, retriable, abortable } = error as { code?: number; retriable?: boolean; abortable?: boolean };
+        const again = code === KafkaJS.ErrorCodes.ERR__TIMED_OUT || (retriable === true && !abortable);
+        if (!again || Date.now() > until) throw error;
+        log.info({ err: error }, `the transaction's ${what} did not finish yet: resuming it`);
+      }
+    }
+  }
+
   function transactionalProducer({
     transactionalId,
     transactionTimeoutMs = 60_000,
@@ -380,33 +401,14 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
             );
           },
           async commit() {
-            // librdkafka's commit waits 5 s for the records' deliveries and the coordinator, then fails as
-            // retriable (a broker restarting): commit() waits as kafkajs's does, up to the transaction's timeout.
-            const until = Date.now() + transactionTimeoutMs;
-            for (;;) {
-              try {
-                if (opaque.failed) throw opaque.failed;
-                return await call(() => client.commit());
-              } catch (error) {
-                if (opaque.failed) throw normalized(opaque.failed);
-                const { retriable, abortable } = error as { retriable?: boolean; abortable?: boolean };
-                if (!retriable || abortable || Date.now() > until) throw error;
-              }
+            if (opaque.failed) throw normalized(opaque.failed);
+            try {
+              return await resumed('commit', () => client.commit(), transactionTimeoutMs);
+            } catch (error) {
+              throw opaque.failed ? normalized(opaque.failed) : error;
             }
           },
-          async abort() {
-            // Like commit, abort gives up after 5 s while the coordinator recovers (a broker restarting), and the
-            // client then still counts the transaction as ongoing: wait it out, up to the transaction's timeout.
-            const until = Date.now() + transactionTimeoutMs;
-            for (;;) {
-              try {
-                return await call(() => client.abort());
-              } catch (error) {
-                const { retriable } = error as { retriable?: boolean };
-                if (!retriable || Date.now() > until) throw error;
-              }
-            }
-          },
+          abort: () => resumed('abort', () => client.abort(), transactionTimeoutMs),
         };
       },
     };
