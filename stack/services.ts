@@ -87,9 +87,13 @@ const kafka: Service = {
         'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
         `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
         `log.dirs=${dataDir}`,
-        // One broker: every internal topic has one replica.
+        // One broker: every internal topic has one replica, and one partition (as Testcontainers' Kafka): a fresh
+        // broker creates and loads 50 partitions of each otherwise, and until a group's partition is loaded its
+        // coordinator answers NOT_COORDINATOR (a first transaction's sendOffsets failed so, 1.6 s after start).
         'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=1',
         'transaction.state.log.replication.factor=1',
+        'transaction.state.log.num.partitions=1',
         'transaction.state.log.min.isr=1',
         'share.coordinator.state.topic.replication.factor=1',
         'share.coordinator.state.topic.min.isr=1',
@@ -127,6 +131,9 @@ const kafka: Service = {
     try {
       await withTimeout('Kafka metadata request', 5000, admin.connect());
       await withTimeout('Kafka metadata request', 5000, admin.ping());
+      // Ready means a consumer group can work: on a fresh broker this creates the offsets topic, and it answers
+      // once the group coordinator has loaded it.
+      await withTimeout('Kafka group coordinator', 5000, admin.describeGroup('ticksync-stack-healthcheck'));
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
