@@ -127,7 +127,12 @@ const kafka: Service = {
     };
   },
   async healthcheck(config) {
-    const admin = createKafka(config, pino({ level: 'silent' }), { failFast: true, silent: true }).admin();
+    // Always through kafkajs, whichever client the pipeline uses: librdkafka's DescribeGroups crashes the process
+    // (SIGSEGV) while a restarted broker's group coordinator loads, as its ListConsumerGroupOffsets does.
+    const admin = createKafka({ ...config, kafka: { ...config.kafka, client: 'kafkajs' } }, pino({ level: 'silent' }), {
+      failFast: true,
+      silent: true,
+    }).admin();
     try {
       await withTimeout('Kafka metadata request', 5000, admin.connect());
       await withTimeout('Kafka metadata request', 5000, admin.ping());
