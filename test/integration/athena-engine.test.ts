@@ -499,6 +499,61 @@ describe('compatibility with Athena (Trino) SQL', () => {
       ],
       [['2024-01-02 03:00:00.000', '2024-01-01', '2024-03-01 00:00:00.000 UTC']],
     ],
+    // A timestamp with time zone by every unit (the fixed ones floor epoch microseconds): before 1970 too,
+    // weeks from a Monday, and a leap day.
+    ...(
+      [
+        [
+          '1969-12-31T23:59:59.999Z',
+          [
+            '1969-12-31 23:59:59.999',
+            '1969-12-31 23:59:59.000',
+            '1969-12-31 23:59:00.000',
+            '1969-12-31 23:00:00.000',
+            '1969-12-31 00:00:00.000',
+            '1969-12-29 00:00:00.000',
+            '1969-12-01 00:00:00.000',
+            '1969-10-01 00:00:00.000',
+            '1969-01-01 00:00:00.000',
+          ],
+        ],
+        [
+          '2024-02-29T13:47:31.123Z',
+          [
+            '2024-02-29 13:47:31.123',
+            '2024-02-29 13:47:31.000',
+            '2024-02-29 13:47:00.000',
+            '2024-02-29 13:00:00.000',
+            '2024-02-29 00:00:00.000',
+            '2024-02-26 00:00:00.000',
+            '2024-02-01 00:00:00.000',
+            '2024-01-01 00:00:00.000',
+            '2024-01-01 00:00:00.000',
+          ],
+        ],
+        [
+          '1900-03-04T05:06:07.089Z',
+          [
+            '1900-03-04 05:06:07.089',
+            '1900-03-04 05:06:07.000',
+            '1900-03-04 05:06:00.000',
+            '1900-03-04 05:00:00.000',
+            '1900-03-04 00:00:00.000',
+            '1900-02-26 00:00:00.000',
+            '1900-03-01 00:00:00.000',
+            '1900-01-01 00:00:00.000',
+            '1900-01-01 00:00:00.000',
+          ],
+        ],
+      ] as [string, string[]][]
+    ).map(([iso, truncated]): [string, [string, string][], string[][]] => {
+      const units = ['millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year'];
+      return [
+        `SELECT ${units.map((unit) => `date_trunc('${unit}', from_iso8601_timestamp('${iso}'))`).join(', ')}`,
+        units.map((_, index) => [`_col${index}`, 'timestamp with time zone']),
+        [truncated.map((text) => `${text} UTC`)],
+      ];
+    }),
     [
       "SELECT from_iso8601_timestamp('2024-01-02T03:04:05.678Z'), from_iso8601_timestamp('2024-01-02T04:04:05+01:00') = from_iso8601_timestamp('2024-01-02T03:04:05Z')",
       [
@@ -540,6 +595,15 @@ describe('compatibility with Athena (Trino) SQL', () => {
         ['_col2', 'boolean'],
       ],
       [['2', '4', 'true']],
+    ],
+    // A ROW key orders field by field, numbers as numbers: ties in the first field go to the second (10 > 9).
+    [
+      "SELECT min_by(name, ROW(t, s)), max_by(name, ROW(t, s)) FROM (VALUES ('a', '2024-01-01T00:00:01Z', 10), ('b', '2024-01-01T00:00:01Z', 9), ('c', '2024-01-01T00:00:02Z', 9), ('d', '2024-01-01T00:00:02Z', 10)) AS v(name, t, s)",
+      [
+        ['_col0', 'varchar'],
+        ['_col1', 'varchar'],
+      ],
+      [['b', 'd']],
     ],
     [
       "SELECT max_by(name, score), min_by(name, score) FROM (VALUES ('a', 3), ('b', 9), ('c', 1)) AS t(name, score)",

@@ -11,6 +11,7 @@ import {
   UNNAMED_COLUMN,
 } from '../../local-aws/athena/engine/rewrite';
 import { normalizeTrinoSql } from '../../local-aws/athena/engine/sql-text';
+import { removePushedFilters } from '../../local-aws/athena/engine/views';
 
 // DuckDB only parses and prints SQL here: the rewrite itself is pure.
 let instance: DuckDBInstance;
@@ -161,4 +162,56 @@ test.each([
   expect(failure).toBeInstanceOf(QueryFailure);
   expect(failure.message.startsWith(`${name}: `)).toBe(true);
   expect(failure.message).toContain(detail);
+});
+
+describe('filters pushed into a view', () => {
+  const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+  test('choose partitions in each branch, then leave: the query evaluates each term once', async () => {
+    const view = (await parse("SELECT a, dt FROM t1 WHERE dt < '2' UNION ALL SELECT a, dt FROM t2")).node as JsonObject;
+    const statement = await parse("SELECT count(*) FROM v WHERE dt >= '1' AND a > 0");
+    const analysis = analyzeStatement(
+      statement.node as JsonObject,
+      context,
+      new Map([['lake.v', { schema: 'lake', node: view }]]),
+    );
+    // Both terms name columns every branch passes through: each branch holds a copy, for its tables' pruning.
+    expect(analysis.pushedFilters.map(({ own, pushed }) => [own, pushed])).toEqual([
+      [1, 2],
+      [0, 2],
+    ]);
+    const pushed = await print(statement);
+    expect(occurrences(pushed, "(dt >= '1')")).toBe(3);
+    expect(occurrences(pushed, '(a > 0)')).toBe(3);
+    removePushedFilters(analysis.pushedFilters);
+    const run = await print(statement);
+    expect(occurrences(run, "(dt >= '1')")).toBe(1);
+    expect(occurrences(run, '(a > 0)')).toBe(1);
+    // The view's own WHERE stays; the branch that had none has none again.
+    expect(run).toContain("FROM t1 WHERE (dt < '2')");
+    expect(run).toMatch(/FROM t2\)/);
+    expect(run).toMatch(/WHERE \(\(dt >= '1'\) AND \(a > 0\)\)$/);
+  });
+
+  test('one term into a branch without a WHERE, and a WHERE changed since, which keeps its copies', async () => {
+    const view = (await parse('SELECT a, dt FROM t1 UNION ALL SELECT a, dt FROM t2')).node as JsonObject;
+    const statement = await parse("SELECT a FROM v WHERE dt = '1'");
+    const analysis = analyzeStatement(
+      statement.node as JsonObject,
+      context,
+      new Map([['lake.v', { schema: 'lake', node: view }]]),
+    );
+    expect(analysis.pushedFilters.map(({ own, pushed }) => [own, pushed])).toEqual([
+      [0, 1],
+      [0, 1],
+    ]);
+    // A shape removePushedFilters does not recognise is left whole: a term twice, never one missing.
+    const [first] = analysis.pushedFilters;
+    const kept = first!.branch.where_clause;
+    removePushedFilters([{ ...first!, own: 1 }]);
+    expect(first!.branch.where_clause).toBe(kept);
+    removePushedFilters(analysis.pushedFilters);
+    const run = await print(statement);
+    expect(occurrences(run, "(dt = '1')")).toBe(1);
+  });
 });

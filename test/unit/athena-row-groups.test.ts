@@ -260,6 +260,17 @@ describe('columns only an unused column of a WITH query reads are not counted (T
       'WITH w AS (SELECT *, symbol AS s, CAST(seqno AS varchar) || ts AS o FROM trades) SELECT s FROM w ORDER BY o LIMIT 1',
       ['symbol', 'seqno', 'ts'],
     ],
+    // A ROW of columns, as the named queries' trade order is: its fields are the columns it reads.
+    [
+      'a ROW item nothing reads',
+      'WITH w AS (SELECT *, symbol AS s, ROW(ts, seqno) AS o FROM trades) SELECT s, count(*) FROM w GROUP BY s',
+      ['symbol'],
+    ],
+    [
+      'a ROW item read by min_by',
+      'WITH w AS (SELECT *, symbol AS s, ROW(ts, seqno) AS o FROM trades) SELECT s, min_by(price, o) FROM w GROUP BY s',
+      ['symbol', 'price', 'seqno', 'ts'],
+    ],
     // A * that reaches the result counts every column of the table (as before).
     ['a * outside the WITH query', 'WITH w AS (SELECT symbol AS s, seqno AS o FROM trades) SELECT * FROM w', ['*']],
     [

@@ -205,7 +205,6 @@ const RENAMED: Record<string, string> = {
 };
 
 const MACROS = [
-  'date_trunc',
   'to_iso8601',
   'from_iso8601_timestamp',
   'from_iso8601_date',
@@ -332,6 +331,7 @@ export interface CallScope {
  */
 const TYPED_MACROS: Record<string, string> = {
   date_add: 'athena_date_add_untyped',
+  date_trunc: 'athena_date_trunc_untyped',
   sequence: 'athena_sequence_untyped',
   reverse: 'reverse',
 };
@@ -651,13 +651,14 @@ const REWRITERS: Record<string, Rewriter> = {
   },
 };
 
-/** Trino names an anonymous ROW's fields field0, field1 ... (DuckDB leaves them unnamed, and then unreadable by name). */
+/**
+ * Trino names an anonymous ROW's fields field0, field1 ... (DuckDB leaves them unnamed, and then unreadable by name).
+ * The fields are named in place: the analysis keeps the column references it found by identity (to qualify them,
+ * and to count the columns a query reads), so a ROW of columns must hold those same nodes.
+ */
 function anonymousRow(call: JsonObject, children: JsonObject[]): JsonObject {
-  return {
-    ...call,
-    function_name: 'struct_pack',
-    children: children.map((child, i) => ({ ...child, alias: `field${i}` })),
-  };
+  children.forEach((child, i) => (child.alias = `field${i}`));
+  return { ...call, function_name: 'struct_pack', children };
 }
 
 /** A cast of an anonymous ROW to a ROW type goes by position: give DuckDB its unnamed struct back. */
@@ -665,7 +666,8 @@ export function unnamedRowForCast(child: JsonObject): JsonObject | undefined {
   if (child.class !== 'FUNCTION' || child.function_name !== 'struct_pack' || child.schema !== 'main') return undefined;
   const children = objectsIn(child, 'children');
   if (!children.every((field, i) => field.alias === `field${i}`)) return undefined;
-  return { ...child, function_name: 'row', children: children.map((field) => ({ ...field, alias: '' })) };
+  for (const field of children) field.alias = '';
+  return { ...child, function_name: 'row', children };
 }
 
 /** EXTRACT fields where Trino's meaning differs from DuckDB's date_part: DOW is ISO (Monday 1). */

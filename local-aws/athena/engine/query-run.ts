@@ -76,7 +76,7 @@ import {
   tableSourceSql,
 } from './table-source';
 import type { QueryOutcome, QueryRequest, StoredObject, TableCatalog } from './types';
-import { baseTableNames, type LoadedView, viewKey } from './views';
+import { baseTableNames, type LoadedView, removePushedFilters, viewKey } from './views';
 import { decodePrestoView, isVirtualView } from '../../../lib/glue-view';
 import { runUtilityStatement } from './utility';
 
@@ -220,6 +220,7 @@ export class QueryRun {
     for (const table of tables) table.scans = await this.list(table);
     this.planningMs = this.elapsed();
     const dataScannedBytes = await this.fetch(tables, analysis, outputHasStar(root), unusedWithColumnRefs(root));
+    removePushedFilters(analysis.pushedFilters);
     for (const table of tables) {
       const source = await this.parse(tableSourceSql(table.layout, table.scans), false);
       spliceTableSource(table.ref, source.node as JsonObject);

@@ -23,7 +23,7 @@ import {
 import { functionNotFound, internalError, notSupported } from './errors';
 import { conjuncts, isPartitionPredicate } from './pruning';
 import type { FromClause, TableReference } from './table-reference';
-import { type LoadedView, pushDownFilters, viewKey } from './views';
+import { type LoadedView, type PushedFilters, pushDownFilters, viewKey } from './views';
 
 /**
  * One walk over DuckDB's parse tree of the user's query that checks every node
@@ -44,6 +44,8 @@ export interface AnalyzedQuery {
   viewPassThroughRefs: ReadonlySet<JsonObject>;
   /** VALUES without column names: DuckDB calls the columns col0, col1 where Trino says _col0, _col1. */
   anonymousValues: boolean;
+  /** The WHERE terms copied into views' branches, for choosing partitions and row groups (views.ts). */
+  pushedFilters: readonly PushedFilters[];
 }
 
 const QUERY_NODES = new Set(['SELECT_NODE', 'SET_OPERATION_NODE', 'RECURSIVE_CTE_NODE', 'CTE_NODE']);
@@ -117,6 +119,7 @@ class QueryRewriter {
   readonly tables: TableReference[] = [];
   readonly columnRefs: JsonObject[] = [];
   readonly viewPassThroughRefs = new Set<JsonObject>();
+  readonly pushedFilters: PushedFilters[] = [];
   anonymousValues = false;
   private lambdaDepth = 0;
   private readonly placements = new WeakMap<JsonObject, FromPlacement>();
@@ -283,7 +286,9 @@ class QueryRewriter {
       const terms = conjuncts(objectField(placement.from.select, 'where_clause')).filter((term) =>
         isPartitionPredicate(term, ownColumn),
       );
-      pushDownFilters(body, terms, (column) => String(arrayField(column, 'column_names').at(-1)).toLowerCase());
+      this.pushedFilters.push(
+        ...pushDownFilters(body, terms, (column) => String(arrayField(column, 'column_names').at(-1)).toLowerCase()),
+      );
     }
     replaceNode(ref, {
       type: 'SUBQUERY',
@@ -373,6 +378,7 @@ export function analyzeStatement(
     columnRefs: rewriter.columnRefs,
     viewPassThroughRefs: rewriter.viewPassThroughRefs,
     anonymousValues: rewriter.anonymousValues,
+    pushedFilters: rewriter.pushedFilters,
   };
 }
 

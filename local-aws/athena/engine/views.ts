@@ -87,27 +87,61 @@ function passedThrough(branches: JsonObject[]): Set<string> | 'all' | undefined 
   return common;
 }
 
+/** A branch's WHERE as pushDownFilters left it: its own terms, then the copies pushed into it. */
+export interface PushedFilters {
+  branch: JsonObject;
+  own: number;
+  pushed: number;
+}
+
 /**
  * Copies the terms into the WHERE of every branch of the view's query, each column reference made
  * unqualified (the branch reads one table). Terms naming a column not passed through unchanged are skipped;
- * a view of another shape takes none.
+ * a view of another shape takes none. The copies choose partitions and row groups; the query keeps its own
+ * terms, so removePushedFilters may take the copies out again before the query runs.
  */
-export function pushDownFilters(view: JsonObject, terms: JsonObject[], columnOf: (ref: JsonObject) => string): void {
+export function pushDownFilters(
+  view: JsonObject,
+  terms: JsonObject[],
+  columnOf: (ref: JsonObject) => string,
+): PushedFilters[] {
   const branches = unionAllBranches(view);
   const columns = branches && passedThrough(branches);
-  if (!branches || !columns) return;
+  if (!branches || !columns) return [];
   const pushable = terms.filter((term) =>
     columnRefs(term).every((ref) => columns === 'all' || columns.has(columnOf(ref))),
   );
-  if (pushable.length === 0) return;
-  for (const branch of branches) {
+  if (pushable.length === 0) return [];
+  return branches.map((branch) => {
     const copies = pushable.map((term) => {
       const copy = clone(term);
       for (const ref of columnRefs(copy)) ref.column_names = [columnOf(ref)];
       return copy;
     });
+    const own = conjuncts(objectField(branch, 'where_clause'));
+    branch.where_clause = conjunction([...own, ...copies]);
+    return { branch, own: own.length, pushed: copies.length };
+  });
+}
+
+/**
+ * Each branch's WHERE without the copies pushed into it, once they have chosen partitions and row groups: the
+ * query's own WHERE still holds every term, and DuckDB pushes it down itself, so each term is evaluated once
+ * per row rather than in the branch and again above the view. A WHERE whose shape changed since is left whole
+ * (a term evaluated twice, never one missing).
+ */
+export function removePushedFilters(pushed: readonly PushedFilters[]): void {
+  for (const { branch, own, pushed: count } of pushed) {
     const where = objectField(branch, 'where_clause');
-    branch.where_clause = conjunction([...conjuncts(where), ...copies]);
+    if (!where) continue;
+    if (own === 0 && count === 1) {
+      branch.where_clause = null;
+      continue;
+    }
+    const children =
+      where.class === 'CONJUNCTION' && where.type === 'CONJUNCTION_AND' ? objectsIn(where, 'children') : [];
+    if (children.length !== own + count) continue;
+    branch.where_clause = own === 0 ? null : conjunction(children.slice(0, own));
   }
 }
 
