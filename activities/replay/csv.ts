@@ -14,9 +14,12 @@ export const CSV_OPTIONS = {
   skip_empty_lines: true,
 } as const;
 
-/** A parser of the dialect, shared by the activity (header, sample mode) and the parser thread. */
-export function csvParser(withBom: boolean) {
-  return parse({ bom: withBom, ...CSV_OPTIONS });
+/**
+ * A parser of the dialect, shared by the activity (header, sample mode) and the parser thread. The record
+ * delimiter is the first line end csv-parse finds, unless given (the one found before, mid-stream).
+ */
+export function csvParser(withBom: boolean, recordDelimiter?: '\n' | '\r\n') {
+  return parse({ bom: withBom, ...CSV_OPTIONS, ...(recordDelimiter ? { record_delimiter: recordDelimiter } : {}) });
 }
 
 export type CsvParser = ReturnType<typeof csvParser>;
