@@ -179,10 +179,8 @@ export function namedQuerySql(name: NamedQueryName, options: NamedQueryOptions, 
   const symbol = roleSql(columns.symbol, 'varchar');
   const price = roleSql(columns.price, 'double');
   const size = roleSql(columns.size, 'double');
-  // Trade order: (event time,) arrival ts (ISO-8601 UTC, so it sorts as text), then seq, as a ROW compared field by
-  // field (Trino orders rows; a field may not be NULL, and the envelope's ts and seq never are). It orders as the
-  // text `ts || lpad(CAST(seq AS varchar), 20, '0')` did, without building a string per row.
-  const arrival = ['ts', 'seq'];
+  // Arrival order within a run: ts (ISO-8601 UTC, so it sorts as text), then seq.
+  const arrival = `ts || lpad(CAST(seq AS varchar), 20, '0')`;
   let source: string;
   let time: string;
   let order: string;
@@ -192,7 +190,7 @@ export function namedQuerySql(name: NamedQueryName, options: NamedQueryOptions, 
     source = `(SELECT *, ${event} AS window_time FROM ${table} WHERE ${quote(columns.eventTime.name)} IS NOT NULL) AS events
   WHERE window_time >= (SELECT max(${event}) FROM ${table}) - interval '${minutes}' minute`;
     time = 'window_time';
-    order = `ROW(${['window_time', ...arrival].join(', ')})`;
+    order = `concat(CAST(window_time AS varchar), ${arrival})`;
   } else {
     const since = `current_timestamp - interval '${minutes}' minute`;
     // The partition terms let Athena skip every hour before the window; the ts term (ts as text from the
@@ -206,7 +204,7 @@ export function namedQuerySql(name: NamedQueryName, options: NamedQueryOptions, 
     `from_iso8601_timestamp(ts) >= ${since}`,
   ].join('\n    AND ')}`;
     time = 'from_iso8601_timestamp(ts)';
-    order = `ROW(${arrival.join(', ')})`;
+    order = arrival;
   }
   const windowed = `windowed AS (
   SELECT *, ${symbol} AS trade_symbol, ${price} AS trade_price, ${size} AS trade_size, ${time} AS trade_time,

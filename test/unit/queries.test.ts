@@ -85,18 +85,6 @@ describe('namedQuerySql', () => {
     expect(sql).toContain(`from_iso8601_timestamp(ts) >= current_timestamp - interval '10' minute`);
   });
 
-  test('the trade order is a ROW of (event time,) ts and seq, with no string built per row', () => {
-    const arrival = namedQuerySql('ohlc', { ...options, time: 'arrival' });
-    expect(arrival).toContain('ROW(ts, seq) AS trade_order');
-    expect(arrival).toContain('min_by(trade_price, trade_order) AS open');
-    expect(arrival).toContain('max_by(trade_price, trade_order) AS close');
-    expect(arrival).not.toMatch(/lpad|concat/);
-    const found = resolveColumns('ticks', columns('symbol', 'price', 'size', 'timestamp', ...ENVELOPE), options);
-    const trades = namedQuerySql('trades', options, found);
-    expect(trades).toContain('ROW(window_time, ts, seq) AS trade_order');
-    expect(trades).toContain('ORDER BY trade_order DESC');
-  });
-
   test('bad options are refused, naming the option', () => {
     expect(() => namedQuerySql('trades', { ...options, timeColumn: 'Bad-Name' })).toThrow(
       'timeColumn: expected a lowercase Glue name (letters, digits, _), got "Bad-Name"',
