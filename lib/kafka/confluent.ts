@@ -352,6 +352,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           reject: (error) => (opaque.failed ??= error),
         };
         const native = internal<NativeProducer>(client);
+        let offsets: Promise<void> | undefined;
         return {
           async send({ topic, messages }) {
             for (let next = 0; next < messages.length;) {
@@ -361,27 +362,33 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           },
           async sendOffsets({ groupId, topic, partitions }) {
             // The KafkaJS-style sendOffsets drops the metadata (the progress marker): the native call keeps it.
-            const handle = await groups.get(groupId);
-            await call(
-              () =>
-                new Promise<void>((resolve, reject) =>
-                  internal<NativeProducer>(client).sendOffsetsToTransaction(
-                    partitions.map(({ partition, offset, metadata }) => ({
-                      topic,
-                      partition,
-                      offset: Number(offset),
-                      ...(metadata === undefined ? {} : { metadata }),
-                    })),
-                    internal(handle),
-                    10_000,
-                    (error) => (error ? reject(error as Error) : resolve()),
+            // Its round trips (AddOffsetsToTxn, TxnOffsetCommit) run on the binding's thread while the caller
+            // queues the transaction's records: commit() and abort() wait for them first.
+            offsets = (async () => {
+              const handle = await groups.get(groupId);
+              await call(
+                () =>
+                  new Promise<void>((resolve, reject) =>
+                    internal<NativeProducer>(client).sendOffsetsToTransaction(
+                      partitions.map(({ partition, offset, metadata }) => ({
+                        topic,
+                        partition,
+                        offset: Number(offset),
+                        ...(metadata === undefined ? {} : { metadata }),
+                      })),
+                      internal(handle),
+                      10_000,
+                      (error) => (error ? reject(error as Error) : resolve()),
+                    ),
                   ),
-                ),
-            );
+              );
+            })();
+            offsets.catch(() => undefined); // surfaced by commit()
           },
           async commit() {
             // librdkafka's commit waits 5 s for the records' deliveries and the coordinator, then fails as
             // retriable (a broker restarting): commit() waits as kafkajs's does, up to the transaction's timeout.
+            await offsets;
             const until = Date.now() + transactionTimeoutMs;
             for (;;) {
               try {
@@ -397,6 +404,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           async abort() {
             // Like commit, abort gives up after 5 s while the coordinator recovers (a broker restarting), and the
             // client then still counts the transaction as ongoing: wait it out, up to the transaction's timeout.
+            await offsets?.catch(() => undefined); // librdkafka takes one transactional call at a time
             const until = Date.now() + transactionTimeoutMs;
             for (;;) {
               try {
