@@ -145,13 +145,15 @@ export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefi
     const { input, plan } = chunk;
     const transaction = await producer.transaction();
     try {
-      if (batch.messages.length > 0) await transaction.send({ topic: input.topic, messages: batch.messages });
-      if (batch.rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, messages: batch.rejects });
+      // The marker first: with the confluent client its round trips overlap the records' queueing. Within the
+      // transaction the order does not matter: the commit makes records and marker visible together.
       await transaction.sendOffsets({
         groupId: progressGroup(input.runId),
         topic: plan.progressTopic,
         partitions: [{ partition: 0, offset: String(batch.marker.rowsRead), metadata: JSON.stringify(batch.marker) }],
       });
+      if (batch.messages.length > 0) await transaction.send({ topic: input.topic, messages: batch.messages });
+      if (batch.rejects.length > 0) await transaction.send({ topic: plan.rejectsTopic, messages: batch.rejects });
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

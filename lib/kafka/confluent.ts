@@ -373,6 +373,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           reject: (error) => (opaque.failed ??= error),
         };
         const native = internal<NativeProducer>(client);
+        let offsets: Promise<void> | undefined;
         return {
           async send({ topic, messages }) {
             for (let next = 0; next < messages.length;) {
@@ -382,25 +383,31 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
           },
           async sendOffsets({ groupId, topic, partitions }) {
             // The KafkaJS-style sendOffsets drops the metadata (the progress marker): the native call keeps it.
-            const handle = await groups.get(groupId);
-            await call(
-              () =>
-                new Promise<void>((resolve, reject) =>
-                  internal<NativeProducer>(client).sendOffsetsToTransaction(
-                    partitions.map(({ partition, offset, metadata }) => ({
-                      topic,
-                      partition,
-                      offset: Number(offset),
-                      ...(metadata === undefined ? {} : { metadata }),
-                    })),
-                    internal(handle),
-                    10_000,
-                    (error) => (error ? reject(error as Error) : resolve()),
+            // Its round trips (AddOffsetsToTxn, TxnOffsetCommit) run on the binding's thread while the caller
+            // queues the transaction's records: commit() and abort() wait for them first.
+            offsets = (async () => {
+              const handle = await groups.get(groupId);
+              await call(
+                () =>
+                  new Promise<void>((resolve, reject) =>
+                    internal<NativeProducer>(client).sendOffsetsToTransaction(
+                      partitions.map(({ partition, offset, metadata }) => ({
+                        topic,
+                        partition,
+                        offset: Number(offset),
+                        ...(metadata === undefined ? {} : { metadata }),
+                      })),
+                      internal(handle),
+                      10_000,
+                      (error) => (error ? reject(error as Error) : resolve()),
+                    ),
                   ),
-                ),
-            );
+              );
+            })();
+            offsets.catch(() => undefined); // surfaced by commit()
           },
           async commit() {
+            await offsets; // a failed sendOffsets fails the commit
             if (opaque.failed) throw normalized(opaque.failed);
             try {
               return await resumed('commit', () => client.commit(), transactionTimeoutMs);
@@ -408,7 +415,10 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
               throw opaque.failed ? normalized(opaque.failed) : error;
             }
           },
-          abort: () => resumed('abort', () => client.abort(), transactionTimeoutMs),
+          async abort() {
+            await offsets?.catch(() => undefined); // librdkafka takes one transactional call at a time
+            return resumed('abort', () => client.abort(), transactionTimeoutMs);
+          },
         };
       },
     };

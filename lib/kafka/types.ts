@@ -110,7 +110,10 @@ export interface KafkaTransaction {
    * commit() resolves only once every message is delivered, and fails if one was not.
    */
   send(record: SendRecord): Promise<void>;
-  /** Commits the offsets (and their metadata) together with the transaction's messages. */
+  /**
+   * Commits the offsets (and their metadata) together with the transaction's messages. It may resolve before
+   * the coordinator has them (confluent sends them while the caller sends messages): commit() fails if they failed.
+   */
   sendOffsets(offsets: TransactionOffsets): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
