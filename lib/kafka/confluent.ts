@@ -348,6 +348,11 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
       // A transaction's records are queued natively (queued() above): only a failed one reports back; the
       // commit flushes them all and fails if one failed.
       'delivery.report.only.error': true,
+      // The coordinator answers the AddOffsetsToTxn or AddPartitionsToTxn that comes right after a commit with
+      // CONCURRENT_TRANSACTIONS until that commit's markers are written; librdkafka retries it after this backoff
+      // (100 ms by default, growing to retry.backoff.max.ms). 20 ms, as Kafka's Java producer waits for this error:
+      // 40 one-record transactions back to back took 9.3 s with the default, 1.6 s with 20 ms.
+      'retry.backoff.ms': 20,
     });
     let connected = false;
     // librdkafka commits offsets in a transaction for a consumer handle of the group (its group metadata).

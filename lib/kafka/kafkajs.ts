@@ -99,6 +99,25 @@ export function createKafkajsClient(config: Config, logger: Logger, options: Kaf
     };
   }
 
+  /**
+   * The transaction coordinator answers CONCURRENT_TRANSACTIONS while it still completes the producer's previous
+   * transaction: EndTxn returns before the commit markers are written. Kafka's own clients retry it; kafkajs does
+   * for AddPartitionsToTxn (send) but not for AddOffsetsToTxn (sendOffsets), which then failed the transaction
+   * begun right after a commit whenever it opened with its offsets (the replay's marker does). Retried here, with
+   * a short backoff, until the transaction would time out; nothing was added to the transaction when it fails.
+   */
+  async function whileConcurrent<T>(call: () => Promise<T>, deadline: number): Promise<T> {
+    for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+      try {
+        return await call();
+      } catch (error) {
+        if ((error as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || Date.now() + delay > deadline)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
   function transactionalProducer({
     transactionalId,
     transactionTimeoutMs = 60_000,
@@ -127,8 +146,15 @@ export function createKafkajsClient(config: Config, logger: Logger, options: Kaf
             await transaction.send({ topic, acks: -1, messages });
           },
           sendOffsets: ({ groupId, topic, partitions }) =>
-            // kafkajs passes the metadata string through; its typings omit it.
-            transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: partitions as never }] }),
+            whileConcurrent(
+              () =>
+                // kafkajs passes the metadata string through; its typings omit it.
+                transaction.sendOffsets({
+                  consumerGroupId: groupId,
+                  topics: [{ topic, partitions: partitions as never }],
+                }),
+              Date.now() + transactionTimeoutMs,
+            ),
           commit: () => transaction.commit(),
           abort: () => transaction.abort(),
         };

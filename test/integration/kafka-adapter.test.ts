@@ -96,6 +96,38 @@ describe.each(clients)('%s', (client) => {
     await admin.deleteTopics([topic]);
   });
 
+  test('transactions that open with their offsets, one right after the other, all commit', async () => {
+    // The replay's order: each transaction sends its progress marker first, then its records, and the next one
+    // begins as soon as the last commit returns, while the coordinator may still be writing its markers.
+    const topic = uniqueName(`adapter-marker-first-${client}`);
+    await admin.createTopics([{ topic, numPartitions: 3 }]);
+    const group = uniqueName('adapter-marker-first');
+    const producer = kafka.transactionalProducer({ transactionalId: uniqueName('adapter-marker-first') });
+    await producer.connect();
+    const transactions = 40;
+    try {
+      for (let n = 1; n <= transactions; n += 1) {
+        const transaction = await producer.transaction();
+        await transaction.sendOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: String(n) }] });
+        await transaction.send({ topic, messages: [{ key: `k${n}`, value: `v${n}` }] });
+        await transaction.commit();
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    expect(await admin.fetchGroupOffsets(group, topic)).toContainEqual(
+      expect.objectContaining({ partition: 0, offset: String(transactions) }),
+    );
+    const read = await reader(kafka, topic);
+    try {
+      await until('every transaction', () => read.seen.length >= transactions);
+      expect(new Set(read.seen.map(({ value }) => value)).size).toBe(transactions);
+    } finally {
+      await read.stop();
+    }
+    await admin.deleteTopics([topic]);
+  });
+
   test('a zombie producer of the same transactional id is fenced', async () => {
     const topic = uniqueName(`adapter-fence-${client}`);
     await admin.createTopics([{ topic, numPartitions: 1 }]);
