@@ -332,25 +332,29 @@ describe.each(clients)('%s', (client) => {
   test('a transaction larger than the client queue commits whole; a record the broker refuses fails the commit, and nothing of its transaction is read', async () => {
     const topic = uniqueName(`adapter-big-${client}`);
     const strict = uniqueName(`adapter-strict-${client}`);
+    const narrow = uniqueName(`adapter-narrow-${client}`);
     await admin.createTopics([
       { topic, numPartitions: 3 },
       { topic: strict, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '2000' }] },
+      { topic: narrow, numPartitions: 1 },
     ]);
     const producer = kafka.transactionalProducer({ transactionalId: uniqueName('adapter-big') });
     await producer.connect();
-    // librdkafka queues 100,000 records at most (queue.buffering.max.messages): the rest of one send waits for
-    // room. kafkajs encodes one send in time that grows with the square of its records (63 s for these 120,000 in
-    // one send, 2 s in twelve), so it gets the same records in sends of 10,000.
+    // One send of 120,000 records: librdkafka queues 100,000 at most (queue.buffering.max.messages), the rest waits
+    // for room; kafkajs's adapter cuts it into sends it can encode. And 10,000 records of ~170 bytes, 1.7 MB, to one
+    // partition, over the broker's default 1 MiB batch limit (kafkajs sent them as one batch, refused).
     const count = 120_000;
-    const perSend = client === 'kafkajs' ? 10_000 : count;
+    const wide = 10_000;
     try {
       const big = await producer.transaction();
-      for (let first = 0; first < count; first += perSend) {
-        await big.send({
-          topic,
-          messages: Array.from({ length: perSend }, (_, i) => ({ key: `k${i % 97}`, value: `big-${first + i}` })),
-        });
-      }
+      await big.send({
+        topic,
+        messages: Array.from({ length: count }, (_, i) => ({ key: `k${i % 97}`, value: `big-${i}` })),
+      });
+      await big.send({
+        topic: narrow,
+        messages: Array.from({ length: wide }, (_, i) => ({ key: `k${i % 500}`, value: `${i}:${'x'.repeat(160)}` })),
+      });
       await big.commit();
 
       const refused = await producer.transaction();
@@ -379,6 +383,15 @@ describe.each(clients)('%s', (client) => {
     } finally {
       await read.stop();
     }
+    const narrowRead = await reader(kafka, narrow);
+    try {
+      await until('the one-partition transaction', () => narrowRead.seen.length >= wide, 60_000);
+      const indexes = narrowRead.seen.map(({ value }) => Number(value.split(':')[0]));
+      expect(indexes).toEqual(Array.from({ length: wide }, (_, i) => i));
+    } finally {
+      await narrowRead.stop();
+    }
+    await admin.deleteTopics([topic, strict, narrow]);
   });
 
   test('a missing topic is named by its type; disconnecting what never connected is harmless', async () => {
