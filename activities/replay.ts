@@ -10,7 +10,7 @@ import type { KafkaClient, OutgoingMessage, TransactionalProducer } from '../lib
 import type { TickSyncMetrics } from '../lib/metrics';
 import { inferSchema, isoClock, tickValueCloser } from '../lib/rows';
 import type { ReplayChunkInput, ReplayChunkResult, ReplayInput, ReplayMarker, ReplayPlan } from '../lib/contracts';
-import { counted, mustWait, nextDue, pacingOf, rowDue, startClock } from './replay/pacing';
+import { counted, mustWait, nextDue, PACING_SLICE_MS, pacingOf, rowDue, startClock } from './replay/pacing';
 import { orderedRows, readHead, resolveSource, sampleRows, type SampleCache, type SourceRow } from './replay/source';
 import { CsvReaderPool } from './replay/csv-reader';
 import { OpenBatch, TransactionPipeline, type TransactionBatch } from './replay/transactions';
@@ -25,8 +25,12 @@ export interface ReplayActivityDeps {
   metrics: TickSyncMetrics;
 }
 
-/** A transaction stays open this long at most, so progress shows even at low rates. */
-const MAX_TRANSACTION_MS = 1000;
+/**
+ * A transaction stays open this long at most, as a paced replay's slice does (PACING_SLICE_MS): a row waits at
+ * most this long for its transaction to start, whatever `batchRows` is (Kafka Streams commits exactly-once
+ * transactions every 100 ms too). `batchRows` then bounds a transaction at full speed only.
+ */
+export const MAX_TRANSACTION_MS = PACING_SLICE_MS;
 
 export function createReplayActivities({ kafka, inputS3, inputPrefix, groupPrefix, metrics }: ReplayActivityDeps) {
   /** Checks the source, infers the schema from its header and first rows, and creates the topics. */

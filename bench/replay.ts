@@ -12,6 +12,7 @@ import { kafkaJava } from '../stack/install';
 import { replayWorkflow } from '../workflows';
 import { REPLAY_DEFAULTS } from '../lib/contracts';
 import { replayInputFor } from '../test/helpers/replay';
+import { MAX_TRANSACTION_MS } from '../activities/replay';
 import { benchTickFile } from './ticks';
 import { startWorkerProcess, uniqueName } from '../test/helpers/workers';
 
@@ -76,7 +77,11 @@ export async function benchReplay(config: Config, logger: Logger, options: Repla
     await worker.stop();
   }
   const ticksyncRate = options.rows / ticksyncSeconds;
-  const transactionMs = Math.max(1, Math.round((options.batchRows / ticksyncRate) * 1000));
+  // A transaction closes at batchRows rows or MAX_TRANSACTION_MS, whichever comes first.
+  const transactionMs = Math.max(
+    1,
+    Math.round(Math.min((options.batchRows / ticksyncRate) * 1000, MAX_TRANSACTION_MS)),
+  );
 
   const perfTopic = uniqueName('bench-perf');
   const admin = createKafka(config, logger).admin();

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../lib/config';
+import { REPLAY_DEFAULTS } from '../lib/contracts';
 import { createLogger } from '../lib/logger';
 import { openStack, selectServices, withStackUp } from '../stack';
 import { benchConsume } from '../bench/consume';
@@ -31,7 +32,12 @@ program
   .command('replay')
   .description("replayWorkflow as fast as possible against Kafka's ProducerPerformance")
   .option('--rows <count>', 'rows in the generated tick file', positiveInteger('--rows'), 1_000_000)
-  .option('--batch-rows <count>', 'rows per Kafka transaction', positiveInteger('--batch-rows'), 2000)
+  .option(
+    '--batch-rows <count>',
+    'rows per Kafka transaction (the replay default)',
+    positiveInteger('--batch-rows'),
+    REPLAY_DEFAULTS.batchRows,
+  )
   .option('--client <name>', CLIENT_HELP, clientOption)
   .action(async (options: { rows: number; batchRows: number; client?: ClientChoice }) => {
     const config = loadConfig();

@@ -43,7 +43,7 @@ export const REPLAY_DEFAULTS: Readonly<
   mode: 'ordered',
   loop: false,
   partitions: 6,
-  batchRows: 2000,
+  batchRows: 10_000,
   chunkSeconds: 5,
   chunksPerRun: 500,
 });
