@@ -131,7 +131,7 @@ const program = new Command('npm run replay --')
   )
   .option(
     '--batch-rows <count>',
-    'rows per Kafka transaction at most (or one second of rows); more is faster at --rate max (10000: 2x with the confluent client), fewer makes rows visible sooner',
+    'rows per Kafka transaction at most (a transaction also ends after 100 ms); fewer makes rows visible sooner at full speed, more is faster',
     positiveInteger('--batch-rows'),
     REPLAY_DEFAULTS.batchRows,
   )
