@@ -116,6 +116,24 @@ test('an existing topic is used as it is; a new one gets the asked partitions', 
   }
 });
 
+test("wide rows of one symbol into one partition: transactions past the broker's 1 MiB batch limit land whole, once", async () => {
+  // 2,000 rows of ~2 KB, one key, one partition: a transaction holds up to 10,000 rows or 100 ms of them, several
+  // MiB, which kafkajs sent as one record batch the broker refused (MESSAGE_TOO_LARGE), retried forever.
+  const rows = 2000;
+  const note = 'x'.repeat(2000);
+  const lines = ['symbol,date,price,note'];
+  for (let i = 0; i < rows; i++)
+    lines.push(`WIDE,${new Date(Date.UTC(2020, 0, 1) + i * 1000).toISOString()},${i},${note}`);
+  const input = replayInputFor(writeTempCsv('wide.csv', `${lines.join('\n')}\n`), { partitions: 1 });
+  const result = await (await start(input)).result();
+  expect(result).toMatchObject({ rowsRead: rows, sent: rows, rejected: 0 });
+  const messages = await readTopic(config, input.topic, (value) => value.run_id === input.runId, rows);
+  expect(messages.map((message) => message.value.seq as number).sort((a, b) => a - b)).toEqual(
+    Array.from({ length: rows }, (_, i) => i + 1),
+  );
+  expect(messages.every((message) => message.partition === 0 && message.value.note === note)).toBe(true);
+});
+
 test('starting a finished run id again resends nothing: progress lives in Kafka', async () => {
   const input = replayInputFor(SAMPLE_CSV);
   await (await start(input)).result();
