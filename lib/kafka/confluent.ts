@@ -395,7 +395,7 @@ export function createConfluentClient(config: Config, logger: Logger, options: K
               await call(
                 () =>
                   new Promise<void>((resolve, reject) =>
-                    internal<NativeProducer>(client).sendOffsetsToTransaction(
+                    native.sendOffsetsToTransaction(
                       partitions.map(({ partition, offset, metadata }) => ({
                         topic,
                         partition,
