@@ -711,7 +711,7 @@ export function createCompactActivities({ s3, glue, config, logger }: CompactAct
  * every Athena/Trino and Spark reader reads: the version 2 ones DuckDB writes (BYTE_STREAM_SPLIT doubles,
  * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY) made the hour 8% larger (the doubles 1.6x larger), so they
  * do not pay here. A writer that picks encodings per column (Arrow's, measured in docs/BENCHMARKS.md, "What any
- * Parquet writer could do") reads 13% fewer bytes for the named queries' window: not worth a second writer.
+ * Parquet writer could do") reads 12% fewer bytes for the named queries' window: not worth a second writer.
  */
 const PARQUET_OPTIONS = 'COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 32768';
 
