@@ -40,8 +40,9 @@ test('kill -9 of the worker at random moments, then a restart: every row is in t
     // A random moment while rows are flowing: 1.5 to 4 s after the (re)start.
     await sleep(1500 + Math.random() * 2500);
     await workers.at(-1)?.stop('SIGKILL');
-    const progress = await handle.query(replayProgressQuery).catch(() => undefined);
-    expect(progress?.sent ?? 0).toBeLessThan(rows);
+    // Killed mid-run. Asked of the server, not by a query: a query goes to the dead worker's sticky queue
+    // and waits out its timeout (~30 s) while no worker can answer.
+    expect((await handle.describe()).status.name).toBe('RUNNING');
     workers.push(await startWorkerProcess('ingest', env));
   }
   const result = await handle.result();
