@@ -1,5 +1,5 @@
 import { loadConfig } from '../../lib/config';
-import { createKafka, type KafkaClient, type KafkaConsumer } from '../../lib/kafka';
+import { createKafka, type GroupOffset, type KafkaAdmin, type KafkaClient, type KafkaConsumer } from '../../lib/kafka';
 import { createLogger } from '../../lib/logger';
 import { runScript, withOwnService } from '../helpers/scripts';
 import { uniqueName } from '../helpers/workers';
@@ -14,6 +14,24 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * The group's offsets on the topic, read until `ready` holds (30 s at most): a transaction's offsets become
+ * readable once its markers are written, a moment after commit() returns, and a fetch without KIP-447's
+ * require_stable answers the previous commit meanwhile (the replay's readMarker allows for the same).
+ */
+async function groupOffsetsOnceReady(
+  admin: KafkaAdmin,
+  group: string,
+  topic: string,
+  ready: (offsets: GroupOffset[]) => boolean,
+) {
+  let offsets: GroupOffset[] = [];
+  await until('the committed offsets', async () =>
+    ready((offsets = await admin.fetchGroupOffsets(group, topic))),
+  ).catch(() => undefined);
+  return offsets;
 }
 
 /**
@@ -74,12 +92,10 @@ describe.each(clients)('%s', (client) => {
         partitions: [{ partition: 0, offset: '2', metadata: marker }],
       });
       await committed.commit();
-      // Readable once the commit's markers are written (see the marker-first test below); never the aborted 5.
-      let offsets: Awaited<ReturnType<typeof admin.fetchGroupOffsets>> = [];
-      await until('the committed offset', async () => {
-        offsets = await admin.fetchGroupOffsets(group, topic);
-        return offsets.some(({ partition, offset }) => partition === 0 && offset !== '-1');
-      });
+      // Never the aborted 5.
+      const offsets = await groupOffsetsOnceReady(admin, group, topic, (read) =>
+        read.some(({ partition, offset }) => partition === 0 && offset !== '-1'),
+      );
       expect(offsets).toContainEqual({ partition: 0, offset: '2', metadata: marker });
     } finally {
       await producer.disconnect();
@@ -117,14 +133,9 @@ describe.each(clients)('%s', (client) => {
     } finally {
       await producer.disconnect();
     }
-    // The last commit's offsets become readable once its markers are written, a moment after commit() returns
-    // (a fetch without KIP-447's require_stable still answers the previous one meanwhile, as the replay's
-    // readMarker allows for).
-    let offsets: Awaited<ReturnType<typeof admin.fetchGroupOffsets>> = [];
-    await until('the last transaction offset', async () => {
-      offsets = await admin.fetchGroupOffsets(group, topic);
-      return offsets.some(({ partition, offset }) => partition === 0 && offset === String(transactions));
-    }).catch(() => undefined);
+    const offsets = await groupOffsetsOnceReady(admin, group, topic, (read) =>
+      read.some(({ partition, offset }) => partition === 0 && offset === String(transactions)),
+    );
     expect(offsets).toContainEqual(expect.objectContaining({ partition: 0, offset: String(transactions) }));
     const read = await reader(kafka, topic);
     try {
